@@ -1,0 +1,226 @@
+"""The ``zoo`` command line.
+
+Every listing and report has ``--json``. User errors (an unknown name, a bad file, a broken
+plugin) print one ``zoo: error: …`` line on stderr and exit with status 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+import zoo
+from zoo.errors import UnknownNameError, ZooError
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        _warn_about_failed_plugins(args)
+        return args.run(args) or 0
+    except ZooError as exc:
+        print(f"zoo: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:  # `zoo list | head`
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description=__doc__.splitlines()[0].rstrip("."))
+    parser.add_argument("--version", action="version", version=f"zoo {zoo.__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    cmd = commands.add_parser("list", help="list registered architectures (and other kinds)")
+    cmd.add_argument("pattern", nargs="?", default="", help="shell-style filter(s), comma-separated, e.g. 'resnet*'")
+    cmd.add_argument("--exclude", default="", help="shell-style pattern(s) to leave out")
+    cmd.add_argument("--kind", default="architectures", help="what to list: %(default)s, …")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(run=cmd_list)
+
+    cmd = commands.add_parser("info", help="describe one registered name")
+    cmd.add_argument("name")
+    cmd.add_argument("--weights", metavar="PATH", help="check that a weights file loads into this architecture")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(run=cmd_info)
+
+    cmd = commands.add_parser("plugins", help="show the plugins loaded, their versions, and failures")
+    cmd.add_argument("--verbose", "-v", action="store_true", help="show the traceback of each failure")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(run=cmd_plugins)
+    return parser
+
+
+def _warn_about_failed_plugins(args: argparse.Namespace) -> None:
+    if args.run is cmd_plugins:
+        return
+    for report in zoo.get_zoo().reports.values():
+        for error in report.errors:
+            print(f"zoo: warning: {error} (see `zoo plugins`)", file=sys.stderr)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _print_table(rows: list[dict], columns: Sequence[str]) -> None:
+    """Left-aligned columns, headed by their names in capitals."""
+    cells = [[c.upper() for c in columns]] + [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+# ---------------------------------------------------------------------------- list
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    registries = zoo.get_zoo().registries
+    if args.kind not in registries:
+        raise UnknownNameError("kind", args.kind, registries, listing="zoo list --help")
+    registry = registries[args.kind]
+    rows = [
+        {"name": name, "plugin": registry.plugin_of(name), **_summary(registry.get(name))}
+        for name in registry.names(args.pattern, args.exclude)
+    ]
+    if args.json:
+        _print_json(rows)
+    elif rows:
+        _print_table(rows, list(rows[0]))
+    else:
+        print(f"no {args.kind} match {args.pattern!r}", file=sys.stderr)
+    return 0
+
+
+def _summary(entry: object) -> dict:
+    if isinstance(entry, zoo.ArchitectureSpec):
+        return {"family": entry.family, "description": entry.description}
+    return {"description": getattr(entry, "description", "")}
+
+
+# ---------------------------------------------------------------------------- info
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    name = args.name.partition(".")[0]
+    found = [(kind, r) for kind, r in zoo.get_zoo().registries.items() if name in r]
+    if not found:
+        every = [n for r in zoo.get_zoo().registries.values() for n in r.names()]
+        raise UnknownNameError("name", name, every, listing="zoo list")
+    kind, registry = found[0]
+    info = architecture_info(registry.get(name), registry.plugin_of(name))
+    if args.weights:
+        model = zoo.create_model(name, weights_file=args.weights)
+        info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
+    if args.json:
+        _print_json(info)
+    else:
+        _print_architecture(info)
+    return 0
+
+
+def architecture_info(spec: zoo.ArchitectureSpec, plugin: str) -> dict:
+    """Everything ``zoo info`` reports about an architecture, under snake_case keys."""
+    from zoo.complexity import build_meta, measure
+    from zoo.weights import WeightsStore
+
+    model = build_meta(spec)
+    complexity = measure(model, spec.default_input_size)
+    stages = [
+        {
+            "name": stage.name,
+            "modules": list(stage.modules),
+            "params": sum(p.numel() for p in zoo.stage_parameters(model, stage).values()),
+        }
+        for stage in zoo.stages(model)
+    ]
+    weights = [
+        {"variant": f"{spec.name}.{w.tag}", "source": w.hub, "dataset": w.dataset, "default": w is spec.default_weights}
+        for w in spec.hub_weights
+    ] + [
+        {"variant": f"{spec.name}.{e.tag}", "source": "store", "dataset": e.metadata.get("dataset", ""), "default": False}
+        for e in WeightsStore().entries(spec.name)
+    ]
+    return {
+        "name": spec.name,
+        "kind": "architecture",
+        "family": spec.family,
+        "plugin": plugin,
+        "description": spec.description,
+        "paper": spec.paper,
+        "params": complexity.params,
+        "macs": complexity.macs,
+        "flops": complexity.flops,
+        "complexity_input_size": list(complexity.input_size),
+        "complexity_method": complexity.method,
+        "num_features": model.num_features,
+        "default_input_size": list(spec.default_input_size),
+        "min_input_size": list(spec.min_input_size),
+        "stages": stages,
+        "pretrained_weights": weights,
+        "reference": spec.reference,
+        "differences": spec.differences,
+    }
+
+
+def _print_architecture(info: dict) -> None:
+    size = "×".join(map(str, info["complexity_input_size"][1:]))
+    lines = [
+        f"{info['name']} — {info['description']}",
+        f"  family:             {info['family']} (plugin {info['plugin']})",
+        f"  paper:              {info['paper']}",
+        f"  params:             {info['params']:,}",
+        f"  MACs:               {info['macs'] / 1e9:.3f} G at {size} (FLOPs {info['flops'] / 1e9:.3f} G)",
+        f"  measured with:      {info['complexity_method']}",
+        f"  features:           {info['num_features']}",
+        f"  default input size: {tuple(info['default_input_size'])}",
+        f"  min input size:     {tuple(info['min_input_size'])}",
+    ]
+    if info["reference"]:
+        lines.append(f"  torchvision:        {info['reference']}" + (f" — differs: {info['differences']}" if info["differences"] else " (same network)"))
+    lines.append("  stages:")
+    lines += [f"    {s['name']:<10} {s['params']:>12,}  {', '.join(s['modules'])}" for s in info["stages"]]
+    lines.append("  pretrained weights:" + ("" if info["pretrained_weights"] else " none"))
+    lines += [
+        f"    {w['variant']:<40} {w['source']:<12} {w['dataset']}{'  (default)' if w['default'] else ''}"
+        for w in info["pretrained_weights"]
+    ]
+    if "weights_file" in info:
+        w = info["weights_file"]
+        lines.append(f"  weights file:       {w['path']} loads ({w['tensors']} tensors, {w['num_classes']} classes)")
+    print("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------- plugins
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    reports = sorted(zoo.get_zoo().reports.values(), key=lambda r: r.name)
+    if args.json:
+        _print_json([vars(r) for r in reports])
+        return 0
+    rows = [
+        {
+            "plugin": r.name,
+            "distribution": f"{r.distribution}-{r.version}" if r.distribution else "(in-process)",
+            "module": r.module,
+            "status": r.status,
+            "registered": ", ".join(f"{len(v)} {k}" for k, v in r.registered.items()) or "-",
+        }
+        for r in reports
+    ]
+    _print_table(rows, ["plugin", "distribution", "module", "status", "registered"])
+    for report in reports:
+        for error in report.errors:
+            print(f"\n{report.name}: {error}")
+        if args.verbose and report.traceback:
+            print(report.traceback)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Hook specifications: every hook a zoo plugin can implement.
+
+Plugins are modules (or objects) whose functions carry the :data:`zoo.hookimpl` marker and
+are named after the hooks below. They are discovered through the ``zoo.plugins`` entry-point
+group, the built-in ones included (see ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from zoo.registry import PluginRegistry
+
+hookspec = pluggy.HookspecMarker("zoo")
+
+# -------------------------------------------------------------------------
+# Registration hooks: called once per plugin when the zoo is loaded.
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def zoo_register_architectures(registry: PluginRegistry) -> None:
+    """Register architectures by calling ``registry.add(ArchitectureSpec(...))``.
+
+    :param registry: the architecture registry, seen through this plugin, so that every
+        entry is recorded with the plugin that added it.
+
+    Called for every plugin; return values are ignored. Each call runs on its own: if it
+    raises, everything it added is withdrawn and the plugin is reported as failed, while the
+    other plugins' entries stay. An entry that is malformed, or whose name another plugin
+    already registered, is rejected alone and reported with both plugins' names.
+    """

@@ -1,0 +1,159 @@
+"""Discovering plugins and letting them fill the registries.
+
+Every plugin, built-in or not, is a module named by an entry point in the ``zoo.plugins``
+group. Loading is fault-isolated per plugin, as pytest's ``import_plugin`` reports but does
+not hide failures: a plugin that cannot be imported, implements an unknown hook, raises in a
+hook or registers something malformed is recorded in its :class:`PluginReport` with the
+reason, and every other plugin keeps working.
+
+``ZOO_DISABLE_PLUGINS=name,other`` skips plugins by entry-point name (pytest's ``-p no:name``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pluggy
+
+from zoo import hookspecs
+from zoo.architectures import ArchitectureSpec, validate_spec
+from zoo.registry import PluginRegistry, Registry
+
+ENTRY_POINT_GROUP = "zoo.plugins"
+DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginReport:
+    """What happened to one plugin, for ``zoo plugins``."""
+
+    name: str  # entry-point name, the plugin's name everywhere in zoo
+    module: str  # what the entry point points at
+    distribution: str | None = None  # the installed package that declares it
+    version: str | None = None
+    status: str = "loaded"  # "loaded", "failed" (nothing it registered is kept), "disabled"
+    errors: list[str] = field(default_factory=list)  # one line each, naming what went wrong
+    traceback: str | None = None  # of an import or hook failure, kept for --verbose/--json
+    registered: dict[str, list[str]] = field(default_factory=dict)  # kind -> names
+
+    def fail(self, message: str, exc: BaseException | None = None) -> None:
+        self.status = "failed"
+        self.errors.append(message)
+        if exc is not None:
+            self.traceback = "".join(traceback.format_exception(exc))
+
+
+class Zoo:
+    """The loaded plugin set: one registry per kind, and a report per plugin."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("zoo")
+        self.pm.add_hookspecs(hookspecs)
+        self.architectures: Registry[ArchitectureSpec] = Registry("architecture", ArchitectureSpec, validate_spec)
+        self.reports: dict[str, PluginReport] = {}
+
+    @property
+    def registries(self) -> dict[str, Registry]:
+        """Registries by the plural used on the command line (``--kind architectures``)."""
+        return {"architectures": self.architectures}
+
+    def registration_hooks(self) -> dict[str, Registry]:
+        return {"zoo_register_architectures": self.architectures}
+
+    def load(self, entry_points: Iterable[importlib.metadata.EntryPoint], disabled: Iterable[str] = ()) -> None:
+        """Import and register each entry point's module, then run the registration hooks."""
+        disabled = set(disabled)
+        for ep in entry_points:
+            self._register_entry_point(ep, disabled)
+        self._drop_unknown_hooks()
+        for hook_name, registry in self.registration_hooks().items():
+            self._run_registration_hook(hook_name, registry)
+
+    def add_plugin(self, plugin: object, name: str) -> None:
+        """Register an in-process plugin object (tests, notebooks), then run its hooks."""
+        report = PluginReport(name, module=getattr(plugin, "__name__", type(plugin).__name__))
+        self.reports[name] = report
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            report.fail(f"plugin {name!r} was refused by the plugin manager: {exc}", exc)
+            return
+        self._drop_unknown_hooks()
+        for hook_name, registry in self.registration_hooks().items():
+            self._run_registration_hook(hook_name, registry, only=name)
+
+    def _register_entry_point(self, ep: importlib.metadata.EntryPoint, disabled: set[str]) -> None:
+        dist = getattr(ep, "dist", None)
+        report = PluginReport(ep.name, ep.value, dist and dist.metadata["Name"], dist and dist.version)
+        previous = self.reports.get(ep.name)
+        if previous is not None:
+            if (previous.module, previous.distribution) != (report.module, report.distribution):
+                previous.errors.append(
+                    f"plugin name {ep.name!r} is also declared by {report.distribution} ({report.module}); "
+                    "that one was ignored: rename one of the entry points"
+                )
+            return
+        self.reports[ep.name] = report
+        if ep.name in disabled:
+            report.status = "disabled"
+            return
+        try:
+            module = ep.load()
+        except Exception as exc:
+            report.fail(f"Error importing plugin {ep.name!r} ({ep.value}): {type(exc).__name__}: {exc}", exc)
+            return
+        try:
+            self.pm.register(module, name=ep.name)
+        except pluggy.PluginValidationError as exc:
+            report.fail(f"plugin {ep.name!r} was refused: {exc}", exc)
+
+    def _drop_unknown_hooks(self) -> None:
+        """pluggy's ``check_pending``, attributing each unknown hook to its plugin."""
+        while True:
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin)
+                self.pm.unregister(exc.plugin)
+                known = ", ".join(sorted(h for h in dir(hookspecs) if h.startswith("zoo_")))
+                self.reports[name].fail(f"plugin {name!r} implements an unknown hook: {exc}; known hooks: {known}")
+
+    def _run_registration_hook(self, hook_name: str, registry: Registry, only: str | None = None) -> None:
+        """Call each implementation on its own, so a failure is pinned on its plugin."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if only is not None and impl.plugin_name != only:
+                continue
+            report = self.reports[impl.plugin_name]
+            view = PluginRegistry(registry, impl.plugin_name)
+            try:
+                impl.function(registry=view)
+            except Exception as exc:
+                registry.remove_plugin(impl.plugin_name)
+                report.fail(f"plugin {impl.plugin_name!r} raised in {hook_name}: {type(exc).__name__}: {exc}", exc)
+                continue
+            for rejection in view.rejections:
+                report.errors.append(f"{registry.kind} {rejection.name!r} refused: {rejection.reason}")
+            names = [n for n in registry.names() if registry.plugin_of(n) == impl.plugin_name]
+            if names:
+                report.registered[registry.kind + "s"] = names
+
+
+def discover_entry_points() -> list[importlib.metadata.EntryPoint]:
+    """Entry points of the ``zoo.plugins`` group across installed distributions."""
+    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def disabled_from_env() -> list[str]:
+    return [name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()]
+
+
+def load_zoo() -> Zoo:
+    """A zoo with every installed plugin loaded, minus those disabled in the environment."""
+    zoo = Zoo()
+    zoo.load(discover_entry_points(), disabled_from_env())
+    return zoo
