@@ -101,10 +101,11 @@ def freeze_stages(net: nn.Module, count: int) -> list[Stage]:
     Their parameters stop requiring gradients and their BatchNorm layers become
     ``FrozenBatchNorm2d`` (timm's ``freeze``), which keeps the running statistics however
     ``train()`` is later called. A negative ``count`` freezes all but the top ``-count``.
+    The replacement layers are created on the network's own device (CUDA, or ``meta``).
     """
-    all_stages = stages(net)
-    frozen = all_stages[:count]
+    frozen = stages(net)[:count]
     paths = [path for stage in frozen for path in stage.modules]
     if paths:
-        timm_freeze(net, paths)
+        with torch.device(next(net.parameters()).device):
+            timm_freeze(net, paths)
     return frozen

@@ -1,0 +1,31 @@
+# Two commands do everything, each setting up what it needs first (idempotently):
+#   make test   - the test suite
+#   make bench  - the default benchmark
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: test bench benchmark setup data clean
+
+test: setup data
+	$(BIN)/pytest
+
+# The default benchmark; pytest-benchmark figures for the hot paths.
+bench benchmark: setup data
+	$(BIN)/pytest tests/benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds
+
+setup: $(INSTALLED)
+
+# torch and torchvision are pinned to the releases pip finds on this machine's disk.
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+data:
+	scripts/install-data.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .benchmarks

@@ -1,0 +1,105 @@
+"""The command line, run in-process: listings, info, JSON, and one-line errors with exit 2."""
+
+import json
+
+import pytest
+import torch
+
+import zoo
+from zoo.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_filters_with_shell_patterns_in_natural_order(capsys):
+    code, out, _ = run(capsys, "list", "resnet*", "--exclude", "*101*")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()[1:]]
+    assert names == ["resnet18", "resnet34", "resnet50", "resnet152"]
+
+
+def test_list_json_names_plugin_and_family(capsys):
+    code, out, _ = run(capsys, "list", "vgg1[16],googlenet", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == ["googlenet", "vgg11", "vgg16"]
+    assert rows[0]["plugin"] == "inception" and rows[1]["family"] == "vgg"
+
+
+def test_info_json_reports_what_the_harness_needs(capsys):
+    code, out, _ = run(capsys, "info", "resnet50", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["params"] == 25_557_032
+    assert round(info["macs"] / 1e9, 2) == 4.09 and info["flops"] == 2 * info["macs"]
+    assert "FlopCounterMode" in info["complexity_method"]
+    assert info["default_input_size"] == [3, 224, 224] and info["min_input_size"] == [3, 1, 1]
+    assert [s["name"] for s in info["stages"]] == ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+    assert sum(s["params"] for s in info["stages"]) == info["params"]
+    assert {"variant": "resnet50.a1_in1k", "source": "timm", "dataset": "imagenet-1k", "default": True} in info[
+        "pretrained_weights"
+    ]
+    assert info["family"] == "resnet" and info["plugin"] == "resnet" and info["reference"] == "resnet50"
+
+
+def test_info_text_states_a_deliberate_difference_from_torchvision(capsys):
+    code, out, _ = run(capsys, "info", "inception_v3")
+    assert code == 0
+    assert "params:             23,834,568" in out
+    assert "differs: no auxiliary classifier: 3,326,696 fewer parameters" in out
+    assert "MACs:               5.713 G at 299×299" in out
+
+
+def test_info_lists_local_weights_and_checks_a_weights_file(capsys, tmp_path):
+    from zoo.weights import WeightsStore
+
+    model = zoo.create_model("simple_cnn", num_classes=5)
+    WeightsStore().save("simple_cnn", "mine", model.state_dict(), dataset="my-data")
+    path = tmp_path / "w.pt"
+    torch.save(model.state_dict(), path)
+    code, out, _ = run(capsys, "info", "simple_cnn", "--weights", str(path), "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert {"variant": "simple_cnn.mine", "source": "store", "dataset": "my-data", "default": False} in info[
+        "pretrained_weights"
+    ]
+    assert info["weights_file"]["num_classes"] == 5
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["info", "resnt50"], "zoo: error: unknown name 'resnt50': did you mean resnet50"),
+        (["list", "--kind", "architecturs"], "zoo: error: unknown kind 'architecturs': did you mean architectures?"),
+        (["info", "resnet18", "--weights", "/nonexistent.pt"], "zoo: error: weights file /nonexistent.pt does not exist"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.splitlines() == [err.strip()] and err.startswith(message)
+    assert "Traceback" not in err and out == ""
+
+
+def test_plugins_lists_the_built_ins_with_their_distribution(capsys):
+    code, out, _ = run(capsys, "plugins", "--json")
+    assert code == 0
+    reports = {r["name"]: r for r in json.loads(out)}
+    assert {"resnet", "vgg", "inception", "baselines"} <= reports.keys()
+    resnet = reports["resnet"]
+    assert resnet["status"] == "loaded" and resnet["distribution"] == "zoo"
+    assert resnet["version"] == zoo.__version__ and resnet["module"] == "zoo_plugins.resnet"
+    assert len(resnet["registered"]["architectures"]) == 9
+    code, out, _ = run(capsys, "plugins")
+    assert out.splitlines()[0].split() == ["PLUGIN", "DISTRIBUTION", "MODULE", "STATUS", "REGISTERED"]
+
+
+def test_the_console_script_is_installed():
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="zoo")
+    assert script.value == "zoo.cli:main"
