@@ -61,8 +61,10 @@ def validate_spec(spec: ArchitectureSpec) -> str | None:
         return "build is not callable"
     for field_name in ("default_input_size", "min_input_size"):
         size = getattr(spec, field_name)
-        if not (isinstance(size, tuple) and len(size) == 3 and all(isinstance(v, int) and v > 0 for v in size)):
+        if not (isinstance(size, tuple) and len(size) == 3 and all(type(v) is int and v > 0 for v in size)):
             return f"{field_name} must be a (channels, height, width) tuple of positive ints, got {size!r}"
+    if spec.min_input_size[0] != spec.default_input_size[0]:
+        return "min_input_size and default_input_size have different channel counts"
     if any(m > d for m, d in zip(spec.min_input_size[1:], spec.default_input_size[1:])):
         return "min_input_size is larger than default_input_size"
     if not all(isinstance(w, HubWeights) for w in spec.hub_weights):

@@ -209,7 +209,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             "distribution": f"{r.distribution}-{r.version}" if r.distribution else "(in-process)",
             "module": r.module,
             "status": r.status,
-            "registered": ", ".join(f"{len(v)} {k}" for k, v in r.registered.items()) or "-",
+            "registered": ", ".join(f"{k}: {len(v)}" for k, v in r.registered.items()) or "-",
         }
         for r in reports
     ]

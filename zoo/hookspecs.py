@@ -33,3 +33,25 @@ def zoo_register_architectures(registry: PluginRegistry) -> None:
     other plugins' entries stay. An entry that is malformed, or whose name another plugin
     already registered, is rejected alone and reported with both plugins' names.
     """
+
+
+@hookspec
+def zoo_register_datasets(registry: PluginRegistry) -> None:
+    """Register data sets by calling ``registry.add(DatasetSpec(...))``.
+
+    :param registry: the data set registry, seen through this plugin.
+
+    Called for every plugin, with the same isolation as :func:`zoo_register_architectures`.
+    Loading images happens later, in ``DatasetSpec.load``; registering must stay cheap.
+    """
+
+
+@hookspec
+def zoo_register_suites(registry: PluginRegistry) -> None:
+    """Register suites by calling ``registry.add(SuiteSpec(...))``.
+
+    :param registry: the suite registry, seen through this plugin.
+
+    Called for every plugin after all data sets are registered, so a suite whose source or
+    tasks name a data set no plugin registered is refused with that reason.
+    """

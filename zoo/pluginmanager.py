@@ -21,7 +21,10 @@ import pluggy
 
 from zoo import hookspecs
 from zoo.architectures import ArchitectureSpec, validate_spec
+from zoo.data import DatasetSpec, validate_dataset_spec
+from zoo.errors import PluginError
 from zoo.registry import PluginRegistry, Registry
+from zoo.suites import SuiteSpec, validate_suite_spec
 
 ENTRY_POINT_GROUP = "zoo.plugins"
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
@@ -54,15 +57,29 @@ class Zoo:
         self.pm = pluggy.PluginManager("zoo")
         self.pm.add_hookspecs(hookspecs)
         self.architectures: Registry[ArchitectureSpec] = Registry("architecture", ArchitectureSpec, validate_spec)
+        self.datasets: Registry[DatasetSpec] = Registry("dataset", DatasetSpec, validate_dataset_spec)
+        self.suites: Registry[SuiteSpec] = Registry("suite", SuiteSpec, self._validate_suite)
         self.reports: dict[str, PluginReport] = {}
 
     @property
     def registries(self) -> dict[str, Registry]:
         """Registries by the plural used on the command line (``--kind architectures``)."""
-        return {"architectures": self.architectures}
+        return {"architectures": self.architectures, "datasets": self.datasets, "suites": self.suites}
 
     def registration_hooks(self) -> dict[str, Registry]:
-        return {"zoo_register_architectures": self.architectures}
+        """Hooks in the order they run: suites last, as they refer to data sets."""
+        return {
+            "zoo_register_architectures": self.architectures,
+            "zoo_register_datasets": self.datasets,
+            "zoo_register_suites": self.suites,
+        }
+
+    def _validate_suite(self, suite: SuiteSpec) -> str | None:
+        used = [suite.source.dataset] + [task.data.dataset for task in suite.tasks]
+        missing = sorted({name for name in used if name not in self.datasets})
+        if missing:
+            return f"it uses data sets no plugin registered: {', '.join(missing)}"
+        return validate_suite_spec(suite)
 
     def load(self, entry_points: Iterable[importlib.metadata.EntryPoint], disabled: Iterable[str] = ()) -> None:
         """Import and register each entry point's module, then run the registration hooks."""
@@ -75,6 +92,8 @@ class Zoo:
 
     def add_plugin(self, plugin: object, name: str) -> None:
         """Register an in-process plugin object (tests, notebooks), then run its hooks."""
+        if name in self.reports:
+            raise PluginError(f"a plugin named {name!r} is already loaded; give this one another name")
         report = PluginReport(name, module=getattr(plugin, "__name__", type(plugin).__name__))
         self.reports[name] = report
         try:
@@ -103,7 +122,7 @@ class Zoo:
             return
         try:
             module = ep.load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end zoo
             report.fail(f"Error importing plugin {ep.name!r} ({ep.value}): {type(exc).__name__}: {exc}", exc)
             return
         try:
@@ -129,23 +148,35 @@ class Zoo:
             if only is not None and impl.plugin_name != only:
                 continue
             report = self.reports[impl.plugin_name]
+            if impl.hookwrapper or impl.wrapper:
+                report.fail(f"plugin {impl.plugin_name!r}: {hook_name} cannot be a wrapper; drop wrapper=True")
+                continue
             view = PluginRegistry(registry, impl.plugin_name)
             try:
-                impl.function(registry=view)
+                impl.function(**{arg: view for arg in impl.argnames})  # pluggy lets a hook omit arguments
             except Exception as exc:
                 registry.remove_plugin(impl.plugin_name)
                 report.fail(f"plugin {impl.plugin_name!r} raised in {hook_name}: {type(exc).__name__}: {exc}", exc)
                 continue
             for rejection in view.rejections:
-                report.errors.append(f"{registry.kind} {rejection.name!r} refused: {rejection.reason}")
+                report.errors.append(f"plugin {impl.plugin_name!r}: {registry.kind} {rejection.name!r} refused: {rejection.reason}")
             names = [n for n in registry.names() if registry.plugin_of(n) == impl.plugin_name]
             if names:
                 report.registered[registry.kind + "s"] = names
 
 
 def discover_entry_points() -> list[importlib.metadata.EntryPoint]:
-    """Entry points of the ``zoo.plugins`` group across installed distributions."""
-    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    """Entry points of the ``zoo.plugins`` group: zoo's own first, then by distribution and name.
+
+    The order decides who keeps a contested name, so it must not depend on ``sys.path`` or
+    the file system: a built-in's name can never be taken over by an installed package.
+    """
+
+    def order(ep: importlib.metadata.EntryPoint) -> tuple[bool, str, str]:
+        dist = ep.dist.metadata["Name"] if ep.dist else ""
+        return (dist != "zoo", dist.lower(), ep.name)
+
+    return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=order)
 
 
 def disabled_from_env() -> list[str]:

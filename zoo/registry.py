@@ -103,7 +103,7 @@ class Registry(Generic[T]):
     def check(self, entry: object, plugin: str) -> str | None:
         """Why ``entry`` cannot be registered by ``plugin``, or None when it can."""
         if not isinstance(entry, self.entry_type):
-            return f"expected a {self.entry_type.__name__}, got {type(entry).__name__}"
+            return f"expected an instance of {self.entry_type.__name__}, got {type(entry).__name__}"
         name = getattr(entry, "name", None)
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             return f"invalid name {name!r}: use lowercase letters, digits and underscores"

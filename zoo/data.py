@@ -1,0 +1,122 @@
+"""Labelled images in memory, data-set metadata, and seeded stratified sampling.
+
+A data set plugin registers a :class:`DatasetSpec` whose ``load`` returns an
+:class:`ImageSet` per split: uint8 images and int64 labels held as tensors, the form every
+later step (subsampling, resizing, normalising, training) works on without a DataLoader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from PIL import Image
+from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
+
+from zoo.errors import ZooError
+
+
+@dataclass
+class ImageSet:
+    """One split of a data set: ``images[i]`` is labelled ``classes[labels[i]]``."""
+
+    images: torch.Tensor  # uint8 [N, C, H, W]
+    labels: torch.Tensor  # int64 [N]
+    classes: tuple[str, ...]  # class names, indexed by label
+    name: str = ""  # where it came from, for messages ("fashion_mnist/train")
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError(f"{self.name}: images must be uint8 [N, C, H, W], got {self.images.dtype} {tuple(self.images.shape)}")
+        if self.labels.shape != (len(self.images),):
+            raise ValueError(f"{self.name}: {len(self.labels)} labels for {len(self.images)} images")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def counts(self) -> list[int]:
+        """Images per class, indexed by label."""
+        return torch.bincount(self.labels, minlength=len(self.classes)).tolist()
+
+    def subset(self, indices: torch.Tensor) -> ImageSet:
+        return ImageSet(self.images[indices], self.labels[indices], self.classes, self.name)
+
+    def select_classes(self, names: Sequence[str]) -> ImageSet:
+        """Only the images of ``names``, relabelled 0… in the order given."""
+        unknown = [n for n in names if n not in self.classes]
+        if unknown:
+            raise ZooError(f"{self.name} has no class {', '.join(map(repr, unknown))}; its classes: {', '.join(self.classes)}")
+        old = torch.tensor([self.classes.index(n) for n in names])
+        keep = torch.isin(self.labels, old)
+        remap = torch.full((len(self.classes),), -1, dtype=torch.int64)
+        remap[old] = torch.arange(len(names))
+        return ImageSet(self.images[keep], remap[self.labels[keep]], tuple(names), self.name)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered data set (what torchvision's dataset classes know, as data)."""
+
+    name: str  # registry name ("fashion_mnist")
+    description: str  # one line for listings
+    load: Callable[..., ImageSet]  # load(split, *, root=None, download=False, size=None) -> ImageSet
+    classes: tuple[str, ...]  # class names in label order; empty when the user's folder decides
+    channels: int  # 1 grayscale, 3 colour
+    native_size: tuple[int, int] | None  # (H, W) as stored; None when images vary
+    source: str  # where the files come from, and how to get them
+    splits: tuple[str, ...] = ("train", "test")
+    split_note: str = ""  # how the splits are made when the data set has no official ones
+    mirror_invariant: bool = True  # may augmentation flip images left-right? (not for digits)
+    extra: dict = field(default_factory=dict)  # anything else worth showing in `zoo info`
+
+
+def pil_to_uint8(image: Image.Image, size: int | None, channels: int) -> torch.Tensor:
+    """A PIL image as a uint8 [C, H, W] tensor; with ``size``, its shorter side resized to
+    ``size`` and the centre cropped square (torchvision's evaluation transform)."""
+    image = image.convert("L" if channels == 1 else "RGB")
+    tensor = pil_to_tensor(image)
+    if size is not None:
+        tensor = center_crop(resize(tensor, size, antialias=True), [size, size])
+    return tensor
+
+
+def validate_dataset_spec(spec: DatasetSpec) -> str | None:
+    if not callable(spec.load):
+        return "load is not callable"
+    if spec.channels not in (1, 3):
+        return f"channels must be 1 or 3, got {spec.channels!r}"
+    if not spec.splits:
+        return "a data set needs at least one split"
+    return None
+
+
+def stratified_sample(labels: torch.Tensor, per_class: int | None, seed: int, num_classes: int | None = None) -> torch.Tensor:
+    """Indices of exactly ``per_class`` images of every class, chosen by ``seed``.
+
+    ``None`` keeps every image. Indices come back sorted, so the same seed gives the same
+    subset in the same order. A class with fewer images than asked is an error naming it.
+    """
+    if per_class is None:
+        return torch.arange(len(labels))
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for label in range(num_classes if num_classes is not None else int(labels.max()) + 1):
+        members = torch.nonzero(labels == label).flatten()
+        if len(members) < per_class:
+            raise ZooError(f"class {label} has {len(members)} images, fewer than the {per_class} per class asked for")
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+    return torch.cat(chosen).sort().values
+
+
+def stratified_split(labels: torch.Tensor, test_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and test indices with ``test_fraction`` of every class in test (at least one)."""
+    generator = torch.Generator().manual_seed(seed)
+    train, test = [], []
+    for label in labels.unique().tolist():
+        members = torch.nonzero(labels == label).flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        n_test = max(1, round(len(members) * test_fraction))
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    return torch.cat(train).sort().values, torch.cat(test).sort().values

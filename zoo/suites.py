@@ -1,0 +1,114 @@
+"""Suites: a source data set for pretraining plus target tasks, one per quadrant.
+
+The quadrant of a task comes from two properties of its target data (DESIGN's size–similarity
+matrix): its size (images per class against the suite's threshold) and its similarity to the
+source domain.
+
+==== ===================== ==========================================================
+Q1   large, different      train the entire model, initialised from the pretrained weights
+Q2   large, similar        train the top stages and the classifier, freeze the lower ones
+Q3   small, different      train some stages (deeper than in Q2), with data augmentation
+Q4   small, similar        freeze the convolutional base, train a new classifier
+==== ===================== ==========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from zoo.data import ImageSet, stratified_sample
+
+QUADRANTS = {
+    ("large", "different"): "Q1",
+    ("large", "similar"): "Q2",
+    ("small", "different"): "Q3",
+    ("small", "similar"): "Q4",
+}
+
+
+@dataclass(frozen=True)
+class DataSelection:
+    """Which images of a registered data set a source or task uses."""
+
+    dataset: str  # registered data set name
+    classes: tuple[str, ...] = ()  # the classes kept, relabelled 0… in this order; () keeps all
+    train_per_class: int | None = None  # training images per class; None: all there are
+    test_per_class: int | None = None  # test images per class; None: all there are
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A target task: data, its per-class budget, and where it sits in the matrix."""
+
+    name: str  # unique within the suite ("q2_fashion_footwear_large")
+    data: DataSelection
+    size: str  # "large" or "small"
+    similarity: str  # "similar" or "different" to the suite's source domain
+    why: str  # why the task sits in its quadrant
+
+    @property
+    def quadrant(self) -> str:
+        return QUADRANTS[self.size, self.similarity]
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A registered suite."""
+
+    name: str  # registry name ("mini")
+    description: str
+    source: DataSelection  # what the backbones are pretrained on
+    tasks: tuple[TaskSpec, ...]
+    pretrained: str  # "zoo": weights from `zoo pretrain` on the source; "hub": ImageNet weights
+    image_size: int | None  # working side length; None: each architecture's default input size
+    small_threshold: int  # training images per class below which a task is "small"
+    notes: str = ""  # budgets, caps and thresholds explained, shown wherever the suite is
+
+    def task(self, name: str) -> TaskSpec:
+        from zoo.errors import UnknownNameError
+
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise UnknownNameError("task", name, [t.name for t in self.tasks], listing=f"zoo info {self.name}")
+
+
+def validate_suite_spec(spec: SuiteSpec) -> str | None:
+    if spec.pretrained not in ("zoo", "hub"):
+        return f"pretrained must be 'zoo' or 'hub', got {spec.pretrained!r}"
+    names = [t.name for t in spec.tasks]
+    if len(set(names)) != len(names):
+        return "task names repeat"
+    for task in spec.tasks:
+        if (task.size, task.similarity) not in QUADRANTS:
+            return f"task {task.name!r}: size must be large/small and similarity similar/different"
+        budget = task.data.train_per_class
+        if budget is not None and (budget < spec.small_threshold) != (task.size == "small"):
+            return f"task {task.name!r} is called {task.size} but has {budget} training images per class (threshold {spec.small_threshold})"
+    return None
+
+
+@lru_cache(maxsize=16)
+def _load_split(dataset: str, split: str, root: Path | None, size: int | None) -> ImageSet:
+    import zoo
+
+    return zoo.get_zoo().datasets.get(dataset).load(split, root=root, size=size)
+
+
+def load_selection(
+    selection: DataSelection, seed: int, root: Path | None = None, size: int | None = None
+) -> tuple[ImageSet, ImageSet]:
+    """The train and test images a selection describes.
+
+    The training subset depends on ``seed``; the test subset does not (seed 0), so every
+    seed is scored on the same images. Whole splits are cached in the process.
+    """
+    train, test = (_load_split(selection.dataset, split, root, size) for split in ("train", "test"))
+    if selection.classes:
+        train, test = train.select_classes(selection.classes), test.select_classes(selection.classes)
+    n = len(train.classes)
+    train = train.subset(stratified_sample(train.labels, selection.train_per_class, seed, n))
+    test = test.subset(stratified_sample(test.labels, selection.test_per_class, 0, n))
+    return train, test

@@ -1,0 +1,178 @@
+"""Training and evaluation: device choice, the optimisation loop, accuracy.
+
+One loop serves source pretraining and, later, every transfer strategy: SGD with momentum,
+linear warm-up then cosine decay per step, optional augmentation, bf16 autocast and
+channels_last on CUDA, fp32 on the CPU. A non-finite loss stops training with
+:class:`Diverged` rather than wasting the rest of the budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.errors import ZooError
+from zoo.preprocess import PreparedSet, batches
+
+
+class Diverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def select_device(requested: str | None = None) -> torch.device:
+    """``requested`` if given and present, else CUDA, then Apple's MPS, then the CPU."""
+    if requested:
+        device = torch.device(requested)
+        available = {
+            "cuda": torch.cuda.is_available(),
+            "mps": torch.backends.mps.is_available(),
+            "cpu": True,
+        }.get(device.type, False)
+        if not available:
+            raise ZooError(f"device {requested!r} is not available here; use cpu, or leave --device out to pick one")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a network is trained; its fingerprint names the weights it produces."""
+
+    epochs: int
+    batch_size: int = 128
+    lr: float = 0.05  # peak learning rate, reached after warm-up
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_fraction: float = 0.05  # of all steps, linear from lr/10 up to lr
+    label_smoothing: float = 0.0
+    augment: bool = True
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up from 0.1 to 1 over ``warmup`` steps, then cosine decay to 0."""
+    if step < warmup:
+        return 0.1 + 0.9 * step / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@dataclass
+class TrainStats:
+    epochs: int
+    steps: int
+    images: int  # images seen in training steps
+    seconds: float  # wall time of the training steps alone
+    final_loss: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds else 0.0
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; nothing elsewhere (fp32 on the CPU)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def fit(
+    model: nn.Module,
+    data: PreparedSet,
+    recipe: Recipe,
+    *,
+    seed: int,
+    device: torch.device,
+    param_groups: Iterable[dict] | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> TrainStats:
+    """Train ``model`` on ``data`` (already on ``device``) following ``recipe``.
+
+    :param param_groups: optimizer groups (each may carry its own ``lr``, scaled by the
+        schedule like the rest); default: every parameter that requires a gradient.
+    :param on_epoch: called with (epoch, mean loss) after each epoch, for progress display.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    groups = list(param_groups) if param_groups is not None else [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    for group in groups:
+        group.setdefault("lr", recipe.lr)
+        group["peak_lr"] = group["lr"]
+    optimizer = torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    steps_per_epoch = math.ceil(len(data) / recipe.batch_size)
+    total = steps_per_epoch * recipe.epochs
+    warmup = max(1, int(total * recipe.warmup_fraction))
+    step, seconds, seen, loss_value = 0, 0.0, 0, float("nan")
+    model.train()
+    for epoch in range(recipe.epochs):
+        epoch_loss, epoch_batches = 0.0, 0
+        for images, labels in batches(data, recipe.batch_size, shuffle=True, generator=generator, augmented=recipe.augment):
+            start = time.perf_counter()
+            for group in optimizer.param_groups:
+                group["lr"] = group["peak_lr"] * lr_factor(step, total, warmup)
+            if device.type == "cuda":
+                images = images.contiguous(memory_format=torch.channels_last)
+            with autocast(device):
+                loss = F.cross_entropy(model(images), labels, label_smoothing=recipe.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_value = loss.item()  # synchronises, so the timing below is the step's own
+            seconds += time.perf_counter() - start
+            if not math.isfinite(loss_value):
+                raise Diverged(f"loss became {loss_value} at epoch {epoch + 1}, step {step + 1}")
+            seen += len(labels)
+            step += 1
+            epoch_loss += loss_value
+            epoch_batches += 1
+        if on_epoch is not None:
+            on_epoch(epoch + 1, epoch_loss / max(1, epoch_batches))
+    return TrainStats(recipe.epochs, step, seen, seconds, loss_value)
+
+
+@dataclass
+class Evaluation:
+    top1: float  # fraction of test images classified right
+    top5: float | None  # only with more than 5 classes
+    per_class: list[float]  # accuracy of each class
+    mean_per_class: float
+    count: int
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: PreparedSet, device: torch.device, batch_size: int = 512) -> Evaluation:
+    """Accuracy of ``model`` on ``data`` (already on ``device``)."""
+    model.eval()
+    num_classes = len(data.classes)
+    hits1 = torch.zeros(num_classes, device=device)
+    hits5 = torch.zeros((), device=device)
+    totals = torch.bincount(data.labels, minlength=num_classes).float()
+    for images, labels in batches(data, batch_size):
+        with autocast(device):
+            logits = model(images).float()
+        hits1 += torch.bincount(labels[logits.argmax(1) == labels], minlength=num_classes)
+        if num_classes > 5:
+            hits5 += (logits.topk(5, dim=1).indices == labels[:, None]).any(1).sum()
+    per_class = (hits1 / totals.clamp(min=1)).tolist()
+    return Evaluation(
+        top1=hits1.sum().item() / len(data),
+        top5=hits5.item() / len(data) if num_classes > 5 else None,
+        per_class=per_class,
+        mean_per_class=sum(per_class) / num_classes,
+        count=len(data),
+    )
