@@ -7,7 +7,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test bench benchmark setup data clean
+.PHONY: test bench benchmark recipe-sanity setup data clean
 
 test: setup data
 	$(BIN)/pytest
@@ -15,6 +15,11 @@ test: setup data
 # The default benchmark; pytest-benchmark figures for the hot paths.
 bench benchmark: setup data
 	$(BIN)/pytest tests/benchmarks --benchmark-only --benchmark-columns=min,median,max,rounds
+
+# ResNet-18 from scratch on Fashion-MNIST against the published figure (about 20 minutes);
+# writes leaderboards/recipe_sanity.{json,md}.
+recipe-sanity: setup data
+	ZOO_RECIPE_SANITY=1 $(BIN)/pytest tests/benchmarks/test_recipe_sanity.py --benchmark-only -s
 
 setup: $(INSTALLED)
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import zoo
 from zoo.errors import UnknownNameError, ZooError
@@ -47,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--weights", metavar="PATH", help="check that a weights file loads into this architecture")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_info)
+
+    cmd = commands.add_parser("pretrain", help="pretrain backbones on a suite's source data set")
+    cmd.add_argument("--suite", default="mini", help="suite whose source to train on (default: %(default)s)")
+    cmd.add_argument("--arch", action="append", required=True, metavar="NAMES",
+                     help="architectures, comma-separated or repeated; shell-style wildcards allowed")
+    cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    cmd.add_argument("--force", action="store_true", help="train again even if matching weights are stored")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(run=cmd_pretrain)
 
     cmd = commands.add_parser("plugins", help="show the plugins loaded, their versions, and failures")
     cmd.add_argument("--verbose", "-v", action="store_true", help="show the traceback of each failure")
@@ -112,14 +122,23 @@ def cmd_info(args: argparse.Namespace) -> int:
         every = [n for r in zoo.get_zoo().registries.values() for n in r.names()]
         raise UnknownNameError("name", name, every, listing="zoo list")
     kind, registry = found[0]
-    info = architecture_info(registry.get(name), registry.plugin_of(name))
-    if args.weights:
-        model = zoo.create_model(name, weights_file=args.weights)
-        info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
+    entry, plugin = registry.get(name), registry.plugin_of(name)
+    if args.weights and kind != "architectures":
+        raise ZooError(f"--weights goes with an architecture, and {name!r} is a {registry.kind}")
+    if kind == "architectures":
+        info = architecture_info(entry, plugin)
+        if args.weights:
+            model = zoo.create_model(name, weights_file=args.weights)
+            info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
+        show = _print_architecture
+    elif kind == "datasets":
+        info, show = dataset_info(entry, plugin), _print_dataset
+    else:
+        info, show = suite_info(entry, plugin), _print_suite
     if args.json:
         _print_json(info)
     else:
-        _print_architecture(info)
+        show(info)
     return 0
 
 
@@ -193,6 +212,171 @@ def _print_architecture(info: dict) -> None:
         w = info["weights_file"]
         lines.append(f"  weights file:       {w['path']} loads ({w['tensors']} tensors, {w['num_classes']} classes)")
     print("\n".join(lines))
+
+
+def dataset_info(spec, plugin: str) -> dict:
+    """What ``zoo info`` reports about a data set, with per-class counts when its files are here."""
+    info = {
+        "name": spec.name,
+        "kind": "dataset",
+        "plugin": plugin,
+        "description": spec.description,
+        "source": spec.source,
+        "classes": list(spec.classes),
+        "channels": spec.channels,
+        "native_size": list(spec.native_size) if spec.native_size else None,
+        "splits": list(spec.splits),
+        "split_note": spec.split_note,
+        "mirror_invariant": spec.mirror_invariant,
+        "per_class_counts": None,
+        "unavailable": None,
+    }
+    if spec.classes:  # a user's folder has no counts until it is pointed at
+        try:
+            info["per_class_counts"] = {split: spec.load(split).counts() for split in spec.splits}
+        except ZooError as exc:
+            info["unavailable"] = str(exc)
+    return info
+
+
+def _print_dataset(info: dict) -> None:
+    lines = [
+        f"{info['name']} — {info['description']}",
+        f"  plugin:       {info['plugin']}",
+        f"  source:       {info['source']}",
+        f"  images:       {info['channels']} channel(s), "
+        + ("×".join(map(str, info["native_size"])) if info["native_size"] else "sizes vary"),
+        f"  splits:       {', '.join(info['splits'])}" + (f" ({info['split_note']})" if info["split_note"] else ""),
+        f"  classes:      {', '.join(info['classes']) or 'the folder’s sub-folders'}",
+    ]
+    if info["per_class_counts"]:
+        lines += [f"  {split + ':':<13} {counts} per class" for split, counts in info["per_class_counts"].items()]
+    if info["unavailable"]:
+        lines.append(f"  not available here: {info['unavailable']}")
+    print("\n".join(lines))
+
+
+def suite_info(suite, plugin: str) -> dict:
+    """What ``zoo info`` reports about a suite: source, tasks, quadrants, real per-class counts."""
+    from zoo.suites import load_selection
+
+    def selection(data) -> dict:
+        described = {
+            "dataset": data.dataset,
+            "classes": list(data.classes) or "all",
+            "train_per_class_budget": data.train_per_class or "all",
+            "test_per_class_budget": data.test_per_class or "all",
+            "train_per_class": None,
+            "test_per_class": None,
+            "unavailable": None,
+        }
+        try:
+            train, test = load_selection(data, seed=0)
+        except ZooError as exc:
+            described["unavailable"] = str(exc)
+        else:
+            described.update(train_per_class=train.counts(), test_per_class=test.counts(), classes=list(train.classes))
+        return described
+
+    return {
+        "name": suite.name,
+        "kind": "suite",
+        "plugin": plugin,
+        "description": suite.description,
+        "source_description": suite.source_description,
+        "source": selection(suite.source) if suite.source else None,
+        "pretrain_recipe": asdict(suite.pretrain_recipe) if suite.pretrain_recipe else None,
+        "image_size": suite.image_size,
+        "small_threshold": suite.small_threshold,
+        "tasks": [
+            {"name": t.name, "quadrant": t.quadrant, "size": t.size, "similarity": t.similarity, "why": t.why, **selection(t.data)}
+            for t in suite.tasks
+        ],
+        "notes": suite.notes,
+    }
+
+
+def _counts(described: dict) -> str:
+    if described["unavailable"]:
+        return f"budget {described['train_per_class_budget']}/{described['test_per_class_budget']} per class (data not here)"
+    train, test = described["train_per_class"], described["test_per_class"]
+    if len(set(train)) == 1 and len(set(test)) == 1:
+        return f"{train[0]} train / {test[0]} test per class"
+    return f"train {train} / test {test} per class"
+
+
+def _print_suite(info: dict) -> None:
+    size = f"{info['image_size']}×{info['image_size']}" if info["image_size"] else "each architecture's default"
+    lines = [f"{info['name']} — {info['description']}", f"  plugin:          {info['plugin']}"]
+    source = info["source"]
+    if source:
+        lines.append(f"  source:          {info['source_description']}: {source['dataset']} {', '.join(source['classes'])}")
+        lines.append(f"                   {_counts(source)}")
+        recipe = info["pretrain_recipe"]
+        lines.append(f"  pretraining:     {recipe['epochs']} epochs, batch {recipe['batch_size']}, lr {recipe['lr']} (zoo pretrain)")
+    else:
+        lines.append(f"  source:          {info['source_description']}")
+    lines.append(f"  image size:      {size}")
+    lines.append(f"  small below:     {info['small_threshold']} training images per class")
+    lines.append("  tasks:")
+    for task in info["tasks"]:
+        classes = task["classes"] if isinstance(task["classes"], str) else ", ".join(task["classes"])
+        lines.append(f"    {task['quadrant']}  {task['name']:<24} {task['size']}, {task['similarity']}: {task['dataset']} ({classes})")
+        lines.append(f"        {_counts(task)}")
+        lines.append(f"        {task['why']}")
+    if info["notes"]:
+        lines += ["  notes:"] + [f"    {line}" for line in info["notes"].splitlines()]
+    print("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------- pretrain
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from zoo.pretrain import pretrain
+    from zoo.training import select_device
+
+    registry = zoo.get_zoo()
+    suite = registry.suites.get(args.suite)
+    names = _expand(registry.architectures, args.arch)
+    device = select_device(args.device)
+    results = []
+    for name in names:
+        entry, trained = pretrain(suite, registry.architectures.get(name), device=device, force=args.force)
+        meta = entry.metadata
+        results.append(
+            {
+                "architecture": name,
+                "variant": f"{name}.{entry.tag}",
+                "trained_now": trained,
+                "source_test_accuracy": meta["source_test_accuracy"],
+                "epochs": meta["epochs"],
+                "seconds": meta["seconds"],
+                "path": str(entry.path),
+            }
+        )
+        if not args.json:
+            verb = "trained" if trained else "already stored"
+            print(
+                f"{name}.{entry.tag}: {verb}; source test accuracy {meta['source_test_accuracy']:.2%} "
+                f"after {meta['epochs']} epochs in {meta['seconds']:.0f} s ({entry.path})"
+            )
+    if args.json:
+        _print_json(results)
+    return 0
+
+
+def _expand(registry, specs: Sequence[str]) -> list[str]:
+    """Registry names for comma-separated names and patterns; unknown plain names are errors."""
+    names: list[str] = []
+    for pattern in (p.strip() for spec in specs for p in spec.split(",") if p.strip()):
+        matched = registry.names(pattern)
+        if not matched:
+            if any(c in pattern for c in "*?["):
+                raise ZooError(f"no {registry.kind} matches {pattern!r} (see `zoo list --kind {registry.kind}s`)")
+            registry.get(pattern)  # raises with close matches
+        names += [n for n in matched if n not in names]
+    return names
 
 
 # ---------------------------------------------------------------------------- plugins

@@ -75,7 +75,8 @@ class Zoo:
         }
 
     def _validate_suite(self, suite: SuiteSpec) -> str | None:
-        used = [suite.source.dataset] + [task.data.dataset for task in suite.tasks]
+        used = [suite.source.dataset] if suite.source else []
+        used += [task.data.dataset for task in suite.tasks]
         missing = sorted({name for name in used if name not in self.datasets})
         if missing:
             return f"it uses data sets no plugin registered: {', '.join(missing)}"

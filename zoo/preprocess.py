@@ -88,12 +88,15 @@ def augment(images: torch.Tensor, generator: torch.Generator, mirror: bool) -> t
     """Random translation by up to 1/8 of the side (zero padding, then a random crop) and,
     where the data allow it, random left-right flips: the CIFAR recipe, on uint8 tensors.
     The random draws come from a CPU ``generator``; the images stay on their device."""
-    n, _, height, width = images.shape
+    n, channels, height, width = images.shape
     pad = max(1, height // 8)
     padded = F.pad(images, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).tolist()
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).tolist()
-    out = torch.stack([padded[i, :, y : y + height, x : x + width] for i, (y, x) in enumerate(zip(dy, dx))])
+    dy = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator).to(images.device)
+    dx = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator).to(images.device)
+    rows = (dy + torch.arange(height, device=images.device))[:, None, :, None]
+    cols = (dx + torch.arange(width, device=images.device))[:, None, None, :]
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    out = padded[batch, torch.arange(channels, device=images.device)[None, :, None, None], rows, cols]
     if mirror:
         flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
         out[flip] = out[flip].flip(-1)

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from zoo.architectures import ArchitectureSpec
 from zoo.data import ImageSet, stratified_sample
+from zoo.training import Recipe
 
 QUADRANTS = {
     ("large", "different"): "Q1",
@@ -59,12 +61,21 @@ class SuiteSpec:
 
     name: str  # registry name ("mini")
     description: str
-    source: DataSelection  # what the backbones are pretrained on
+    source: DataSelection | None  # what `zoo pretrain` trains the backbones on; None: hub weights
+    source_description: str  # the source domain in words ("ImageNet-1k", "Fashion-MNIST clothing")
     tasks: tuple[TaskSpec, ...]
-    pretrained: str  # "zoo": weights from `zoo pretrain` on the source; "hub": ImageNet weights
     image_size: int | None  # working side length; None: each architecture's default input size
     small_threshold: int  # training images per class below which a task is "small"
+    pretrain_recipe: Recipe | None = None  # how `zoo pretrain` trains on the source
     notes: str = ""  # budgets, caps and thresholds explained, shown wherever the suite is
+
+    def input_size(self, arch: ArchitectureSpec) -> tuple[int, int, int]:
+        """The size images take for ``arch`` in this suite: the suite's working size, raised
+        to the architecture's minimum (Inception v3 needs 75×75), or its default size."""
+        if self.image_size is None:
+            return arch.default_input_size
+        channels, min_h, min_w = arch.min_input_size
+        return channels, max(self.image_size, min_h), max(self.image_size, min_w)
 
     def task(self, name: str) -> TaskSpec:
         from zoo.errors import UnknownNameError
@@ -76,8 +87,8 @@ class SuiteSpec:
 
 
 def validate_suite_spec(spec: SuiteSpec) -> str | None:
-    if spec.pretrained not in ("zoo", "hub"):
-        return f"pretrained must be 'zoo' or 'hub', got {spec.pretrained!r}"
+    if (spec.source is None) != (spec.pretrain_recipe is None):
+        return "a suite with a source needs a pretrain_recipe, and one without a source none"
     names = [t.name for t in spec.tasks]
     if len(set(names)) != len(names):
         return "task names repeat"

@@ -30,9 +30,12 @@ class Diverged(RuntimeError):
 def select_device(requested: str | None = None) -> torch.device:
     """``requested`` if given and present, else CUDA, then Apple's MPS, then the CPU."""
     if requested:
-        device = torch.device(requested)
+        try:
+            device = torch.device(requested)
+        except RuntimeError:
+            raise ZooError(f"unknown device {requested!r}; use cuda, cuda:N, mps or cpu") from None
         available = {
-            "cuda": torch.cuda.is_available(),
+            "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
             "mps": torch.backends.mps.is_available(),
             "cpu": True,
         }.get(device.type, False)

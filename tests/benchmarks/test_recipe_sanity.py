@@ -1,0 +1,78 @@
+"""Recipe sanity: zoo's own training code against a published Fashion-MNIST figure.
+
+ResNet-18 is trained from scratch by :func:`zoo.training.fit` on all ten Fashion-MNIST classes
+(60,000 training images) and scored on the 10,000 test images. The data set's own benchmark
+table lists 94.9% for ResNet18 (https://github.com/zalandoresearch/fashion-mnist#benchmark).
+The result goes to ``leaderboards/recipe_sanity.{json,md}``.
+
+It trains for about 20 minutes on two CPU cores, so it runs only when asked:
+``ZOO_RECIPE_SANITY=1 make benchmark`` (or ``make recipe-sanity``).
+"""
+
+import json
+import os
+import platform
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from zoo.preprocess import channel_stats, prepare
+from zoo.training import Recipe, evaluate, fit, select_device
+
+PUBLISHED = 0.949
+RECIPE = Recipe(epochs=12, batch_size=128, lr=0.05)
+OUT = Path(__file__).resolve().parents[2] / "leaderboards"
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("ZOO_RECIPE_SANITY") != "1", reason="trains for ~20 minutes: set ZOO_RECIPE_SANITY=1 to run it"
+)
+
+
+def test_resnet18_from_scratch_on_fashion_mnist(benchmark):
+    device = select_device()
+    dataset = zoo.get_zoo().datasets.get("fashion_mnist")
+    train, test = dataset.load("train"), dataset.load("test")
+    mean, std = channel_stats(train)
+    train_set = prepare(train, (3, 32, 32), mean, std, dataset.mirror_invariant).to(device)
+    test_set = prepare(test, (3, 32, 32), mean, std, dataset.mirror_invariant).to(device)
+    model = zoo.create_model("resnet18", num_classes=10).to(device)
+    started = time.perf_counter()
+    stats = benchmark.pedantic(lambda: fit(model, train_set, RECIPE, seed=0, device=device), rounds=1, iterations=1)
+    accuracy = evaluate(model, test_set, device)
+    result = {
+        "architecture": "resnet18 (timm, ImageNet stem), from scratch",
+        "data": "Fashion-MNIST, all 60,000 training and 10,000 test images, resized to 32×32",
+        "recipe": RECIPE.__dict__,
+        "epochs": RECIPE.epochs,
+        "test_top1": round(accuracy.top1, 4),
+        "published_top1": PUBLISHED,
+        "gap": round(accuracy.top1 - PUBLISHED, 4),
+        "train_seconds": round(stats.seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "train_images_per_second": round(stats.images_per_second, 1),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "zoo": zoo.__version__,
+        "date": date.today().isoformat(),
+    }
+    OUT.mkdir(exist_ok=True)
+    (OUT / "recipe_sanity.json").write_text(json.dumps(result, indent=2) + "\n")
+    (OUT / "recipe_sanity.md").write_text(
+        "# Recipe sanity: ResNet-18 from scratch on Fashion-MNIST\n\n"
+        "| | top-1 |\n|---|---|\n"
+        f"| zoo (`zoo.training.fit`, {RECIPE.epochs} epochs, 32×32) | {accuracy.top1:.2%} |\n"
+        f"| Fashion-MNIST benchmark table, ResNet18 | {PUBLISHED:.1%} |\n"
+        f"| gap | {(accuracy.top1 - PUBLISHED) * 100:+.1f} points |\n\n"
+        f"Trained on {result['device']} ({result['threads']} threads, {result['machine']}) in "
+        f"{result['train_seconds'] / 60:.1f} minutes of training steps, {result['train_images_per_second']:.0f} images/s; "
+        f"torch {result['torch']}, {result['date']}. Recipe: SGD momentum {RECIPE.momentum}, peak lr {RECIPE.lr}, "
+        f"batch {RECIPE.batch_size}, weight decay {RECIPE.weight_decay}, warm-up then cosine, random translation "
+        "and flips. Reproduce with `make recipe-sanity`.\n"
+    )
+    assert accuracy.top1 > 0.85

@@ -1,0 +1,101 @@
+"""Source pretraining into the weights store: trained once, reused, retrained on any change."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+import zoo
+from zoo.cli import main
+from zoo.errors import ZooError
+from zoo.pretrain import plan, pretrain
+from zoo.suites import DataSelection, SuiteSpec
+from zoo.training import Recipe
+from zoo.weights import WeightsStore
+from zoo_plugins import datasets as offline
+
+pytestmark = pytest.mark.skipif(
+    not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    reason="Fashion-MNIST not installed: run `make test` as root, or apt-get install dataset-fashion-mnist",
+)
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def tiny_suite():
+    """The mini suite's source at 30 images per class and one epoch."""
+    mini = zoo.get_zoo().suites.get("mini")
+    return dataclasses.replace(
+        mini,
+        name="tiny",
+        source=DataSelection("fashion_mnist", mini.source.classes, 30, 20),
+        pretrain_recipe=Recipe(epochs=1, batch_size=32),
+    )
+
+
+def test_pretrain_stores_weights_with_metadata_and_reuses_them(tiny_suite):
+    arch = zoo.get_zoo().architectures.get("simple_cnn")
+    entry, trained = pretrain(tiny_suite, arch, device=CPU)
+    assert trained and entry.tag == plan(tiny_suite, arch).tag and entry.tag.startswith("tiny-")
+    meta = json.loads(entry.path.with_suffix(".json").read_text())
+    assert meta["architecture"] == "simple_cnn" and meta["suite"] == "tiny"
+    assert meta["epochs"] == 1 and meta["recipe"]["batch_size"] == 32
+    assert meta["source_train_images"] == 180 and meta["source_test_images"] == 120
+    assert 0 <= meta["source_test_accuracy"] <= 1 and meta["seconds"] > 0
+    assert meta["classes"] == list(tiny_suite.source.classes) and len(meta["mean"]) == 3
+
+    again, trained_again = pretrain(tiny_suite, arch, device=CPU)
+    assert not trained_again and again.sha256 == entry.sha256
+
+    model = zoo.create_model(f"simple_cnn.{entry.tag}", num_classes=4)
+    assert model.zoo_weights.source == "store" and model.zoo_weights.mean == tuple(meta["mean"])
+    stored = WeightsStore().load(entry)
+    torch.testing.assert_close(model.conv1[0].weight, stored["conv1.0.weight"])
+
+
+def test_a_changed_recipe_or_source_makes_new_weights(tiny_suite):
+    arch = zoo.get_zoo().architectures.get("simple_cnn")
+    first, _ = pretrain(tiny_suite, arch, device=CPU)
+    longer = dataclasses.replace(tiny_suite, pretrain_recipe=Recipe(epochs=2, batch_size=32))
+    fewer = dataclasses.replace(tiny_suite, source=dataclasses.replace(tiny_suite.source, train_per_class=20))
+    tags = {first.tag, plan(longer, arch).tag, plan(fewer, arch).tag}
+    assert len(tags) == 3
+    second, trained = pretrain(longer, arch, device=CPU)
+    assert trained and second.metadata["epochs"] == 2
+    assert {e.tag for e in WeightsStore().entries("simple_cnn")} == {first.tag, second.tag}
+
+
+def test_force_trains_again(tiny_suite):
+    arch = zoo.get_zoo().architectures.get("simple_cnn")
+    first, _ = pretrain(tiny_suite, arch, device=CPU)
+    again, trained = pretrain(tiny_suite, arch, device=CPU, force=True)
+    assert trained and again.tag == first.tag
+
+
+def test_inception_v3_is_pretrained_at_its_minimum_size():
+    mini = zoo.get_zoo().suites.get("mini")
+    assert plan(mini, zoo.get_zoo().architectures.get("inception_v3")).input_size == (3, 75, 75)
+    assert plan(mini, zoo.get_zoo().architectures.get("resnet18")).input_size == (3, 32, 32)
+
+
+def test_hub_suites_have_nothing_to_pretrain():
+    with pytest.raises(ZooError, match="suite 'imagenet' uses hub weights"):
+        plan(zoo.get_zoo().suites.get("imagenet"), zoo.get_zoo().architectures.get("resnet18"))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["pretrain", "--arch", "resnet1"], "unknown architecture 'resnet1': did you mean resnet18"),
+        (["pretrain", "--arch", "nothing*"], "no architecture matches 'nothing*'"),
+        (["pretrain", "--suite", "imagenet", "--arch", "resnet18"], "suite 'imagenet' uses hub weights"),
+        (["pretrain", "--suite", "minii", "--arch", "resnet18"], "unknown suite 'minii': did you mean mini?"),
+        (["pretrain", "--arch", "resnet18", "--device", "cuda:7"], "device 'cuda:7' is not available"),
+    ],
+)
+def test_pretrain_command_errors(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"zoo: error: {message}") and "Traceback" not in err

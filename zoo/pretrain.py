@@ -1,0 +1,127 @@
+"""Source pretraining: ``zoo pretrain`` trains backbones on a suite's source data set.
+
+The weights go to the local weights store under the tag ``<suite>-<fingerprint>``, where the
+fingerprint hashes everything that shapes them: the recipe, the source selection, the input
+size and the seed. An existing checkpoint with that tag is reused; any change to those makes
+a new one, so stale weights are never picked up silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+import zoo
+from zoo.architectures import ArchitectureSpec
+from zoo.errors import ZooError
+from zoo.preprocess import channel_stats, prepare
+from zoo.progress import progress
+from zoo.suites import SuiteSpec, load_selection
+from zoo.training import evaluate, fit
+from zoo.weights import StoredWeights, WeightsStore
+
+PRETRAIN_SEED = 0
+
+
+@dataclass(frozen=True)
+class PretrainPlan:
+    """What pretraining ``arch`` on ``suite`` means, and the tag its weights get."""
+
+    suite: SuiteSpec
+    arch: ArchitectureSpec
+
+    @property
+    def input_size(self) -> tuple[int, int, int]:
+        return self.suite.input_size(self.arch)
+
+    def fingerprint(self) -> str:
+        described = {
+            "recipe": asdict(self.suite.pretrain_recipe),
+            "source": asdict(self.suite.source),
+            "input_size": self.input_size,
+            "seed": PRETRAIN_SEED,
+        }
+        return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:10]
+
+    @property
+    def tag(self) -> str:
+        return f"{self.suite.name}-{self.fingerprint()}"
+
+
+def plan(suite: SuiteSpec, arch: ArchitectureSpec) -> PretrainPlan:
+    if suite.source is None:
+        raise ZooError(
+            f"suite {suite.name!r} uses hub weights ({suite.source_description}); there is nothing to pretrain"
+        )
+    return PretrainPlan(suite, arch)
+
+
+def pretrain(
+    suite: SuiteSpec,
+    arch: ArchitectureSpec,
+    *,
+    device: torch.device,
+    store: WeightsStore | None = None,
+    force: bool = False,
+) -> tuple[StoredWeights, bool]:
+    """Weights of ``arch`` pretrained on ``suite``'s source, and whether they were trained now.
+
+    :param force: train again even when matching weights are stored.
+    """
+    store = store or WeightsStore()
+    job = plan(suite, arch)
+    existing = store.find(arch.name, job.tag)
+    if existing is not None and not force:
+        return existing, False
+
+    recipe = suite.pretrain_recipe
+    train, test = load_selection(suite.source, seed=PRETRAIN_SEED)
+    mean, std = channel_stats(train, job.input_size[0])
+    mirror = zoo.get_zoo().datasets.get(suite.source.dataset).mirror_invariant
+    train_set = prepare(train, job.input_size, mean, std, mirror).to(device)
+    test_set = prepare(test, job.input_size, mean, std, mirror).to(device)
+
+    torch.manual_seed(PRETRAIN_SEED)
+    model = zoo.create_model(arch.name, num_classes=len(train.classes)).to(device)
+    started = time.perf_counter()
+    with progress(f"pretrain {arch.name} on {suite.name}", recipe.epochs) as bar:
+        stats = fit(
+            model,
+            train_set,
+            recipe,
+            seed=PRETRAIN_SEED,
+            device=device,
+            on_epoch=lambda epoch, loss: bar.update(epoch, f"loss {loss:.3f}"),
+        )
+    accuracy = evaluate(model, test_set, device)
+    entry = store.save(
+        arch.name,
+        job.tag,
+        model.state_dict(),
+        suite=suite.name,
+        dataset=f"{suite.name} source: {suite.source_description}",
+        classes=list(train.classes),
+        num_classes=len(train.classes),
+        input_size=list(job.input_size),
+        mean=list(mean),
+        std=list(std),
+        recipe=asdict(recipe),
+        source=asdict(suite.source),
+        epochs=recipe.epochs,
+        source_train_images=len(train),
+        source_test_images=len(test),
+        source_test_accuracy=round(accuracy.top1, 4),
+        source_test_mean_per_class=round(accuracy.mean_per_class, 4),
+        train_images_per_second=round(stats.images_per_second, 1),
+        seconds=round(time.perf_counter() - started, 1),
+        device=str(device),
+        torch_version=torch.__version__,
+        zoo_version=zoo.__version__,
+        machine=platform.processor() or platform.machine(),
+    )
+    return entry, True

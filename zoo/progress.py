@@ -1,0 +1,46 @@
+"""Progress for long work: a live bar on a terminal, plain lines everywhere else.
+
+Logs, CI and pipes get one line per update, with no control characters, so they stay
+readable and greppable.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+class Reporter:
+    """Reports the steps of one task: ``update(done, message)`` after each step."""
+
+    def __init__(self, bar: Progress | None, task_id: int | None, description: str, total: int):
+        self._bar, self._task_id = bar, task_id
+        self.description, self.total = description, total
+
+    def update(self, done: int, message: str = "") -> None:
+        if self._bar is not None:
+            self._bar.update(self._task_id, completed=done, info=message)
+        else:
+            print(f"{self.description}: {done}/{self.total} {message}".rstrip(), file=sys.stderr, flush=True)
+
+
+@contextmanager
+def progress(description: str, total: int, *, interactive: bool | None = None) -> Iterator[Reporter]:
+    """A :class:`Reporter` for ``total`` steps; a bar when stderr is a terminal."""
+    if interactive is None:
+        interactive = sys.stderr.isatty()
+    if not interactive:
+        yield Reporter(None, None, description, total)
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+    )
+    with Progress(*columns, transient=False) as bar:
+        yield Reporter(bar, bar.add_task(description, total=total, info=""), description, total)
