@@ -74,7 +74,7 @@ def _mini() -> SuiteSpec:
         ),
         image_size=32,
         small_threshold=MINI_SMALL_THRESHOLD,
-        pretrain_recipe=Recipe(epochs=8, batch_size=128, lr=0.05),
+        pretrain_recipe=Recipe(epochs=15, batch_size=128, lr=0.05),
         notes=MINI_NOTES,
     )
 

@@ -1,6 +1,7 @@
 """The command line, run in-process: listings, info, JSON, and one-line errors with exit 2."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,3 +104,36 @@ def test_the_console_script_is_installed():
 
     (script,) = entry_points(group="console_scripts", name="zoo")
     assert script.value == "zoo.cli:main"
+
+
+def test_list_shows_datasets_and_suites(capsys):
+    code, out, _ = run(capsys, "list", "--kind", "datasets", "--json")
+    assert code == 0
+    assert {"fashion_mnist", "digits", "sklearn_digits", "imagefolder", "cifar10", "eurosat"} <= {
+        row["name"] for row in json.loads(out)
+    }
+    code, out, _ = run(capsys, "list", "--kind", "suites", "--json")
+    assert [row["name"] for row in json.loads(out)] == ["imagenet", "mini"]
+
+
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists()
+    or not Path("/usr/share/doc/opencv-doc/examples/data/digits.png").exists(),
+    reason="the mini suite's data are not installed: run `make test` as root",
+)
+def test_info_mini_json_gives_four_tasks_with_quadrants_classes_and_counts(capsys):
+    code, out, _ = run(capsys, "info", "mini", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["small_threshold"] == 100 and info["image_size"] == 32
+    assert info["source"]["classes"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt"]
+    assert info["source"]["train_per_class"] == [2000] * 6 and info["source"]["test_per_class"] == [1000] * 6
+    tasks = {t["quadrant"]: t for t in info["tasks"]}
+    assert sorted(tasks) == ["Q1", "Q2", "Q3", "Q4"]
+    assert tasks["Q2"]["classes"] == ["Sandal", "Sneaker", "Bag", "Ankle boot"]
+    assert tasks["Q2"]["train_per_class"] == [1000] * 4 and tasks["Q4"]["train_per_class"] == [10] * 4
+    assert tasks["Q1"]["train_per_class"] == [400] * 10 and tasks["Q3"]["train_per_class"] == [10] * 10
+    assert tasks["Q1"]["test_per_class"] == [100] * 10 and tasks["Q4"]["test_per_class"] == [500] * 4
+    assert not set(tasks["Q2"]["classes"]) & set(info["source"]["classes"])
+    code, out, _ = run(capsys, "info", "mini")
+    assert "Q4  fashion_footwear_small" in out and "small below:     100 training images per class" in out

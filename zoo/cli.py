@@ -10,9 +10,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 
 import zoo
+from zoo import describe
 from zoo.errors import UnknownNameError, ZooError
 
 EXIT_USER_ERROR = 2
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser("list", help="list registered architectures (and other kinds)")
     cmd.add_argument("pattern", nargs="?", default="", help="shell-style filter(s), comma-separated, e.g. 'resnet*'")
     cmd.add_argument("--exclude", default="", help="shell-style pattern(s) to leave out")
-    cmd.add_argument("--kind", default="architectures", help="what to list: %(default)s, …")
+    cmd.add_argument("--kind", default="architectures", help="architectures (default), datasets or suites")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_list)
 
@@ -126,64 +126,20 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.weights and kind != "architectures":
         raise ZooError(f"--weights goes with an architecture, and {name!r} is a {registry.kind}")
     if kind == "architectures":
-        info = architecture_info(entry, plugin)
+        info = describe.architecture_info(entry, plugin)
         if args.weights:
             model = zoo.create_model(name, weights_file=args.weights)
             info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
         show = _print_architecture
     elif kind == "datasets":
-        info, show = dataset_info(entry, plugin), _print_dataset
+        info, show = describe.dataset_info(entry, plugin), _print_dataset
     else:
-        info, show = suite_info(entry, plugin), _print_suite
+        info, show = describe.suite_info(entry, plugin), _print_suite
     if args.json:
         _print_json(info)
     else:
         show(info)
     return 0
-
-
-def architecture_info(spec: zoo.ArchitectureSpec, plugin: str) -> dict:
-    """Everything ``zoo info`` reports about an architecture, under snake_case keys."""
-    from zoo.complexity import build_meta, measure
-    from zoo.weights import WeightsStore
-
-    model = build_meta(spec)
-    complexity = measure(model, spec.default_input_size)
-    stages = [
-        {
-            "name": stage.name,
-            "modules": list(stage.modules),
-            "params": sum(p.numel() for p in zoo.stage_parameters(model, stage).values()),
-        }
-        for stage in zoo.stages(model)
-    ]
-    weights = [
-        {"variant": f"{spec.name}.{w.tag}", "source": w.hub, "dataset": w.dataset, "default": w is spec.default_weights}
-        for w in spec.hub_weights
-    ] + [
-        {"variant": f"{spec.name}.{e.tag}", "source": "store", "dataset": e.metadata.get("dataset", ""), "default": False}
-        for e in WeightsStore().entries(spec.name)
-    ]
-    return {
-        "name": spec.name,
-        "kind": "architecture",
-        "family": spec.family,
-        "plugin": plugin,
-        "description": spec.description,
-        "paper": spec.paper,
-        "params": complexity.params,
-        "macs": complexity.macs,
-        "flops": complexity.flops,
-        "complexity_input_size": list(complexity.input_size),
-        "complexity_method": complexity.method,
-        "num_features": model.num_features,
-        "default_input_size": list(spec.default_input_size),
-        "min_input_size": list(spec.min_input_size),
-        "stages": stages,
-        "pretrained_weights": weights,
-        "reference": spec.reference,
-        "differences": spec.differences,
-    }
 
 
 def _print_architecture(info: dict) -> None:
@@ -214,31 +170,6 @@ def _print_architecture(info: dict) -> None:
     print("\n".join(lines))
 
 
-def dataset_info(spec, plugin: str) -> dict:
-    """What ``zoo info`` reports about a data set, with per-class counts when its files are here."""
-    info = {
-        "name": spec.name,
-        "kind": "dataset",
-        "plugin": plugin,
-        "description": spec.description,
-        "source": spec.source,
-        "classes": list(spec.classes),
-        "channels": spec.channels,
-        "native_size": list(spec.native_size) if spec.native_size else None,
-        "splits": list(spec.splits),
-        "split_note": spec.split_note,
-        "mirror_invariant": spec.mirror_invariant,
-        "per_class_counts": None,
-        "unavailable": None,
-    }
-    if spec.classes:  # a user's folder has no counts until it is pointed at
-        try:
-            info["per_class_counts"] = {split: spec.load(split).counts() for split in spec.splits}
-        except ZooError as exc:
-            info["unavailable"] = str(exc)
-    return info
-
-
 def _print_dataset(info: dict) -> None:
     lines = [
         f"{info['name']} — {info['description']}",
@@ -254,46 +185,6 @@ def _print_dataset(info: dict) -> None:
     if info["unavailable"]:
         lines.append(f"  not available here: {info['unavailable']}")
     print("\n".join(lines))
-
-
-def suite_info(suite, plugin: str) -> dict:
-    """What ``zoo info`` reports about a suite: source, tasks, quadrants, real per-class counts."""
-    from zoo.suites import load_selection
-
-    def selection(data) -> dict:
-        described = {
-            "dataset": data.dataset,
-            "classes": list(data.classes) or "all",
-            "train_per_class_budget": data.train_per_class or "all",
-            "test_per_class_budget": data.test_per_class or "all",
-            "train_per_class": None,
-            "test_per_class": None,
-            "unavailable": None,
-        }
-        try:
-            train, test = load_selection(data, seed=0)
-        except ZooError as exc:
-            described["unavailable"] = str(exc)
-        else:
-            described.update(train_per_class=train.counts(), test_per_class=test.counts(), classes=list(train.classes))
-        return described
-
-    return {
-        "name": suite.name,
-        "kind": "suite",
-        "plugin": plugin,
-        "description": suite.description,
-        "source_description": suite.source_description,
-        "source": selection(suite.source) if suite.source else None,
-        "pretrain_recipe": asdict(suite.pretrain_recipe) if suite.pretrain_recipe else None,
-        "image_size": suite.image_size,
-        "small_threshold": suite.small_threshold,
-        "tasks": [
-            {"name": t.name, "quadrant": t.quadrant, "size": t.size, "similarity": t.similarity, "why": t.why, **selection(t.data)}
-            for t in suite.tasks
-        ],
-        "notes": suite.notes,
-    }
 
 
 def _counts(described: dict) -> str:

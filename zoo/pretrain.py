@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass
 
@@ -22,7 +21,7 @@ from zoo.errors import ZooError
 from zoo.preprocess import channel_stats, prepare
 from zoo.progress import progress
 from zoo.suites import SuiteSpec, load_selection
-from zoo.training import evaluate, fit
+from zoo.training import device_name, evaluate, fit
 from zoo.weights import StoredWeights, WeightsStore
 
 PRETRAIN_SEED = 0
@@ -122,6 +121,6 @@ def pretrain(
         device=str(device),
         torch_version=torch.__version__,
         zoo_version=zoo.__version__,
-        machine=platform.processor() or platform.machine(),
+        machine=device_name(device),
     )
     return entry, True

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import platform
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -25,6 +27,20 @@ from zoo.preprocess import PreparedSet, batches
 
 class Diverged(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+def device_name(device: torch.device) -> str:
+    """The processor a figure was measured on: the GPU's name, else the CPU model."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def select_device(requested: str | None = None) -> torch.device:

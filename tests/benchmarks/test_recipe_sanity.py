@@ -11,7 +11,6 @@ It trains for about 20 minutes on two CPU cores, so it runs only when asked:
 
 import json
 import os
-import platform
 import time
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,7 @@ import torch
 
 import zoo
 from zoo.preprocess import channel_stats, prepare
-from zoo.training import Recipe, evaluate, fit, select_device
+from zoo.training import Recipe, device_name, evaluate, fit, select_device
 
 PUBLISHED = 0.949
 RECIPE = Recipe(epochs=12, batch_size=128, lr=0.05)
@@ -56,7 +55,7 @@ def test_resnet18_from_scratch_on_fashion_mnist(benchmark):
         "train_images_per_second": round(stats.images_per_second, 1),
         "device": str(device),
         "threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(),
+        "machine": device_name(device),
         "torch": torch.__version__,
         "zoo": zoo.__version__,
         "date": date.today().isoformat(),
