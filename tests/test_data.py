@@ -12,7 +12,7 @@ from PIL import Image
 import zoo
 from zoo.data import ImageSet, stratified_sample, stratified_split
 from zoo.errors import ZooError
-from zoo.preprocess import augment, batches, channel_stats, normalise, prepare
+from zoo.preprocess import augment, channel_stats, normalise, prepare
 from zoo_plugins import datasets as offline
 
 needs_fashion_mnist = pytest.mark.skipif(
@@ -134,7 +134,7 @@ def test_prepare_resizes_and_repeats_channels_and_batches_normalise():
     assert prepared.images.shape == (21, 3, 8, 8) and prepared.images.dtype == torch.uint8
     assert torch.equal(prepared.images[:, 0], prepared.images[:, 2])
     assert int(prepared.images[3, 1, 5, 5]) == 3  # a flat image stays flat when resized
-    x, y = next(batches(prepared, 8))
+    x, y = next(prepared.batches(8))
     assert x.dtype == torch.float32 and x.shape == (8, 3, 8, 8) and torch.equal(y, data.labels[:8])
     torch.testing.assert_close(x[3, 0, 0, 0], torch.tensor((3 / 255 - 0.5) / 0.25))
     mean, std = channel_stats(data)

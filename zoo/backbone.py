@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 from timm.utils.model import freeze as timm_freeze
+from timm.utils.model import unfreeze as timm_unfreeze
 from torch import nn
 
 
@@ -109,3 +110,18 @@ def freeze_stages(net: nn.Module, count: int) -> list[Stage]:
         with torch.device(next(net.parameters()).device):
             timm_freeze(net, paths)
     return frozen
+
+
+def set_trainable_from(net: nn.Module, count: int) -> None:
+    """Freeze exactly the lowest ``count`` stages and unfreeze the rest.
+
+    Unlike :func:`freeze_stages`, which only adds frozen stages, this also thaws stages frozen
+    earlier (their ``FrozenBatchNorm2d`` become ``BatchNorm2d`` again with the same
+    statistics), as strategies that unfreeze in phases need.
+    """
+    all_stages = stages(net)
+    thawed = [path for stage in all_stages[count:] for path in stage.modules]
+    with torch.device(next(net.parameters()).device):
+        if thawed:
+            timm_unfreeze(net, thawed)
+    freeze_stages(net, count)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import zoo
 from zoo import describe
 from zoo.errors import UnknownNameError, ZooError
+from zoo.strategies import StrategySpec
 
 EXIT_USER_ERROR = 2
 
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser("list", help="list registered architectures (and other kinds)")
     cmd.add_argument("pattern", nargs="?", default="", help="shell-style filter(s), comma-separated, e.g. 'resnet*'")
     cmd.add_argument("--exclude", default="", help="shell-style pattern(s) to leave out")
-    cmd.add_argument("--kind", default="architectures", help="architectures (default), datasets or suites")
+    cmd.add_argument("--kind", default="architectures", help="architectures (default), strategies, datasets or suites")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_list)
 
@@ -109,6 +110,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _summary(entry: object) -> dict:
     if isinstance(entry, zoo.ArchitectureSpec):
         return {"family": entry.family, "description": entry.description}
+    if isinstance(entry, StrategySpec):
+        return {"quadrants": ",".join(entry.quadrants) or "-", "description": entry.description}
     return {"description": getattr(entry, "description", "")}
 
 
@@ -131,6 +134,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             model = zoo.create_model(name, weights_file=args.weights)
             info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
         show = _print_architecture
+    elif kind == "strategies":
+        info, show = describe.strategy_info(entry, plugin), _print_strategy
     elif kind == "datasets":
         info, show = describe.dataset_info(entry, plugin), _print_dataset
     else:
@@ -167,6 +172,23 @@ def _print_architecture(info: dict) -> None:
     if "weights_file" in info:
         w = info["weights_file"]
         lines.append(f"  weights file:       {w['path']} loads ({w['tensors']} tensors, {w['num_classes']} classes)")
+    print("\n".join(lines))
+
+
+def _print_strategy(info: dict) -> None:
+    lines = [
+        f"{info['name']} — {info['description']}",
+        f"  plugin:       {info['plugin']}",
+        f"  starts from:  {'pretrained weights' if info['pretrained'] else 'random initialisation'}",
+        f"  recommended:  {', '.join(info['quadrants']) or 'in no quadrant (a baseline)'}",
+        "  phases:",
+    ]
+    for phase in info["phases"]:
+        trained = {"head": "the classifier", "all": "every stage"}.get(phase["trainable"], f"top {phase['trainable']} stages + classifier side")
+        extras = [f"pretrained stages at ×{phase['backbone_lr']} lr"] if phase["backbone_lr"] != 1 else []
+        extras += [f"×{phase['layer_decay']} per stage below"] if phase["layer_decay"] else []
+        extras += ["augmented"] if phase["augment"] else []
+        lines.append(f"    {phase['share']:.0%} of epochs: {trained}" + (f" ({', '.join(extras)})" if extras else ""))
     print("\n".join(lines))
 
 
@@ -264,7 +286,7 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
         matched = registry.names(pattern)
         if not matched:
             if any(c in pattern for c in "*?["):
-                raise ZooError(f"no {registry.kind} matches {pattern!r} (see `zoo list --kind {registry.kind}s`)")
+                raise ZooError(f"no {registry.kind} matches {pattern!r} (see `zoo list --kind {registry.plural}`)")
             registry.get(pattern)  # raises with close matches
         names += [n for n in matched if n not in names]
     return names

@@ -13,6 +13,7 @@ from zoo.architectures import ArchitectureSpec
 from zoo.complexity import build_meta, measure
 from zoo.data import DatasetSpec
 from zoo.errors import ZooError
+from zoo.strategies import StrategySpec
 from zoo.suites import SuiteSpec, load_selection
 from zoo.weights import WeightsStore
 
@@ -55,6 +56,19 @@ def architecture_info(spec: ArchitectureSpec, plugin: str) -> dict:
         "pretrained_weights": weights,
         "reference": spec.reference,
         "differences": spec.differences,
+    }
+
+
+def strategy_info(spec: StrategySpec, plugin: str) -> dict:
+    """What ``zoo info`` reports about a strategy: its phases and where it is recommended."""
+    return {
+        "name": spec.name,
+        "kind": "strategy",
+        "plugin": plugin,
+        "description": spec.description,
+        "pretrained": spec.pretrained,
+        "quadrants": list(spec.quadrants),
+        "phases": [asdict(phase) for phase in spec.phases],
     }
 
 

@@ -24,7 +24,7 @@ class UnknownNameError(ZooError, KeyError):
         if close:
             hint = f"did you mean {', '.join(close)}?"
         elif len(known) <= 8:
-            hint = f"known {kind}s: {', '.join(known) or 'none'}"
+            hint = f"known: {', '.join(known) or 'none'}"
         else:
             hint = f"{len(known)} are registered"
         listing = listing or f"zoo list --kind {kind}s"

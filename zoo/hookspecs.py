@@ -55,3 +55,14 @@ def zoo_register_suites(registry: PluginRegistry) -> None:
     Called for every plugin after all data sets are registered, so a suite whose source or
     tasks name a data set no plugin registered is refused with that reason.
     """
+
+
+@hookspec
+def zoo_register_strategies(registry: PluginRegistry) -> None:
+    """Register transfer strategies by calling ``registry.add(StrategySpec(...))``.
+
+    :param registry: the strategy registry, seen through this plugin.
+
+    Called for every plugin, with the same isolation as :func:`zoo_register_architectures`.
+    A strategy is data (its phases); the training engine in :mod:`zoo.transfer` carries it out.
+    """

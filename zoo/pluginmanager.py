@@ -24,6 +24,7 @@ from zoo.architectures import ArchitectureSpec, validate_spec
 from zoo.data import DatasetSpec, validate_dataset_spec
 from zoo.errors import PluginError
 from zoo.registry import PluginRegistry, Registry
+from zoo.strategies import StrategySpec, validate_strategy_spec
 from zoo.suites import SuiteSpec, validate_suite_spec
 
 ENTRY_POINT_GROUP = "zoo.plugins"
@@ -57,6 +58,7 @@ class Zoo:
         self.pm = pluggy.PluginManager("zoo")
         self.pm.add_hookspecs(hookspecs)
         self.architectures: Registry[ArchitectureSpec] = Registry("architecture", ArchitectureSpec, validate_spec)
+        self.strategies: Registry[StrategySpec] = Registry("strategy", StrategySpec, validate_strategy_spec, plural="strategies")
         self.datasets: Registry[DatasetSpec] = Registry("dataset", DatasetSpec, validate_dataset_spec)
         self.suites: Registry[SuiteSpec] = Registry("suite", SuiteSpec, self._validate_suite)
         self.reports: dict[str, PluginReport] = {}
@@ -64,12 +66,18 @@ class Zoo:
     @property
     def registries(self) -> dict[str, Registry]:
         """Registries by the plural used on the command line (``--kind architectures``)."""
-        return {"architectures": self.architectures, "datasets": self.datasets, "suites": self.suites}
+        return {
+            "architectures": self.architectures,
+            "strategies": self.strategies,
+            "datasets": self.datasets,
+            "suites": self.suites,
+        }
 
     def registration_hooks(self) -> dict[str, Registry]:
         """Hooks in the order they run: suites last, as they refer to data sets."""
         return {
             "zoo_register_architectures": self.architectures,
+            "zoo_register_strategies": self.strategies,
             "zoo_register_datasets": self.datasets,
             "zoo_register_suites": self.suites,
         }
@@ -163,7 +171,7 @@ class Zoo:
                 report.errors.append(f"plugin {impl.plugin_name!r}: {registry.kind} {rejection.name!r} refused: {rejection.reason}")
             names = [n for n in registry.names() if registry.plugin_of(n) == impl.plugin_name]
             if names:
-                report.registered[registry.kind + "s"] = names
+                report.registered[registry.plural] = names
 
 
 def discover_entry_points() -> list[importlib.metadata.EntryPoint]:

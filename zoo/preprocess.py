@@ -37,6 +37,27 @@ class PreparedSet:
             self.images.to(device), self.labels.to(device), self.classes, self.mean, self.std, self.mirror_invariant
         )
 
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        augmented: bool = False,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Normalised float batches and their labels, on the device the data live on.
+
+        Shuffling and augmentation draw from ``generator`` (a CPU generator), so a seed fixes them.
+        """
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        order = order.to(self.images.device)
+        for start in range(0, len(self), batch_size):
+            index = order[start : start + batch_size]
+            images = self.images[index]
+            if augmented:
+                images = augment(images, generator, self.mirror_invariant)
+            yield normalise(images, self.mean, self.std), self.labels[index]
+
 
 def prepare(
     data: ImageSet,
@@ -101,25 +122,3 @@ def augment(images: torch.Tensor, generator: torch.Generator, mirror: bool) -> t
         flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
         out[flip] = out[flip].flip(-1)
     return out
-
-
-def batches(
-    data: PreparedSet,
-    batch_size: int,
-    *,
-    shuffle: bool = False,
-    generator: torch.Generator | None = None,
-    augmented: bool = False,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Normalised float batches and their labels, on the device the data live on.
-
-    Shuffling and augmentation draw from ``generator`` (a CPU generator), so a seed fixes them.
-    """
-    order = torch.randperm(len(data), generator=generator) if shuffle else torch.arange(len(data))
-    order = order.to(data.images.device)
-    for start in range(0, len(data), batch_size):
-        index = order[start : start + batch_size]
-        images = data.images[index]
-        if augmented:
-            images = augment(images, generator, data.mirror_invariant)
-        yield normalise(images, data.mean, data.std), data.labels[index]

@@ -66,10 +66,12 @@ class Registry(Generic[T]):
     :param kind: singular noun used in messages ("architecture").
     :param entry_type: the class every entry must be an instance of.
     :param validate: extra checks on an entry; returns a reason string when it is malformed.
+    :param plural: the kind's plural, as ``zoo list --kind`` takes it.
     """
 
-    def __init__(self, kind: str, entry_type: type[T], validate: Callable[[T], str | None]):
+    def __init__(self, kind: str, entry_type: type[T], validate: Callable[[T], str | None], plural: str | None = None):
         self.kind = kind
+        self.plural = plural or kind + "s"
         self.entry_type = entry_type
         self._validate = validate
         self._entries: dict[str, T] = {}
@@ -89,7 +91,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise UnknownNameError(self.kind, name, self._entries) from None
+            raise UnknownNameError(self.kind, name, self._entries, listing=f"zoo list --kind {self.plural}") from None
 
     def plugin_of(self, name: str) -> str:
         """Name of the plugin that registered ``name``."""

@@ -14,15 +14,28 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.preprocess import PreparedSet, batches
+
+
+class Batched(Protocol):
+    """Training data that hands out batches: prepared images, or cached features."""
+
+    classes: tuple[str, ...]
+    labels: torch.Tensor
+
+    def __len__(self) -> int: ...
+
+    def batches(
+        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None, augmented: bool = False
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
 
 class Diverged(RuntimeError):
@@ -110,18 +123,21 @@ def autocast(device: torch.device):
 
 def fit(
     model: nn.Module,
-    data: PreparedSet,
+    data: Batched,
     recipe: Recipe,
     *,
     seed: int,
     device: torch.device,
     param_groups: Iterable[dict] | None = None,
+    eval_modules: Iterable[nn.Module] = (),
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> TrainStats:
     """Train ``model`` on ``data`` (already on ``device``) following ``recipe``.
 
     :param param_groups: optimizer groups (each may carry its own ``lr``, scaled by the
         schedule like the rest); default: every parameter that requires a gradient.
+    :param eval_modules: parts kept in eval mode while the rest trains (frozen stages: their
+        dropout stays off and their statistics fixed).
     :param on_epoch: called with (epoch, mean loss) after each epoch, for progress display.
     """
     torch.manual_seed(seed)
@@ -138,9 +154,11 @@ def fit(
     warmup = max(1, int(total * recipe.warmup_fraction))
     step, seconds, seen, loss_value = 0, 0.0, 0, float("nan")
     model.train()
+    for module in eval_modules:
+        module.eval()
     for epoch in range(recipe.epochs):
         epoch_loss, epoch_batches = 0.0, 0
-        for images, labels in batches(data, recipe.batch_size, shuffle=True, generator=generator, augmented=recipe.augment):
+        for images, labels in data.batches(recipe.batch_size, shuffle=True, generator=generator, augmented=recipe.augment):
             start = time.perf_counter()
             for group in optimizer.param_groups:
                 group["lr"] = group["peak_lr"] * lr_factor(step, total, warmup)
@@ -174,14 +192,14 @@ class Evaluation:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: PreparedSet, device: torch.device, batch_size: int = 512) -> Evaluation:
+def evaluate(model: nn.Module, data: Batched, device: torch.device, batch_size: int = 512) -> Evaluation:
     """Accuracy of ``model`` on ``data`` (already on ``device``)."""
     model.eval()
     num_classes = len(data.classes)
     hits1 = torch.zeros(num_classes, device=device)
     hits5 = torch.zeros((), device=device)
     totals = torch.bincount(data.labels, minlength=num_classes).float()
-    for images, labels in batches(data, batch_size):
+    for images, labels in data.batches(batch_size):
         with autocast(device):
             logits = model(images).float()
         hits1 += torch.bincount(labels[logits.argmax(1) == labels], minlength=num_classes)

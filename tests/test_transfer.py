@@ -1,0 +1,166 @@
+"""Strategies carried out by the engine: what trains, at which rate, and the cached prefix."""
+
+import dataclasses
+
+import pytest
+import torch
+
+import zoo
+from zoo.backbone import set_trainable_from, stage_module
+from zoo.cli import main
+from zoo.data import ImageSet
+from zoo.preprocess import prepare
+from zoo.strategies import Phase, StrategySpec
+from zoo.training import Diverged, Recipe, fit
+from zoo.transfer import PrefixCache, param_groups, run_strategy, split_epochs
+
+CPU = torch.device("cpu")
+STRATEGIES = zoo.get_zoo().strategies
+
+
+def toy_data(n=48, classes=3, size=32, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 1, size, size), dtype=torch.uint8, generator=generator)
+    labels = torch.arange(n) % classes
+    return prepare(ImageSet(images, labels, tuple("abc"[:classes]), "toy"), (3, size, size), (0.5,) * 3, (0.25,) * 3)
+
+
+def fresh(name="resnet18", classes=3, seed=0):
+    torch.manual_seed(seed)
+    return zoo.create_model(name, num_classes=classes)
+
+
+def snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def changed_stages(model, before):
+    """Names of the stages any of whose weights (or BatchNorm statistics) changed."""
+    after = model.state_dict()
+    names = []
+    for stage in zoo.stages(model):
+        keys = [k for k in after if any(k.startswith(p + ".") for p in stage.modules)]
+        if any(not torch.equal(after[k], before[k]) for k in keys if k in before and after[k].shape == before[k].shape):
+            names.append(stage.name)
+    return names
+
+
+def test_the_seed_and_extra_strategies_are_registered_with_their_quadrants():
+    assert {"scratch", "linear_probe", "partial", "full", "lp_ft", "discriminative", "gradual_unfreeze"} <= set(
+        STRATEGIES.names()
+    )
+    assert STRATEGIES.get("linear_probe").quadrants == ("Q4",)
+    assert STRATEGIES.get("full").quadrants == ("Q1",)
+    assert "Q2" in STRATEGIES.get("partial").quadrants
+    assert not STRATEGIES.get("scratch").pretrained
+
+
+@pytest.mark.parametrize(
+    "strategy, trained",
+    [
+        ("linear_probe", ["head"]),
+        ("partial", ["stage3", "stage4", "head"]),
+        ("full", ["stem", "stage1", "stage2", "stage3", "stage4", "head"]),
+        ("lp_ft", ["stem", "stage1", "stage2", "stage3", "stage4", "head"]),
+        ("gradual_unfreeze", ["stem", "stage1", "stage2", "stage3", "stage4", "head"]),
+    ],
+)
+def test_each_strategy_trains_exactly_its_stages(strategy, trained):
+    model = fresh()
+    before = snapshot(model)
+    spec = STRATEGIES.get(strategy)
+    run_strategy(model, spec, toy_data(), Recipe(epochs=len(spec.phases), batch_size=16, lr=0.05), seed=0, device=CPU)
+    assert changed_stages(model, before) == trained
+
+
+def test_vgg_linear_probe_trains_fc8_alone():
+    model = fresh("vgg11_bn")
+    before = snapshot(model)
+    run_strategy(model, STRATEGIES.get("linear_probe"), toy_data(n=16), Recipe(epochs=1, batch_size=16), seed=0, device=CPU)
+    assert changed_stages(model, before) == ["head"]
+
+
+def test_cached_prefix_trains_the_same_as_running_the_frozen_stages():
+    data, recipe = toy_data(), Recipe(epochs=2, batch_size=16, lr=0.05, augment=False)
+    cached = fresh()
+    runs = run_strategy(cached, STRATEGIES.get("partial"), data, recipe, seed=3, device=CPU)
+    assert [r.cached_prefix for r in runs] == [True]
+
+    direct = fresh()
+    frozen = runs[0].frozen_stages
+    set_trainable_from(direct, frozen)
+    stage_list = zoo.stages(direct)
+    groups = param_groups(direct, stage_list[frozen:], recipe.lr, 0.1, None)
+    fit(direct, data, recipe, seed=3, device=CPU, param_groups=groups,
+        eval_modules=[stage_module(direct, s) for s in stage_list[:frozen]])  # fmt: skip
+    for key, value in direct.state_dict().items():
+        torch.testing.assert_close(cached.state_dict()[key], value, rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_the_prefix_cache_computes_each_prefix_once_across_cells():
+    cache, data, recipe = PrefixCache(), toy_data(), Recipe(epochs=1, batch_size=16)
+    for strategy in ("linear_probe", "linear_probe", "partial", "partial"):
+        run_strategy(fresh(), STRATEGIES.get(strategy), data, recipe, seed=0, device=CPU, cache=cache, cache_key="w")
+    assert cache.computed == 2
+
+
+def test_gradual_unfreezing_caches_while_the_prefix_is_untouched():
+    spec = STRATEGIES.get("gradual_unfreeze")
+    runs = run_strategy(fresh(), spec, toy_data(), Recipe(epochs=4, batch_size=16), seed=0, device=CPU)
+    assert [r.frozen_stages for r in runs] == [5, 4, 3, 0]
+    assert [r.cached_prefix for r in runs] == [True, True, True, False]
+
+
+def test_augmented_phases_run_the_frozen_stages_in_eval_mode():
+    spec = StrategySpec("aug_partial", "partial with augmentation", (Phase(1, augment=True),))
+    model = fresh()
+    before = snapshot(model)
+    runs = run_strategy(model, spec, toy_data(), Recipe(epochs=1, batch_size=16), seed=0, device=CPU)
+    assert not runs[0].cached_prefix
+    assert changed_stages(model, before) == ["stage4", "head"]  # frozen BatchNorm kept its statistics
+
+
+def test_learning_rates_per_stage():
+    model = fresh()
+    stage_list = zoo.stages(model)
+    discriminative = STRATEGIES.get("discriminative").phases[0]
+    groups = param_groups(model, stage_list, 1.0, discriminative.backbone_lr, discriminative.layer_decay)
+    assert [g["stage"] for g in groups] == ["head", "stage4", "stage3", "stage2", "stage1", "stem"]
+    assert [g["lr"] for g in groups] == [1.0, 0.25, 0.125, 0.0625, 0.03125, 0.015625]
+    full = param_groups(model, stage_list, 0.2, 0.1, None)
+    assert {g["stage"]: g["lr"] for g in full}["head"] == 0.2
+    assert {round(g["lr"], 6) for g in full if g["stage"] != "head"} == {0.02}
+
+
+@pytest.mark.parametrize(
+    "epochs, shares, expected",
+    [(10, [1.0], [10]), (10, [0.5, 0.5], [5, 5]), (5, [0.5, 0.5], [3, 2]), (4, [0.25] * 4, [1] * 4), (2, [0.25] * 4, [1, 1, 0, 0])],
+)
+def test_split_epochs(epochs, shares, expected):
+    assert split_epochs(epochs, shares) == expected
+
+
+def test_a_diverging_loss_stops_training():
+    with pytest.raises(Diverged, match="loss became"):
+        fit(fresh("simple_cnn"), toy_data(), Recipe(epochs=3, batch_size=16, lr=1e12), seed=0, device=CPU)
+
+
+def test_malformed_strategies_are_refused():
+    from zoo.strategies import validate_strategy_spec
+
+    good = STRATEGIES.get("lp_ft")
+    assert validate_strategy_spec(good) is None
+    assert "add up" in validate_strategy_spec(dataclasses.replace(good, phases=(Phase("head", share=0.5),)))
+    assert "trainable" in validate_strategy_spec(dataclasses.replace(good, phases=(Phase("top"),)))
+    assert "quadrants" in validate_strategy_spec(dataclasses.replace(good, quadrants=("Q5",)))
+
+
+def test_strategy_commands(capsys):
+    assert main(["list", "--kind", "strategies"]) == 0
+    out = capsys.readouterr().out
+    assert "linear_probe" in out and "Q4" in out
+    assert main(["info", "lp_ft"]) == 0
+    out = capsys.readouterr().out
+    assert "50% of epochs: the classifier" in out and "every stage (pretrained stages at ×0.1 lr)" in out
+    assert main(["info", "parital"]) == 2
+    assert "did you mean partial" in capsys.readouterr().err

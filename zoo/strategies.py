@@ -1,0 +1,64 @@
+"""Transfer strategies: what trains, at which learning rate, in which phases.
+
+A strategy is data, a :class:`StrategySpec` of one or more :class:`Phase` s, so that every
+strategy runs through the same engine (:mod:`zoo.transfer`) and costs the same to measure.
+What a phase trains is said in terms of the backbone's stages (:func:`zoo.stages`), which is
+what lets one strategy apply to a VGG, a GoogLeNet and a ResNet alike:
+
+* ``"head"``: the classifier alone (a linear probe of the pooled features);
+* an integer *k*: the top *k* body stages and the classifier side (VGG's fc6/fc7 included);
+* ``"all"``: every stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zoo.backbone import Stage
+
+CLASSIFIER_SIDE = ("pre_logits", "head")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stretch of training within a strategy."""
+
+    trainable: int | str = "all"  # "head", "all", or the number of top body stages trained
+    share: float = 1.0  # fraction of the cell's epochs this phase gets
+    backbone_lr: float = 1.0  # learning-rate multiplier for trained stages below the classifier side
+    layer_decay: float | None = None  # each trained body stage d stages below the top gets lr × decay**d
+    augment: bool = False  # random translation (and flips where the data allow)
+
+    def frozen_count(self, stage_list: list[Stage]) -> int:
+        """How many of the lowest stages stay frozen in this phase."""
+        if self.trainable == "all":
+            return 0
+        if self.trainable == "head":
+            return len(stage_list) - 1
+        body = sum(1 for s in stage_list if s.name not in CLASSIFIER_SIDE)
+        return body - min(int(self.trainable), body)
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A registered transfer strategy."""
+
+    name: str  # registry name ("linear_probe")
+    description: str  # one line for listings
+    phases: tuple[Phase, ...]  # run in order; their shares add up to 1
+    pretrained: bool = True  # start from pretrained weights (False: random initialisation)
+    quadrants: tuple[str, ...] = ()  # where the size–similarity rule of thumb recommends it
+
+
+def validate_strategy_spec(spec: StrategySpec) -> str | None:
+    if not spec.phases or not all(isinstance(p, Phase) for p in spec.phases):
+        return "phases must be a non-empty tuple of Phase"
+    if abs(sum(p.share for p in spec.phases) - 1) > 1e-6:
+        return f"phase shares add up to {sum(p.share for p in spec.phases)}, not 1"
+    for phase in spec.phases:
+        if phase.trainable not in ("head", "all") and not (isinstance(phase.trainable, int) and phase.trainable >= 0):
+            return f"trainable must be 'head', 'all' or a count of stages, got {phase.trainable!r}"
+    unknown = set(spec.quadrants) - {"Q1", "Q2", "Q3", "Q4"}
+    if unknown:
+        return f"unknown quadrants {sorted(unknown)}"
+    return None

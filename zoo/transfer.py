@@ -1,0 +1,160 @@
+"""Carrying out a strategy: freezing, learning rates per stage, and cached frozen prefixes.
+
+A phase that freezes the lower stages and trains without augmentation never needs their
+outputs twice: :func:`run_strategy` computes the frozen prefix once over the training images
+(a :class:`FeatureSet`) and trains the remaining stages on it. A :class:`PrefixCache` keeps
+those outputs across cells, so ``linear_probe`` and ``partial`` on the same backbone weights
+and task compute each prefix once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from zoo.backbone import Stage, set_trainable_from, stage_module, stage_parameters, stages
+from zoo.preprocess import PreparedSet
+from zoo.strategies import StrategySpec
+from zoo.training import Recipe, TrainStats, autocast, fit
+
+
+@dataclass
+class FeatureSet:
+    """Outputs of a frozen prefix, with their labels: training data for the stages above it."""
+
+    features: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batches(
+        self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None, augmented: bool = False
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches in the same order :meth:`PreparedSet.batches` draws for the same generator."""
+        if augmented:
+            raise ValueError("cached features cannot be augmented: train on the images instead")
+        order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        order = order.to(self.features.device)
+        for start in range(0, len(self), batch_size):
+            index = order[start : start + batch_size]
+            yield self.features[index], self.labels[index]
+
+
+@torch.no_grad()
+def compute_prefix(model: nn.Module, data: PreparedSet, count: int, device: torch.device, batch_size: int = 256) -> FeatureSet:
+    """The outputs of the lowest ``count`` stages for every image of ``data``, in eval mode."""
+    prefix = nn.Sequential(*(stage_module(model, s) for s in stages(model)[:count])).eval()
+    outputs = []
+    for images, _ in data.batches(batch_size):
+        with autocast(device):
+            outputs.append(prefix(images).float())
+    return FeatureSet(torch.cat(outputs), data.labels, data.classes)
+
+
+class PrefixCache:
+    """Frozen-prefix outputs by key, the least recently used dropped beyond ``max_entries``.
+
+    The key must name everything the outputs depend on: the backbone's weights, the training
+    images (task and seed), the input size and the number of frozen stages.
+    """
+
+    def __init__(self, max_entries: int = 8):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, FeatureSet] = OrderedDict()
+        self.computed = 0  # how many prefixes were actually computed
+
+    def get(self, key: Hashable, compute: Callable[[], FeatureSet]) -> FeatureSet:
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        self.computed += 1
+        features = self._entries[key] = compute()
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return features
+
+
+def split_epochs(epochs: int, shares: list[float]) -> list[int]:
+    """Whole epochs per phase adding up to ``epochs``: one each when there are enough, the
+    rest in proportion to ``shares`` (largest remainders first)."""
+    base = 1 if epochs >= len(shares) else 0
+    rest = epochs - base * len(shares)
+    raw = [rest * share for share in shares]
+    counts = [int(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - counts[i], reverse=True)[: rest - sum(counts)]:
+        counts[i] += 1
+    return [base + count for count in counts]
+
+
+def param_groups(model: nn.Module, trained: list[Stage], lr: float, backbone_lr: float, layer_decay: float | None) -> list[dict]:
+    """One optimizer group per trained stage: the head at ``lr``; below it, ``lr × backbone_lr``,
+    times ``layer_decay`` once more for every stage further from the head."""
+    groups = []
+    for depth, stage in enumerate(reversed(trained)):
+        scale = 1.0 if stage.name == "head" else backbone_lr * (layer_decay or 1.0) ** depth
+        params = [p for p in stage_parameters(model, stage).values() if p.requires_grad]
+        if params:
+            groups.append({"params": params, "lr": lr * scale, "stage": stage.name})
+    return groups
+
+
+@dataclass
+class PhaseRun:
+    """What one phase did, for the results."""
+
+    frozen_stages: int
+    epochs: int
+    cached_prefix: bool  # trained on cached outputs of the frozen stages
+    stats: TrainStats
+
+
+def run_strategy(
+    model: nn.Module,
+    strategy: StrategySpec,
+    data: PreparedSet,
+    recipe: Recipe,
+    *,
+    seed: int,
+    device: torch.device,
+    cache: PrefixCache | None = None,
+    cache_key: Hashable | None = None,
+) -> list[PhaseRun]:
+    """Train ``model`` (classifier already sized for ``data``) on ``data`` as ``strategy`` says.
+
+    ``recipe.epochs`` is the cell's whole budget, shared out between the phases. A phase
+    trains on the cached outputs of its frozen prefix when it does not augment and none of
+    those stages has trained yet in this cell (so their outputs are still those of the
+    starting weights); ``cache`` and ``cache_key`` let other cells reuse them.
+    """
+    runs = []
+    lowest_trained = len(stages(model))  # no stage has trained yet
+    for phase, epochs in zip(strategy.phases, split_epochs(recipe.epochs, [p.share for p in strategy.phases])):
+        if epochs == 0:
+            continue
+        frozen = phase.frozen_count(stages(model))
+        set_trainable_from(model, frozen)
+        stage_list = stages(model)
+        groups = param_groups(model, stage_list[frozen:], recipe.lr, phase.backbone_lr, phase.layer_decay)
+        phase_recipe = dataclasses.replace(recipe, epochs=epochs, augment=phase.augment)
+        cached = frozen > 0 and not phase.augment and frozen <= lowest_trained
+        if cached:
+
+            def compute(count=frozen) -> FeatureSet:
+                return compute_prefix(model, data, count, device)
+
+            features = cache.get((cache_key, frozen), compute) if cache is not None and cache_key is not None else compute()
+            suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
+            stats = fit(suffix, features, phase_recipe, seed=seed, device=device, param_groups=groups)
+        else:
+            frozen_modules = [stage_module(model, s) for s in stage_list[:frozen]]
+            stats = fit(model, data, phase_recipe, seed=seed, device=device, param_groups=groups, eval_modules=frozen_modules)
+        lowest_trained = min(lowest_trained, frozen)
+        runs.append(PhaseRun(frozen, epochs, cached, stats))
+    return runs
