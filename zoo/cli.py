@@ -59,11 +59,28 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_pretrain)
 
+    cmd = commands.add_parser("speed", help="training and inference speed and memory of architectures")
+    cmd.add_argument("--arch", action="append", required=True, metavar="NAMES",
+                     help="architectures, comma-separated or repeated; shell-style wildcards allowed")
+    cmd.add_argument("--batch-size", type=_positive, default=128, help="images per timed step (default: %(default)s)")
+    cmd.add_argument("--img-size", type=_positive, help="side length (default: each architecture's own)")
+    cmd.add_argument("--steps", type=_positive, default=10, help="timed steps after 3 warm-up ones (default: %(default)s)")
+    cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(run=cmd_speed)
+
     cmd = commands.add_parser("plugins", help="show the plugins loaded, their versions, and failures")
     cmd.add_argument("--verbose", "-v", action="store_true", help="show the traceback of each failure")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_plugins)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
 
 
 def _warn_about_failed_plugins(args: argparse.Namespace) -> None:
@@ -290,6 +307,49 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
             registry.get(pattern)  # raises with close matches
         names += [n for n in matched if n not in names]
     return names
+
+
+# ---------------------------------------------------------------------------- speed
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    from zoo.speed import measure_speed
+    from zoo.training import select_device
+
+    registry = zoo.get_zoo().architectures
+    device = select_device(args.device)
+    reports = []
+    for name in _expand(registry, args.arch):
+        spec = registry.get(name)
+        size = None
+        if args.img_size:
+            channels, min_h, min_w = spec.min_input_size
+            if args.img_size < max(min_h, min_w):
+                raise ZooError(f"--img-size {args.img_size} is below {name}'s minimum input size {min_h}×{min_w}")
+            size = (channels, args.img_size, args.img_size)
+        report = measure_speed(spec, device, args.batch_size, size, steps=args.steps).as_dict()
+        reports.append(report)
+        if not args.json:
+            _print_speed(report)
+    if args.json:
+        _print_json(reports)
+    return 0
+
+
+def _mib(value: int | None) -> str:
+    return "not measured" if value is None else f"{value / 2**20:,.0f} MiB"
+
+
+def _print_speed(r: dict) -> None:
+    size = "×".join(map(str, r["input_size"][1:]))
+    print(
+        f"{r['architecture']} at {size}, batch {r['batch_size']}, {r['device_name']} ({r['precision']}, {r['threads']} threads)\n"
+        f"  training:   {r['train_images_per_second']:,.1f} images/s, peak memory {_mib(r['train_peak_bytes'])}\n"
+        f"  inference:  {r['infer_images_per_second']:,.1f} images/s, peak memory {_mib(r['infer_peak_bytes'])}\n"
+        f"  latency:    {r['latency_ms_p50']:.2f} ms p50, {r['latency_ms_p95']:.2f} ms p95 (batch 1)\n"
+        f"  params:     {r['params']:,}; MACs {r['macs'] / 1e9:.3f} G per image\n"
+        f"  memory measured as: {r['memory_method']}"
+    )
 
 
 # ---------------------------------------------------------------------------- plugins
