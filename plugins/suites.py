@@ -23,6 +23,8 @@ FOOTWEAR_AND_BAGS = ("Sandal", "Sneaker", "Bag", "Ankle boot")
 
 MINI_SMALL_THRESHOLD = 100
 MINI_SMALL = 10  # training images per class in the small tasks
+MINI_LARGE_EPOCHS = 4  # a cell's epochs on a large task (4,000 images)
+MINI_SMALL_EPOCHS = 30  # a cell's epochs on a small task (40 or 100 images)
 MINI_NOTES = f"""\
 Budgets are images per class. Source: 2,000 training images per clothing class (12,000 of the
 36,000 Fashion-MNIST has), scored on all 1,000 test images per class. Similar tasks: 1,000
@@ -49,6 +51,7 @@ def _mini() -> SuiteSpec:
                 "large",
                 "different",
                 "pen-written digits share neither objects nor imaging with photographed clothing; all 400 per class",
+                epochs=MINI_LARGE_EPOCHS,
             ),
             TaskSpec(
                 "fashion_footwear_large",
@@ -56,6 +59,7 @@ def _mini() -> SuiteSpec:
                 "large",
                 "similar",
                 "the same studio photographs as the source, of products it never saw; 1,000 per class",
+                epochs=MINI_LARGE_EPOCHS,
             ),
             TaskSpec(
                 "digits_small",
@@ -63,6 +67,7 @@ def _mini() -> SuiteSpec:
                 "small",
                 "different",
                 f"digits again, {MINI_SMALL} per class",
+                epochs=MINI_SMALL_EPOCHS,
             ),
             TaskSpec(
                 "fashion_footwear_small",
@@ -70,6 +75,7 @@ def _mini() -> SuiteSpec:
                 "small",
                 "similar",
                 f"footwear and bags again, {MINI_SMALL} per class",
+                epochs=MINI_SMALL_EPOCHS,
             ),
         ),
         image_size=32,

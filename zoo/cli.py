@@ -7,9 +7,11 @@ plugin) print one ``zoo: error: …`` line on stderr and exit with status 2, no 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import zoo
 from zoo import describe
@@ -17,6 +19,8 @@ from zoo.errors import UnknownNameError, ZooError
 from zoo.strategies import StrategySpec
 
 EXIT_USER_ERROR = 2
+DEFAULT_ARCHS = ("resnet18", "vgg11_bn", "googlenet")  # one per family
+DEFAULT_STRATEGIES = ("scratch", "linear_probe", "partial", "full")  # the seed strategies
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--force", action="store_true", help="train again even if matching weights are stored")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_pretrain)
+
+    cmd = commands.add_parser("bench", help="run the grid of architectures × strategies × tasks and store the results")
+    cmd.add_argument("--suite", default="mini", help="suite to run (default: %(default)s)")
+    cmd.add_argument("--arch", action="append", metavar="NAMES", help=f"architectures (default: {','.join(DEFAULT_ARCHS)})")
+    cmd.add_argument("--strategy", action="append", metavar="NAMES", help=f"strategies (default: {','.join(DEFAULT_STRATEGIES)})")
+    cmd.add_argument("--task", action="append", metavar="NAMES", help="tasks of the suite (default: all)")
+    cmd.add_argument("--quadrant", action="append", metavar="Q", help="only tasks in these quadrants (Q1…Q4)")
+    cmd.add_argument("--epochs", type=_positive, help="epochs per cell (default: each task's own budget)")
+    cmd.add_argument("--seeds", type=_positive, default=1, help="seeds per cell (default: %(default)s)")
+    cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    cmd.add_argument("--out", type=Path, default=Path("leaderboards"), help="output directory (default: %(default)s)")
+    cmd.add_argument("--fresh", action="store_true", help="forget stored results and run every cell again")
+    cmd.add_argument("--json", action="store_true", help="print the new results as JSON")
+    cmd.set_defaults(run=cmd_bench)
 
     cmd = commands.add_parser("speed", help="training and inference speed and memory of architectures")
     cmd.add_argument("--arch", action="append", required=True, metavar="NAMES",
@@ -307,6 +325,64 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
             registry.get(pattern)  # raises with close matches
         names += [n for n in matched if n not in names]
     return names
+
+
+# ---------------------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from zoo.harness import CellRunner, expand_grid, run_grid
+    from zoo.results import ResultsStore
+    from zoo.training import select_device
+
+    registry = zoo.get_zoo()
+    suite = registry.suites.get(args.suite)
+    archs = _expand(registry.architectures, args.arch or DEFAULT_ARCHS)
+    strategies = _expand(registry.strategies, args.strategy or DEFAULT_STRATEGIES)
+    tasks = _select_tasks(suite, args.task, args.quadrant)
+    device = select_device(args.device)
+    cells = expand_grid(suite, archs, strategies, tasks, args.seeds, args.epochs)
+    store = ResultsStore(args.out / "results.sqlite")
+    if args.fresh:
+        store.clear()
+
+    def report(cell, row, done, total):
+        if row is None:
+            status = "stored"
+        elif row["status"] == "ok":
+            status = f"top-1 {row['top1']:.2%} in {row['wall_seconds']:.0f} s"
+        else:
+            status = f"{row['status']}: {row['reason']}"
+        print(f"[{done}/{total}] {cell.label}: {status}", file=sys.stderr, flush=True)
+
+    rows = run_grid(cells, store, CellRunner(device), on_cell=report)
+    failed = [r for r in rows if r["status"] != "ok"]
+    if args.json:
+        _print_json(rows)
+    else:
+        print(
+            f"{len(cells)} cells: {len(rows)} run, {len(cells) - len(rows)} already stored, {len(failed)} failed; "
+            f"results in {store.path}"
+        )
+    return 0
+
+
+def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] | None) -> list:
+    """The suite's tasks matching ``--task`` patterns and ``--quadrant`` names."""
+    tasks = list(suite.tasks)
+    if names:
+        patterns = [p.strip() for spec in names for p in spec.split(",") if p.strip()]
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(t.name, pattern) for t in tasks):
+                raise UnknownNameError("task", pattern, [t.name for t in tasks], listing=f"zoo info {suite.name}")
+        tasks = [t for t in tasks if any(fnmatch.fnmatchcase(t.name, p) for p in patterns)]
+    if quadrants:
+        wanted = {q.strip().upper() for spec in quadrants for q in spec.split(",") if q.strip()}
+        unknown = wanted - {"Q1", "Q2", "Q3", "Q4"}
+        if unknown:
+            raise ZooError(f"unknown quadrant {', '.join(sorted(unknown))}: use Q1, Q2, Q3 or Q4")
+        tasks = [t for t in tasks if t.quadrant in wanted]
+    return tasks
 
 
 # ---------------------------------------------------------------------------- speed

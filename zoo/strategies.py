@@ -12,7 +12,10 @@ what lets one strategy apply to a VGG, a GoogLeNet and a ResNet alike:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from torch import nn
 
 from zoo.backbone import Stage
 
@@ -48,6 +51,7 @@ class StrategySpec:
     phases: tuple[Phase, ...]  # run in order; their shares add up to 1
     pretrained: bool = True  # start from pretrained weights (False: random initialisation)
     quadrants: tuple[str, ...] = ()  # where the size–similarity rule of thumb recommends it
+    setup: Callable[[nn.Module], None] | None = None  # adjusts the model before training (re-initialise a block, add dropout…)
 
 
 def validate_strategy_spec(spec: StrategySpec) -> str | None:
@@ -58,6 +62,8 @@ def validate_strategy_spec(spec: StrategySpec) -> str | None:
     for phase in spec.phases:
         if phase.trainable not in ("head", "all") and not (isinstance(phase.trainable, int) and phase.trainable >= 0):
             return f"trainable must be 'head', 'all' or a count of stages, got {phase.trainable!r}"
+    if spec.setup is not None and not callable(spec.setup):
+        return "setup must be callable"
     unknown = set(spec.quadrants) - {"Q1", "Q2", "Q3", "Q4"}
     if unknown:
         return f"unknown quadrants {sorted(unknown)}"

@@ -49,6 +49,7 @@ class TaskSpec:
     size: str  # "large" or "small"
     similarity: str  # "similar" or "different" to the suite's source domain
     why: str  # why the task sits in its quadrant
+    epochs: int = 10  # training budget of a cell on this task (zoo bench --epochs overrides)
 
     @property
     def quadrant(self) -> str:

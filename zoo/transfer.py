@@ -133,6 +133,8 @@ def run_strategy(
     those stages has trained yet in this cell (so their outputs are still those of the
     starting weights); ``cache`` and ``cache_key`` let other cells reuse them.
     """
+    if strategy.setup is not None:
+        strategy.setup(model)
     runs = []
     lowest_trained = len(stages(model))  # no stage has trained yet
     for phase, epochs in zip(strategy.phases, split_epochs(recipe.epochs, [p.share for p in strategy.phases])):

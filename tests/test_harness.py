@@ -1,0 +1,160 @@
+"""zoo bench: the grid, the results database, failures recorded, resume after SIGKILL."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo.harness import CellRunner, expand_grid, run_grid
+from zoo.pluginmanager import load_zoo
+from zoo.results import ResultsStore
+from zoo.training import select_device
+from zoo_plugins import datasets as offline
+
+HERE = Path(__file__).parent
+PLUGIN = HERE / "harness_plugin" / "zoo_harness_test.py"
+
+pytestmark = pytest.mark.skipif(
+    not offline.DIGITS_PNG.exists() or not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    reason="the offline data sets are not installed: run `make test` as root",
+)
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch):
+    """The installed plugins plus the test plugin, as the process-wide zoo."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("zoo_harness_test", PLUGIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    loaded = load_zoo()
+    loaded.add_plugin(module, "harness_test")
+    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CellRunner(select_device("cpu"))
+
+
+def test_grid_keys_are_stable_and_distinct(tiny_zoo):
+    suite = tiny_zoo.suites.get("tiny")
+    cells = expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2)
+    assert len(cells) == 2 * 2 * 2 and len({c.key for c in cells}) == 8
+    again = expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2)
+    assert [c.key for c in again] == [c.key for c in cells]
+    scratch = next(c for c in cells if c.strategy == "scratch")
+    probe = next(c for c in cells if c.strategy == "linear_probe")
+    assert scratch.weights is None and probe.weights.startswith("simple_cnn.tiny-")
+    longer = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, epochs=3)
+    assert longer[0].epochs == 3 and longer[0].key != scratch.key
+
+
+def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(tiny_zoo, runner, tmp_path):
+    suite = tiny_zoo.suites.get("tiny")
+    strategies = ["test_oom", "linear_probe", "test_nan", "test_bug", "scratch"]
+    cells = expand_grid(suite, ["simple_cnn"], strategies, suite.tasks[:1], seeds=1)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    rows = {r["strategy"]: r for r in run_grid(cells, store, runner)}
+    assert rows["test_oom"]["status"] == "oom" and "out of memory" in rows["test_oom"]["reason"]
+    assert rows["test_nan"]["status"] == "diverged" and "loss became nan" in rows["test_nan"]["reason"]
+    assert rows["test_bug"]["status"] == "error"
+    assert "ValueError: a bug in a strategy plugin (at zoo_harness_test.py" in rows["test_bug"]["reason"]
+    for ok in ("linear_probe", "scratch"):
+        row = rows[ok]
+        assert row["status"] == "ok" and row["reason"] is None and 0 <= row["top1"] <= 1
+        assert row["train_images_per_second"] > 0 and row["infer_images_per_second"] > 0
+        assert row["train_peak_bytes"] > 0 and row["params"] == 545_098 and row["macs"] > 0
+    assert rows["linear_probe"]["trainable_params"] == 128 * 10 + 10  # the new head for ten digits
+    assert rows["linear_probe"]["phases"] == [{"frozen_stages": 3, "epochs": 1, "cached_prefix": True}]
+    assert rows["scratch"]["trainable_params"] == rows["scratch"]["params"]
+    stored = list(store.rows())
+    assert len(stored) == 5 and stored[0]["environment"]["device"] == "cpu"
+    assert stored[0]["config"]["architecture"] == "simple_cnn"
+
+
+def test_rerunning_skips_stored_cells_and_fresh_starts_over(tiny_zoo, runner, tmp_path):
+    suite = tiny_zoo.suites.get("tiny")
+    cells = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    assert len(run_grid(cells, store, runner)) == 2
+    assert run_grid(cells, store, runner) == []
+    store.clear()
+    assert len(run_grid(cells, store, runner)) == 2
+    assert len(list(store.rows())) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench", "--arch", "resnet1"], "unknown architecture 'resnet1': did you mean resnet18"),
+        (["bench", "--strategy", "linear_prob"], "unknown strategy 'linear_prob': did you mean linear_probe"),
+        (["bench", "--task", "digits_larg"], "unknown task 'digits_larg': did you mean digits_large"),
+        (["bench", "--suite", "mini2"], "unknown suite 'mini2': did you mean mini"),
+        (["bench", "--quadrant", "Q5"], "unknown quadrant Q5"),
+    ],
+)
+def test_bench_names_exit_2_with_close_matches(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"zoo: error: {message}") and "Traceback" not in err
+
+
+def test_a_corrupt_results_file_is_refused_untouched(tmp_path, capsys):
+    bad = tmp_path / "results.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    assert main(["bench", "--out", str(tmp_path), "--arch", "simple_cnn", "--strategy", "scratch"]) == 2
+    assert f"{bad} is not a zoo results database" in capsys.readouterr().err
+    assert bad.read_bytes() == b"not a database at all" * 100
+
+
+def installed_test_plugin(site: Path) -> Path:
+    """The test plugin as an installed distribution: a module and its .dist-info."""
+    site.mkdir()
+    (site / "zoo_harness_test.py").write_text(PLUGIN.read_text())
+    info = site / "zoo_harness_test-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-harness-test\nVersion: 0.0.0\n")
+    (info / "entry_points.txt").write_text("[zoo.plugins]\nharness_test = zoo_harness_test\n")
+    return site
+
+
+def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path):
+    site = installed_test_plugin(tmp_path / "site")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(site), "ZOO_HOME": str(tmp_path / "home")}
+    argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn",
+            "--strategy", "linear_probe,scratch", "--seeds", "2", "--out", str(out)]  # fmt: skip
+    database = out / "results.sqlite"
+
+    def stored() -> list[tuple]:
+        if not database.exists():
+            return []
+        with sqlite3.connect(database) as conn:
+            return sorted(conn.execute("SELECT key, finished, wall_seconds FROM cells"))
+
+    first = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while len(stored()) < 2 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    before = stored()
+    assert 2 <= len(before) < 8, "the kill should land in the middle of the grid"
+
+    second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    after = stored()
+    assert len(after) == 8 and len({key for key, *_ in after}) == 8
+    assert set(before) <= set(after), "a finished cell was recomputed or lost"
+    assert second.stderr.count(": stored") == len(before)
+    assert f"8 cells: {8 - len(before)} run, {len(before)} already stored, 0 failed" in second.stdout

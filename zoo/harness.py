@@ -1,0 +1,253 @@
+"""The harness: expand the grid, run each cell, store each result as it finishes.
+
+A cell is one (architecture, strategy, task, seed) run; its key hashes its whole config, so
+a rerun skips what is stored and any change to a cell's config makes it a new cell. A cell
+that fails (divergence, out of memory, an exception in a plugin) is stored with its status
+and reason, and the grid goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+
+import torch
+
+import zoo
+from zoo.errors import ZooError
+from zoo.preprocess import channel_stats, prepare
+from zoo.pretrain import plan, pretrain
+from zoo.results import ResultsStore
+from zoo.speed import SpeedReport, measure_speed
+from zoo.suites import SuiteSpec, TaskSpec, load_selection
+from zoo.training import Diverged, Recipe, device_name, evaluate
+from zoo.transfer import PrefixCache, run_strategy
+
+SPEED_STEPS = 5  # timed steps per architecture for inference speed, after warm-up
+SPEED_BATCH = 128
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (architecture, strategy, task, seed) run and everything that shapes its result."""
+
+    suite: str
+    task: str
+    quadrant: str
+    architecture: str
+    strategy: str
+    seed: int
+    epochs: int
+    input_size: tuple[int, int, int]
+    weights: str | None  # pretrained variant it starts from; None for a strategy that starts from scratch
+    recipe: dict = field(default_factory=dict)
+
+    def config(self) -> dict:
+        return asdict(self)
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.config(), sort_keys=True).encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        return f"{self.architecture}/{self.strategy}/{self.task}/seed{self.seed}"
+
+
+def expand_grid(
+    suite: SuiteSpec,
+    architectures: Iterable[str],
+    strategies: Iterable[str],
+    tasks: Iterable[TaskSpec],
+    seeds: int,
+    epochs: int | None = None,
+) -> list[Cell]:
+    """Every cell of the grid, task by task, so a partial run already covers whole tasks."""
+    registry = zoo.get_zoo()
+    cells = []
+    for task in tasks:
+        for arch_name in architectures:
+            arch = registry.architectures.get(arch_name)
+            for strategy_name in strategies:
+                strategy = registry.strategies.get(strategy_name)
+                weights = _weights_variant(suite, arch) if strategy.pretrained else None
+                recipe = Recipe(epochs=epochs or task.epochs)
+                for seed in range(seeds):
+                    cells.append(
+                        Cell(suite.name, task.name, task.quadrant, arch_name, strategy_name, seed, recipe.epochs,
+                             suite.input_size(arch), weights, asdict(recipe))  # fmt: skip
+                    )
+    return cells
+
+
+def _weights_variant(suite: SuiteSpec, arch) -> str:
+    if suite.source is None:
+        if arch.default_weights is None:
+            raise ZooError(f"{arch.name} has no hub weights for suite {suite.name!r}")
+        return f"{arch.name}.{arch.default_weights.tag}"
+    return f"{arch.name}.{plan(suite, arch).tag}"
+
+
+@cache
+def git_revision() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() or None
+
+
+def environment(device: torch.device) -> dict:
+    return {
+        "device": str(device),
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "zoo": zoo.__version__,
+        "git_revision": git_revision(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+class CellRunner:
+    """Runs cells in this process, sharing what cells have in common: pretrained weights,
+    loaded data, cached frozen prefixes and per-architecture speed figures."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.prefixes = PrefixCache()
+        self._speed: dict[tuple, SpeedReport] = {}
+
+    def speed(self, arch: str, input_size: tuple[int, int, int]) -> SpeedReport:
+        key = (arch, input_size)
+        if key not in self._speed:
+            spec = zoo.get_zoo().architectures.get(arch)
+            self._speed[key] = measure_speed(spec, self.device, SPEED_BATCH, input_size, steps=SPEED_STEPS)
+        return self._speed[key]
+
+    def run(self, cell: Cell) -> dict:
+        """The cell's result row; failures become a status and a reason, not an exception."""
+        started = datetime.now(timezone.utc)
+        clock = time.perf_counter()
+        row = {
+            "key": cell.key, "suite": cell.suite, "task": cell.task, "quadrant": cell.quadrant,
+            "architecture": cell.architecture, "strategy": cell.strategy, "seed": cell.seed, "epochs": cell.epochs,
+            "weights": cell.weights, "config": cell.config(), "environment": environment(self.device),
+            "started": started.isoformat(timespec="seconds"),
+        }  # fmt: skip
+        try:
+            row.update(self._train_and_measure(cell), status="ok", reason=None)
+        except Diverged as exc:
+            row.update(status="diverged", reason=str(exc))
+        except torch.OutOfMemoryError as exc:
+            row.update(status="oom", reason=f"out of memory: {str(exc).splitlines()[0]}")
+        except Exception as exc:  # a failing cell, whatever the cause, is recorded and the grid goes on
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            row.update(status="error", reason=f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})")
+        row["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        row["wall_seconds"] = round(time.perf_counter() - clock, 2)
+        return row
+
+    def _train_and_measure(self, cell: Cell) -> dict:
+        registry = zoo.get_zoo()
+        suite, strategy = registry.suites.get(cell.suite), registry.strategies.get(cell.strategy)
+        arch = registry.architectures.get(cell.architecture)
+        task = suite.task(cell.task)
+        train, test = load_selection(task.data, cell.seed, size=None if suite.image_size else cell.input_size[1])
+        if cell.weights is not None:
+            if suite.source is not None:
+                pretrain(suite, arch, device=self.device)
+            model = zoo.create_model(cell.weights, num_classes=len(train.classes))
+            mean, std = model.zoo_weights.mean, model.zoo_weights.std
+        else:
+            model = zoo.create_model(cell.architecture, num_classes=len(train.classes))
+            mean, std = _reference_stats(suite, arch)
+        model = model.to(self.device)
+        mirror = registry.datasets.get(task.data.dataset).mirror_invariant
+        train_set = prepare(train, cell.input_size, mean, std, mirror).to(self.device)
+        test_set = prepare(test, cell.input_size, mean, std, mirror).to(self.device)
+        recipe = Recipe(**cell.recipe)
+        prefix_key = (cell.weights, cell.suite, cell.task, cell.seed, cell.input_size) if cell.weights else None
+        runs = run_strategy(
+            model, strategy, train_set, recipe, seed=cell.seed, device=self.device, cache=self.prefixes, cache_key=prefix_key
+        )
+        trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
+        accuracy = evaluate(model, test_set, self.device)
+        speed = self.speed(cell.architecture, cell.input_size)
+        steps_seconds = sum(r.stats.seconds for r in runs)
+        return {
+            "top1": accuracy.top1,
+            "top5": accuracy.top5,
+            "mean_per_class": accuracy.mean_per_class,
+            "per_class": accuracy.per_class,
+            "train_images_per_second": round(sum(r.stats.images for r in runs) / steps_seconds, 1) if steps_seconds else None,
+            "train_seconds": round(steps_seconds, 2),
+            "infer_images_per_second": speed.infer_images_per_second,
+            "latency_ms_p50": speed.latency_ms_p50,
+            "latency_ms_p95": speed.latency_ms_p95,
+            "train_peak_bytes": speed.train_peak_bytes,
+            "infer_peak_bytes": speed.infer_peak_bytes,
+            "memory_method": speed.memory_method,
+            "params": speed.params,
+            "trainable_params": trainable,
+            "macs": speed.macs,
+            "phases": [
+                {"frozen_stages": r.frozen_stages, "epochs": r.epochs, "cached_prefix": r.cached_prefix} for r in runs
+            ],
+        }
+
+
+def _trained_parameters(model: torch.nn.Module, frozen_per_phase: list[int]) -> int:
+    """Parameters of the stages that trained in at least one phase."""
+    least_frozen = min(frozen_per_phase)
+    return sum(p.numel() for stage in zoo.stages(model)[least_frozen:] for p in zoo.stage_parameters(model, stage).values())
+
+
+def _reference_stats(suite: SuiteSpec, arch) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The normalisation a pretrained backbone of this suite would use, for scratch cells, so
+    every strategy sees its inputs scaled alike."""
+    if suite.source is None:
+        weights = arch.default_weights
+        return weights.mean, weights.std
+    return _source_stats(suite.source, suite.input_size(arch)[0])
+
+
+@cache
+def _source_stats(source, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    train, _ = load_selection(source, seed=0)
+    return channel_stats(train, channels)
+
+
+def run_grid(
+    cells: list[Cell],
+    store: ResultsStore,
+    runner: CellRunner,
+    on_cell: Callable[[Cell, dict | None, int, int], None] | None = None,
+) -> list[dict]:
+    """Run the cells not yet stored, storing each as it finishes; returns the new rows.
+
+    ``on_cell(cell, row, done, total)`` is called after each cell (``row`` None when skipped).
+    """
+    finished = store.finished_keys()
+    rows = []
+    for done, cell in enumerate(cells, start=1):
+        if cell.key in finished:
+            if on_cell:
+                on_cell(cell, None, done, len(cells))
+            continue
+        row = runner.run(cell)
+        store.record(row)
+        finished.add(cell.key)
+        rows.append(row)
+        if on_cell:
+            on_cell(cell, row, done, len(cells))
+    return rows

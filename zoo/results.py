@@ -1,0 +1,102 @@
+"""The results database: one SQLite row per finished cell, written in a transaction.
+
+A cell's row is written once it has finished, whatever its status, inside one transaction,
+so a killed run leaves every finished cell stored once and no half-written row; rerunning
+skips the stored keys. Leaderboards are views of this table.
+
+Schema (table ``cells``; also in the README):
+
+========================  =======  ===========================================================
+column                    type     meaning
+========================  =======  ===========================================================
+key                       TEXT     primary key: sha256 of the cell's whole config
+suite, task, quadrant     TEXT     where the cell sits
+architecture, strategy    TEXT     what ran
+seed, epochs              INTEGER  the training subset's seed; the epoch budget
+status                    TEXT     ``ok``, ``diverged``, ``oom`` or ``error``
+reason                    TEXT     why a cell did not finish ``ok`` (NULL when it did)
+top1, top5                REAL     test accuracy (top-5 only with more than five classes)
+mean_per_class            REAL     mean of the per-class test accuracies
+per_class                 TEXT     JSON list of per-class test accuracies
+train_images_per_second   REAL     training throughput over training steps only
+train_seconds             REAL     time in training steps
+infer_images_per_second   REAL     inference throughput at the benchmark batch size
+latency_ms_p50, _p95      REAL     batch-1 inference latency
+train_peak_bytes          INTEGER  peak memory of a full training step
+infer_peak_bytes          INTEGER  peak memory of an inference step
+memory_method             TEXT     how memory was measured
+params, trainable_params  INTEGER  all parameters; those the strategy trained at any point
+macs                      INTEGER  multiply-accumulates per image at the cell's input size
+weights                   TEXT     the pretrained variant it started from (NULL: scratch)
+phases                    TEXT     JSON: per phase, frozen stages, epochs, cached prefix
+config                    TEXT     JSON of the whole config the key hashes
+environment               TEXT     JSON: device, its name, torch, zoo version, git revision
+started, finished         TEXT     ISO timestamps (UTC)
+wall_seconds              REAL     the cell's wall time, data and measurement included
+========================  =======  ===========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+from zoo.errors import ZooError
+
+COLUMNS = (
+    "key", "suite", "task", "quadrant", "architecture", "strategy", "seed", "epochs", "status", "reason",
+    "top1", "top5", "mean_per_class", "per_class", "train_images_per_second", "train_seconds",
+    "infer_images_per_second", "latency_ms_p50", "latency_ms_p95", "train_peak_bytes", "infer_peak_bytes",
+    "memory_method", "params", "trainable_params", "macs", "weights", "phases", "config", "environment",
+    "started", "finished", "wall_seconds",
+)  # fmt: skip
+JSON_COLUMNS = ("per_class", "phases", "config", "environment")
+SCHEMA = f"CREATE TABLE IF NOT EXISTS cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in COLUMNS)})"
+
+
+class ResultsStore:
+    """The ``results.sqlite`` of one output directory."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with closing(self._connect()) as conn, conn:
+                conn.execute(SCHEMA)
+                found = {row[1] for row in conn.execute("PRAGMA table_info(cells)")}
+        except sqlite3.DatabaseError as exc:
+            raise ZooError(f"{self.path} is not a zoo results database ({exc}); move it away or pick another --out") from None
+        missing = set(COLUMNS) - found
+        if missing:
+            raise ZooError(f"{self.path} lacks the columns {', '.join(sorted(missing))}: it was written by another version; use another --out")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    def finished_keys(self) -> set[str]:
+        with closing(self._connect()) as conn:
+            return {row[0] for row in conn.execute("SELECT key FROM cells")}
+
+    def record(self, row: dict) -> None:
+        """Store one finished cell, atomically; a key stored before is an error, not a duplicate."""
+        values = [json.dumps(row.get(c)) if c in JSON_COLUMNS else row.get(c) for c in COLUMNS]
+        with closing(self._connect()) as conn, conn:
+            conn.execute(f"INSERT INTO cells ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", values)
+
+    def clear(self) -> None:
+        with closing(self._connect()) as conn, conn:
+            conn.execute("DELETE FROM cells")
+
+    def rows(self) -> Iterator[dict]:
+        with closing(self._connect()) as conn:
+            conn.row_factory = sqlite3.Row
+            for row in conn.execute("SELECT * FROM cells ORDER BY finished"):
+                record = dict(row)
+                for column in JSON_COLUMNS:
+                    record[column] = json.loads(record[column]) if record[column] is not None else None
+                yield record
