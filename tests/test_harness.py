@@ -12,7 +12,7 @@ import pytest
 
 import zoo
 from zoo.cli import main
-from zoo.harness import CellRunner, expand_grid, run_grid
+from zoo.harness import LocalExecutor, expand_grid, run_grid
 from zoo.pluginmanager import load_zoo
 from zoo.results import ResultsStore
 from zoo.training import select_device
@@ -42,8 +42,8 @@ def tiny_zoo(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def runner():
-    return CellRunner(select_device("cpu"))
+def executor():
+    return LocalExecutor(select_device("cpu"))
 
 
 def test_grid_keys_are_stable_and_distinct(tiny_zoo):
@@ -59,12 +59,12 @@ def test_grid_keys_are_stable_and_distinct(tiny_zoo):
     assert longer[0].epochs == 3 and longer[0].key != scratch.key
 
 
-def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(tiny_zoo, runner, tmp_path):
+def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
     strategies = ["test_oom", "linear_probe", "test_nan", "test_bug", "scratch"]
     cells = expand_grid(suite, ["simple_cnn"], strategies, suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
-    rows = {r["strategy"]: r for r in run_grid(cells, store, runner)}
+    rows = {r["strategy"]: r for r in run_grid(cells, store, executor)}
     assert rows["test_oom"]["status"] == "oom" and "out of memory" in rows["test_oom"]["reason"]
     assert rows["test_nan"]["status"] == "diverged" and "loss became nan" in rows["test_nan"]["reason"]
     assert rows["test_bug"]["status"] == "error"
@@ -82,14 +82,14 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
     assert stored[0]["config"]["architecture"] == "simple_cnn"
 
 
-def test_rerunning_skips_stored_cells_and_fresh_starts_over(tiny_zoo, runner, tmp_path):
+def test_rerunning_skips_stored_cells_and_fresh_starts_over(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
     cells = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
-    assert len(run_grid(cells, store, runner)) == 2
-    assert run_grid(cells, store, runner) == []
+    assert len(run_grid(cells, store, executor)) == 2
+    assert run_grid(cells, store, executor) == []
     store.clear()
-    assert len(run_grid(cells, store, runner)) == 2
+    assert len(run_grid(cells, store, executor)) == 2
     assert len(list(store.rows())) == 2
 
 

@@ -331,7 +331,7 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from zoo.harness import CellRunner, expand_grid, run_grid
+    from zoo.harness import LocalExecutor, expand_grid, run_grid
     from zoo.results import ResultsStore
     from zoo.training import select_device
 
@@ -355,7 +355,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             status = f"{row['status']}: {row['reason']}"
         print(f"[{done}/{total}] {cell.label}: {status}", file=sys.stderr, flush=True)
 
-    rows = run_grid(cells, store, CellRunner(device), on_cell=report)
+    rows = run_grid(cells, store, LocalExecutor(device), on_cell=report)
     failed = [r for r in rows if r["status"] != "ok"]
     if args.json:
         _print_json(rows)

@@ -13,7 +13,7 @@ import json
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -227,27 +227,45 @@ def _source_stats(source, channels: int) -> tuple[tuple[float, ...], tuple[float
     return channel_stats(train, channels)
 
 
+class LocalExecutor:
+    """Runs cells one after another in this process (the embedded default)."""
+
+    name = "local"
+
+    def __init__(self, device: torch.device):
+        self.runner = CellRunner(device)
+
+    def run(self, cells: list[Cell]) -> Iterator[tuple[Cell, dict]]:
+        """Each cell with its result row, as each finishes."""
+        for cell in cells:
+            yield cell, self.runner.run(cell)
+
+
 def run_grid(
     cells: list[Cell],
     store: ResultsStore,
-    runner: CellRunner,
+    executor: LocalExecutor,
     on_cell: Callable[[Cell, dict | None, int, int], None] | None = None,
 ) -> list[dict]:
     """Run the cells not yet stored, storing each as it finishes; returns the new rows.
 
-    ``on_cell(cell, row, done, total)`` is called after each cell (``row`` None when skipped).
+    The executor only computes rows; this process, the driver, writes every one of them, so
+    the database never has two writers. ``on_cell(cell, row, done, total)`` is called after
+    each cell (``row`` None for a cell already stored).
     """
     finished = store.finished_keys()
-    rows = []
-    for done, cell in enumerate(cells, start=1):
+    pending = [cell for cell in cells if cell.key not in finished]
+    done = 0
+    for cell in cells:
         if cell.key in finished:
+            done += 1
             if on_cell:
                 on_cell(cell, None, done, len(cells))
-            continue
-        row = runner.run(cell)
+    rows = []
+    for cell, row in executor.run(pending):
         store.record(row)
-        finished.add(cell.key)
         rows.append(row)
+        done += 1
         if on_cell:
             on_cell(cell, row, done, len(cells))
     return rows
