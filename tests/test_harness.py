@@ -73,13 +73,25 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
         row = rows[ok]
         assert row["status"] == "ok" and row["reason"] is None and 0 <= row["top1"] <= 1
         assert row["train_images_per_second"] > 0 and row["infer_images_per_second"] > 0
-        assert row["train_peak_bytes"] > 0 and row["params"] == 545_098 and row["macs"] > 0
+        assert row["train_peak_bytes"] > 0 and row["params"] == 545_098 and row["macs"] > 0  # ten digits
     assert rows["linear_probe"]["trainable_params"] == 128 * 10 + 10  # the new head for ten digits
     assert rows["linear_probe"]["phases"] == [{"frozen_stages": 3, "epochs": 1, "cached_prefix": True}]
     assert rows["scratch"]["trainable_params"] == rows["scratch"]["params"]
     stored = list(store.rows())
     assert len(stored) == 5 and stored[0]["environment"]["device"] == "cpu"
     assert stored[0]["config"]["architecture"] == "simple_cnn"
+
+
+def test_failure_statuses():
+    from zoo.harness import failure
+    from zoo.training import Diverged
+
+    assert failure(Diverged("loss became nan at epoch 1, step 1")) == {
+        "status": "diverged", "reason": "loss became nan at epoch 1, step 1"
+    }
+    cpu_oom = RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes")
+    assert failure(cpu_oom)["status"] == "oom"
+    assert failure(KeyError("x")) == {"status": "error", "reason": "KeyError: 'x'"}
 
 
 def test_rerunning_skips_stored_cells_and_fresh_starts_over(tiny_zoo, executor, tmp_path):

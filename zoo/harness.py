@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 import zoo
+from zoo.complexity import build_meta, measure
 from zoo.errors import ZooError
 from zoo.preprocess import channel_stats, prepare
 from zoo.pretrain import plan, pretrain
@@ -146,13 +147,8 @@ class CellRunner:
         }  # fmt: skip
         try:
             row.update(self._train_and_measure(cell), status="ok", reason=None)
-        except Diverged as exc:
-            row.update(status="diverged", reason=str(exc))
-        except torch.OutOfMemoryError as exc:
-            row.update(status="oom", reason=f"out of memory: {str(exc).splitlines()[0]}")
         except Exception as exc:  # a failing cell, whatever the cause, is recorded and the grid goes on
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            row.update(status="error", reason=f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})")
+            row.update(failure(exc))
         row["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         row["wall_seconds"] = round(time.perf_counter() - clock, 2)
         return row
@@ -181,6 +177,7 @@ class CellRunner:
             model, strategy, train_set, recipe, seed=cell.seed, device=self.device, cache=self.prefixes, cache_key=prefix_key
         )
         trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
+        complexity = measure(build_meta(arch, num_classes=len(train.classes)), cell.input_size)
         accuracy = evaluate(model, test_set, self.device)
         speed = self.speed(cell.architecture, cell.input_size)
         steps_seconds = sum(r.stats.seconds for r in runs)
@@ -197,13 +194,25 @@ class CellRunner:
             "train_peak_bytes": speed.train_peak_bytes,
             "infer_peak_bytes": speed.infer_peak_bytes,
             "memory_method": speed.memory_method,
-            "params": speed.params,
+            "params": complexity.params,
             "trainable_params": trainable,
-            "macs": speed.macs,
+            "macs": complexity.macs,
             "phases": [
                 {"frozen_stages": r.frozen_stages, "epochs": r.epochs, "cached_prefix": r.cached_prefix} for r in runs
             ],
         }
+
+
+def failure(exc: BaseException) -> dict:
+    """The status and reason a cell that raised ``exc`` is stored with."""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, Diverged):
+        return {"status": "diverged", "reason": first_line}
+    if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):  # CUDA's, and the CPU allocator's
+        return {"status": "oom", "reason": f"out of memory: {first_line}"}
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
+    return {"status": "error", "reason": f"{type(exc).__name__}: {first_line}{place}"}
 
 
 def _trained_parameters(model: torch.nn.Module, frozen_per_phase: list[int]) -> int:

@@ -125,6 +125,7 @@ def run_strategy(
     device: torch.device,
     cache: PrefixCache | None = None,
     cache_key: Hashable | None = None,
+    cache_prefixes: bool = True,
 ) -> list[PhaseRun]:
     """Train ``model`` (classifier already sized for ``data``) on ``data`` as ``strategy`` says.
 
@@ -132,6 +133,7 @@ def run_strategy(
     trains on the cached outputs of its frozen prefix when it does not augment and none of
     those stages has trained yet in this cell (so their outputs are still those of the
     starting weights); ``cache`` and ``cache_key`` let other cells reuse them.
+    ``cache_prefixes=False`` runs the frozen stages at every step instead (for comparison).
     """
     if strategy.setup is not None:
         strategy.setup(model)
@@ -145,7 +147,7 @@ def run_strategy(
         stage_list = stages(model)
         groups = param_groups(model, stage_list[frozen:], recipe.lr, phase.backbone_lr, phase.layer_decay)
         phase_recipe = dataclasses.replace(recipe, epochs=epochs, augment=phase.augment)
-        cached = frozen > 0 and not phase.augment and frozen <= lowest_trained
+        cached = cache_prefixes and frozen > 0 and not phase.augment and frozen <= lowest_trained
         if cached:
 
             def compute(count=frozen) -> FeatureSet:
