@@ -62,16 +62,27 @@ def test_resnet18_from_scratch_on_fashion_mnist(benchmark):
     }
     OUT.mkdir(exist_ok=True)
     (OUT / "recipe_sanity.json").write_text(json.dumps(result, indent=2) + "\n")
-    (OUT / "recipe_sanity.md").write_text(
+    (OUT / "recipe_sanity.md").write_text(render(result))
+    assert accuracy.top1 > 0.85
+
+
+def render(result: dict) -> str:
+    """The Markdown page for a result: the figures, how they were made, and the gap explained."""
+    recipe = result["recipe"]
+    return (
         "# Recipe sanity: ResNet-18 from scratch on Fashion-MNIST\n\n"
         "| | top-1 |\n|---|---|\n"
-        f"| zoo (`zoo.training.fit`, {RECIPE.epochs} epochs, 32×32) | {accuracy.top1:.2%} |\n"
-        f"| Fashion-MNIST benchmark table, ResNet18 | {PUBLISHED:.1%} |\n"
-        f"| gap | {(accuracy.top1 - PUBLISHED) * 100:+.1f} points |\n\n"
+        f"| zoo (`zoo.training.fit`, {result['epochs']} epochs, 32×32) | {result['test_top1']:.2%} |\n"
+        f"| Fashion-MNIST benchmark table, ResNet18 | {result['published_top1']:.1%} |\n"
+        f"| gap | {result['gap'] * 100:+.1f} points |\n\n"
         f"Trained on {result['device']} ({result['threads']} threads, {result['machine']}) in "
         f"{result['train_seconds'] / 60:.1f} minutes of training steps, {result['train_images_per_second']:.0f} images/s; "
-        f"torch {result['torch']}, {result['date']}. Recipe: SGD momentum {RECIPE.momentum}, peak lr {RECIPE.lr}, "
-        f"batch {RECIPE.batch_size}, weight decay {RECIPE.weight_decay}, warm-up then cosine, random translation "
-        "and flips. Reproduce with `make recipe-sanity`.\n"
+        f"torch {result['torch']}, {result['date']}. Recipe: SGD momentum {recipe['momentum']}, peak lr {recipe['lr']}, "
+        f"batch {recipe['batch_size']}, weight decay {recipe['weight_decay']}, warm-up then cosine, random translation "
+        "and flips. Reproduce with `make recipe-sanity`.\n\n"
+        "Where the gap comes from: zoo's resnet18 is timm's ImageNet network, whose stem (a stride-2 7×7 "
+        "convolution and a max-pool) shrinks a 32×32 image to 8×8 before the first residual stage, and it "
+        f"trains for {result['epochs']} epochs to fit a CPU budget; the table's figure is a contributed result "
+        "whose training recipe the table does not give. The check is that zoo's loop trains a network to within "
+        "a few points of a published figure, not that it matches one network-for-network.\n"
     )
-    assert accuracy.top1 > 0.85
