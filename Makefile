@@ -26,7 +26,7 @@ setup: $(INSTALLED)
 # torch and torchvision are pinned to the releases pip finds on this machine's disk.
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,ray]'
 	touch $@
 
 data:

@@ -6,7 +6,13 @@ import os
 # retrying for most of a minute on a machine without network.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+import importlib.util  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo.pluginmanager import load_zoo  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +22,33 @@ def zoo_home(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_HOME", str(home))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     return home
+
+
+HARNESS_PLUGIN = Path(__file__).parent / "harness_plugin" / "zoo_harness_test.py"
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch):
+    """The installed plugins plus ``tests/harness_plugin`` (a tiny suite, failing strategies),
+    as the process-wide zoo."""
+    spec = importlib.util.spec_from_file_location("zoo_harness_test", HARNESS_PLUGIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    loaded = load_zoo()
+    loaded.add_plugin(module, "harness_test")
+    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
+    return loaded
+
+
+@pytest.fixture
+def harness_plugin_site(tmp_path) -> Path:
+    """``tests/harness_plugin`` installed as a distribution (its module and a ``.dist-info``)
+    in a directory to put on ``PYTHONPATH``: how subprocesses and Ray workers find it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "zoo_harness_test.py").write_text(HARNESS_PLUGIN.read_text())
+    info = site / "zoo_harness_test-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-harness-test\nVersion: 0.0.0\n")
+    (info / "entry_points.txt").write_text("[zoo.plugins]\nharness_test = zoo_harness_test\n")
+    return site

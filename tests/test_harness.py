@@ -6,39 +6,19 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-import zoo
 from zoo.cli import main
 from zoo.harness import LocalExecutor, expand_grid, run_grid
-from zoo.pluginmanager import load_zoo
 from zoo.results import ResultsStore
 from zoo.training import select_device
 from zoo_plugins import datasets as offline
-
-HERE = Path(__file__).parent
-PLUGIN = HERE / "harness_plugin" / "zoo_harness_test.py"
 
 pytestmark = pytest.mark.skipif(
     not offline.DIGITS_PNG.exists() or not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
     reason="the offline data sets are not installed: run `make test` as root",
 )
-
-
-@pytest.fixture
-def tiny_zoo(monkeypatch):
-    """The installed plugins plus the test plugin, as the process-wide zoo."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("zoo_harness_test", PLUGIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    loaded = load_zoo()
-    loaded.add_plugin(module, "harness_test")
-    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
-    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -129,19 +109,8 @@ def test_a_corrupt_results_file_is_refused_untouched(tmp_path, capsys):
     assert bad.read_bytes() == b"not a database at all" * 100
 
 
-def installed_test_plugin(site: Path) -> Path:
-    """The test plugin as an installed distribution: a module and its .dist-info."""
-    site.mkdir()
-    (site / "zoo_harness_test.py").write_text(PLUGIN.read_text())
-    info = site / "zoo_harness_test-0.0.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-harness-test\nVersion: 0.0.0\n")
-    (info / "entry_points.txt").write_text("[zoo.plugins]\nharness_test = zoo_harness_test\n")
-    return site
-
-
-def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path):
-    site = installed_test_plugin(tmp_path / "site")
+def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, harness_plugin_site):
+    site = harness_plugin_site
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(site), "ZOO_HOME": str(tmp_path / "home")}
     argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn",

@@ -10,7 +10,7 @@ import zoo
 from zoo.cli import main
 from zoo.errors import ZooError
 from zoo.pretrain import plan, pretrain
-from zoo.suites import DataSelection, SuiteSpec
+from zoo.suites import DataSelection
 from zoo.training import Recipe
 from zoo.weights import WeightsStore
 from zoo_plugins import datasets as offline

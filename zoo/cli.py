@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--out", type=Path, default=Path("leaderboards"), help="output directory (default: %(default)s)")
     cmd.add_argument("--fresh", action="store_true", help="forget stored results and run every cell again")
+    cmd.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="run cells one by one in this process, or as Ray tasks (needs zoo[ray]) (default: %(default)s)")
+    cmd.add_argument("--ray-address", metavar="ADDRESS",
+                     help="Ray cluster for --executor ray (default: $RAY_ADDRESS, else the last `ray start` here, "
+                          "else a new local instance; 'local' always starts one)")
     cmd.add_argument("--json", action="store_true", help="print the new results as JSON")
     cmd.set_defaults(run=cmd_bench)
 
@@ -335,12 +340,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from zoo.results import ResultsStore
     from zoo.training import select_device
 
+    if args.ray_address and args.executor != "ray":
+        raise ZooError("--ray-address goes with --executor ray")
     registry = zoo.get_zoo()
     suite = registry.suites.get(args.suite)
     archs = _expand(registry.architectures, args.arch or DEFAULT_ARCHS)
     strategies = _expand(registry.strategies, args.strategy or DEFAULT_STRATEGIES)
     tasks = _select_tasks(suite, args.task, args.quadrant)
     device = select_device(args.device)
+    if args.executor == "ray":  # imported only when asked for: Ray is an optional extra
+        from zoo.ray_executor import RayExecutor
+
+        executor = RayExecutor(device, address=args.ray_address)
+    else:
+        executor = LocalExecutor(device)
     cells = expand_grid(suite, archs, strategies, tasks, args.seeds, args.epochs)
     store = ResultsStore(args.out / "results.sqlite")
     if args.fresh:
@@ -355,7 +368,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             status = f"{row['status']}: {row['reason']}"
         print(f"[{done}/{total}] {cell.label}: {status}", file=sys.stderr, flush=True)
 
-    rows = run_grid(cells, store, LocalExecutor(device), on_cell=report)
+    rows = run_grid(cells, store, executor, on_cell=report)
     failed = [r for r in rows if r["status"] != "ok"]
     if args.json:
         _print_json(rows)

@@ -168,6 +168,7 @@ class WeightsStore:
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
+    """Write ``path`` whole or not at all; a unique temporary name lets two processes save at once."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        tmp.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp.name, path)
