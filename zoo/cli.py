@@ -337,6 +337,7 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from zoo.harness import LocalExecutor, expand_grid, run_grid
+    from zoo.progress import progress
     from zoo.results import ResultsStore
     from zoo.training import select_device
 
@@ -359,16 +360,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.fresh:
         store.clear()
 
-    def report(cell, row, done, total):
+    def status(row: dict | None) -> str:
         if row is None:
-            status = "stored"
-        elif row["status"] == "ok":
-            status = f"top-1 {row['top1']:.2%} in {row['wall_seconds']:.0f} s"
-        else:
-            status = f"{row['status']}: {row['reason']}"
-        print(f"[{done}/{total}] {cell.label}: {status}", file=sys.stderr, flush=True)
+            return "stored"
+        if row["status"] == "ok":
+            return f"top-1 {row['top1']:.2%} in {row['wall_seconds']:.0f} s"
+        return f"{row['status']}: {row['reason']}"
 
-    rows = run_grid(cells, store, executor, on_cell=report)
+    with progress(f"bench {suite.name}", len(cells)) as bar:
+        rows = run_grid(
+            cells, store, executor, on_cell=lambda cell, row, done, total: bar.update(done, f"{cell.label}: {status(row)}")
+        )
     failed = [r for r in rows if r["status"] != "ok"]
     if args.json:
         _print_json(rows)
