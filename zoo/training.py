@@ -8,14 +8,12 @@ channels_last on CUDA, fp32 on the CPU. A non-finite loss stops training with
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -80,7 +78,7 @@ def select_device(requested: str | None = None) -> torch.device:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a network is trained; its fingerprint names the weights it produces."""
+    """How a network is trained (pretraining fingerprints it to name the weights it makes)."""
 
     epochs: int
     batch_size: int = 128
@@ -90,9 +88,6 @@ class Recipe:
     warmup_fraction: float = 0.05  # of all steps, linear from lr/10 up to lr
     label_smoothing: float = 0.0
     augment: bool = True
-
-    def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
 def lr_factor(step: int, total: int, warmup: int) -> float:
