@@ -12,7 +12,7 @@ from zoo.data import ImageSet
 from zoo.preprocess import prepare
 from zoo.strategies import Phase, StrategySpec
 from zoo.training import Diverged, Recipe, fit
-from zoo.transfer import PrefixCache, param_groups, run_strategy, split_epochs
+from zoo.transfer import FeatureSet, PrefixCache, param_groups, run_strategy, split_epochs
 
 CPU = torch.device("cpu")
 STRATEGIES = zoo.get_zoo().strategies
@@ -164,3 +164,20 @@ def test_strategy_commands(capsys):
     assert "50% of epochs: the classifier" in out and "every stage (pretrained stages at ×0.1 lr)" in out
     assert main(["info", "parital"]) == 2
     assert "did you mean partial" in capsys.readouterr().err
+
+
+def test_the_prefix_cache_keeps_within_its_byte_budget():
+    def features(n):
+        return lambda: FeatureSet(torch.zeros(n, 256), torch.zeros(n, dtype=torch.long), ("a",))
+
+    cache = PrefixCache(max_bytes=3 * 1024 * 4 * 256)  # three entries of 1024 × 256 floats
+    for key in "abcd":
+        cache.get(key, features(1024))
+    assert cache.bytes <= cache.max_bytes and cache.computed == 4
+    cache.get("d", features(1024))
+    cache.get("a", features(1024))  # dropped as the least recently used: computed again
+    assert cache.computed == 5
+    huge = cache.get("huge", features(4 * 1024))  # larger than the budget: used, not kept
+    assert len(huge) == 4096 and cache.computed == 6
+    cache.get("huge", features(4 * 1024))
+    assert cache.computed == 7

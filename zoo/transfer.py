@@ -59,25 +59,34 @@ def compute_prefix(model: nn.Module, data: PreparedSet, count: int, device: torc
 
 
 class PrefixCache:
-    """Frozen-prefix outputs by key, the least recently used dropped beyond ``max_entries``.
+    """Frozen-prefix outputs by key, the least recently used dropped beyond ``max_bytes``.
 
     The key must name everything the outputs depend on: the backbone's weights, the training
-    images (task and seed), the input size and the number of frozen stages.
+    images (task and seed), the input size and the number of frozen stages. The budget is in
+    bytes because entries differ by orders of magnitude: a 32×32 task's cached stage fits in
+    megabytes, a 224×224 one in gigabytes. An entry larger than the whole budget is used once
+    and not kept.
     """
 
-    def __init__(self, max_entries: int = 8):
-        self.max_entries = max_entries
+    def __init__(self, max_bytes: int = 2 * 2**30):
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[Hashable, FeatureSet] = OrderedDict()
         self.computed = 0  # how many prefixes were actually computed
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.features.nbytes for f in self._entries.values())
 
     def get(self, key: Hashable, compute: Callable[[], FeatureSet]) -> FeatureSet:
         if key in self._entries:
             self._entries.move_to_end(key)
             return self._entries[key]
         self.computed += 1
-        features = self._entries[key] = compute()
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        features = compute()
+        if features.features.nbytes <= self.max_bytes:
+            self._entries[key] = features
+            while self.bytes > self.max_bytes:
+                self._entries.popitem(last=False)
         return features
 
 
