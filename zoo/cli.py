@@ -16,6 +16,7 @@ from pathlib import Path
 import zoo
 from zoo import describe
 from zoo.errors import UnknownNameError, ZooError
+from zoo.registry import split_names
 from zoo.strategies import StrategySpec
 
 EXIT_USER_ERROR = 2
@@ -322,7 +323,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def _expand(registry, specs: Sequence[str]) -> list[str]:
     """Registry names for comma-separated names and patterns; unknown plain names are errors."""
     names: list[str] = []
-    for pattern in (p.strip() for spec in specs for p in spec.split(",") if p.strip()):
+    for pattern in split_names(specs):
         matched = registry.names(pattern)
         if not matched:
             if any(c in pattern for c in "*?["):
@@ -386,13 +387,13 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
     """The suite's tasks matching ``--task`` patterns and ``--quadrant`` names."""
     tasks = list(suite.tasks)
     if names:
-        patterns = [p.strip() for spec in names for p in spec.split(",") if p.strip()]
+        patterns = split_names(names)
         for pattern in patterns:
             if not any(fnmatch.fnmatchcase(t.name, pattern) for t in tasks):
                 raise UnknownNameError("task", pattern, [t.name for t in tasks], listing=f"zoo info {suite.name}")
         tasks = [t for t in tasks if any(fnmatch.fnmatchcase(t.name, p) for p in patterns)]
     if quadrants:
-        wanted = {q.strip().upper() for spec in quadrants for q in spec.split(",") if q.strip()}
+        wanted = {q.upper() for q in split_names(quadrants)}
         unknown = wanted - {"Q1", "Q2", "Q3", "Q4"}
         if unknown:
             raise ZooError(f"unknown quadrant {', '.join(sorted(unknown))}: use Q1, Q2, Q3 or Q4")

@@ -24,8 +24,8 @@ import torch
 import zoo
 from zoo.complexity import build_meta, measure
 from zoo.errors import ZooError
-from zoo.preprocess import channel_stats, prepare
-from zoo.pretrain import plan, pretrain
+from zoo.preprocess import prepare
+from zoo.pretrain import plan, pretrain, source_stats
 from zoo.results import ResultsStore
 from zoo.speed import SpeedReport, measure_speed
 from zoo.suites import SuiteSpec, TaskSpec, load_selection
@@ -227,13 +227,7 @@ def _reference_stats(suite: SuiteSpec, arch) -> tuple[tuple[float, ...], tuple[f
     if suite.source is None:
         weights = arch.default_weights
         return weights.mean, weights.std
-    return _source_stats(suite.source, suite.input_size(arch)[0])
-
-
-@cache
-def _source_stats(source, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    train, _ = load_selection(source, seed=0)
-    return channel_stats(train, channels)
+    return source_stats(suite.source, suite.input_size(arch)[0])
 
 
 class LocalExecutor:

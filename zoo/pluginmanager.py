@@ -23,7 +23,7 @@ from zoo import hookspecs
 from zoo.architectures import ArchitectureSpec, validate_spec
 from zoo.data import DatasetSpec, validate_dataset_spec
 from zoo.errors import PluginError
-from zoo.registry import PluginRegistry, Registry
+from zoo.registry import PluginRegistry, Registry, split_names
 from zoo.strategies import StrategySpec, validate_strategy_spec
 from zoo.suites import SuiteSpec, validate_suite_spec
 
@@ -189,7 +189,7 @@ def discover_entry_points() -> list[importlib.metadata.EntryPoint]:
 
 
 def disabled_from_env() -> list[str]:
-    return [name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()]
+    return split_names(os.environ.get(DISABLE_ENV, ""))
 
 
 def load_zoo() -> Zoo:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
+from functools import cache
 
 import torch
 
@@ -20,7 +21,7 @@ from zoo.architectures import ArchitectureSpec
 from zoo.errors import ZooError
 from zoo.preprocess import channel_stats, prepare
 from zoo.progress import progress
-from zoo.suites import SuiteSpec, load_selection
+from zoo.suites import DataSelection, SuiteSpec, load_selection
 from zoo.training import device_name, evaluate, fit
 from zoo.weights import StoredWeights, WeightsStore
 
@@ -52,6 +53,15 @@ class PretrainPlan:
         return f"{self.suite.name}-{self.fingerprint()}"
 
 
+@cache
+def source_stats(source: DataSelection, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of the images a suite's backbones are pretrained on: the
+    normalisation their weights expect, and the one scratch cells use so that every strategy
+    sees its inputs scaled alike."""
+    train, _ = load_selection(source, seed=PRETRAIN_SEED)
+    return channel_stats(train, channels)
+
+
 def plan(suite: SuiteSpec, arch: ArchitectureSpec) -> PretrainPlan:
     if suite.source is None:
         raise ZooError(
@@ -80,7 +90,7 @@ def pretrain(
 
     recipe = suite.pretrain_recipe
     train, test = load_selection(suite.source, seed=PRETRAIN_SEED)
-    mean, std = channel_stats(train, job.input_size[0])
+    mean, std = source_stats(suite.source, job.input_size[0])
     mirror = zoo.get_zoo().datasets.get(suite.source.dataset).mirror_invariant
     train_set = prepare(train, job.input_size, mean, std, mirror).to(device)
     test_set = prepare(test, job.input_size, mean, std, mirror).to(device)

@@ -35,8 +35,8 @@ def match_names(
 
     Patterns are comma-separated or iterables of patterns; an empty include keeps everything.
     """
-    includes = _patterns(include)
-    excludes = _patterns(exclude)
+    includes = split_names(include)
+    excludes = split_names(exclude)
     kept = [
         name
         for name in names
@@ -46,9 +46,10 @@ def match_names(
     return sorted(kept, key=natural_key)
 
 
-def _patterns(spec: str | Iterable[str]) -> list[str]:
-    parts = spec.split(",") if isinstance(spec, str) else list(spec)
-    return [p.strip() for p in parts if p.strip()]
+def split_names(spec: str | Iterable[str]) -> list[str]:
+    """Names or patterns from ``"a,b"``, or from several such strings (a repeated option)."""
+    parts = [spec] if isinstance(spec, str) else list(spec)
+    return [name.strip() for part in parts for name in part.split(",") if name.strip()]
 
 
 @dataclass(frozen=True)
