@@ -181,3 +181,17 @@ def test_the_prefix_cache_keeps_within_its_byte_budget():
     assert len(huge) == 4096 and cache.computed == 6
     cache.get("huge", features(4 * 1024))
     assert cache.computed == 7
+
+
+def test_a_strategy_that_changes_the_weights_does_not_share_cached_prefixes():
+    def reinitialise(model):
+        torch.nn.init.zeros_(model.conv1.weight)
+
+    changed = StrategySpec("reinit", "zeroes the stem, then probes", (Phase("head"),), setup=reinitialise)
+    cache, data, recipe = PrefixCache(), toy_data(), Recipe(epochs=1, batch_size=16)
+    run_strategy(fresh(), STRATEGIES.get("linear_probe"), data, recipe, seed=0, device=CPU, cache=cache, cache_key="w")
+    alone, beside = fresh(), fresh()
+    run_strategy(alone, changed, data, recipe, seed=0, device=CPU)
+    run_strategy(beside, changed, data, recipe, seed=0, device=CPU, cache=cache, cache_key="w")
+    torch.testing.assert_close(beside.fc.weight, alone.fc.weight)  # trained on its own zeroed stem's outputs
+    assert cache.computed == 1

@@ -146,6 +146,8 @@ def run_strategy(
     """
     if strategy.setup is not None:
         strategy.setup(model)
+    # A setup may change any weights, so its prefixes are not those the cache key names.
+    shared = cache if cache_key is not None and strategy.setup is None else None
     runs = []
     lowest_trained = len(stages(model))  # no stage has trained yet
     for phase, epochs in zip(strategy.phases, split_epochs(recipe.epochs, [p.share for p in strategy.phases])):
@@ -162,7 +164,7 @@ def run_strategy(
             def compute(count=frozen) -> FeatureSet:
                 return compute_prefix(model, data, count, device)
 
-            features = cache.get((cache_key, frozen), compute) if cache is not None and cache_key is not None else compute()
+            features = shared.get((cache_key, frozen), compute) if shared is not None else compute()
             suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
             stats = fit(suffix, features, phase_recipe, seed=seed, device=device, param_groups=groups)
         else:
