@@ -18,7 +18,7 @@ import torch.nn.functional as F
 import zoo
 from zoo.architectures import ArchitectureSpec
 from zoo.complexity import build_meta, measure
-from zoo.memory import MemoryFigure, measure_cpu, measure_cuda
+from zoo.memory import measure_cpu, measure_cuda
 from zoo.training import autocast, device_name
 
 
@@ -134,4 +134,4 @@ def measure_speed(
     )
 
 
-__all__ = ["MemoryFigure", "SpeedReport", "measure_speed"]
+__all__ = ["SpeedReport", "measure_speed"]
