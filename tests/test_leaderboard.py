@@ -1,0 +1,350 @@
+"""Leaderboards: the numbers against a results database filled with known values.
+
+The database is written through ``ResultsStore.record`` as ``zoo bench`` writes it: two
+quadrants of a suite that is no longer registered, two architectures (one named like an
+HTML injection), several seeds in one quadrant and one in the other, failed cells and a
+strategy no plugin registers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import statistics
+
+import pytest
+
+from zoo.cli import main
+from zoo.leaderboard import (
+    OVERALL,
+    Contender,
+    build_leaderboard,
+    decide,
+    latest_cells,
+    pareto_front,
+    recommended_strategy,
+)
+from zoo.report import read_results, strategy_rule, write_leaderboards
+from zoo.results import ResultsStore
+
+EVIL = "<script>alert(1)</script>"
+ENV = {"device": "cpu", "device_name": "Test CPU", "torch": "2.14.1", "zoo": "0.1.0", "git_revision": "abc1234", "threads": 2}
+MIB = 2**20
+PARAMS = {"resnet18": 11_178_564, EVIL: 545_098}
+INFER = {"resnet18": (900.0, 1000.0, 1100.0), EVIL: (2900.0, 3000.0, 3100.0)}  # per seed
+
+# (task, quadrant, epochs, architecture, strategy) -> top-1 per seed; None: the cell failed
+Q4 = ("faces_small", "Q4", 5)
+Q1 = ("digits_large", "Q1", 10)
+TOP1 = {
+    (*Q4, "resnet18", "linear_probe"): (0.80, 0.82, 0.84),  # 82 ± 2
+    (*Q4, "resnet18", "full"): (0.70, 0.74, 0.72, None),  # 72 ± 2, and seed 3 ran out of memory
+    (*Q4, EVIL, "linear_probe"): (0.60, 0.62, 0.64),  # 62 ± 2
+    (*Q4, EVIL, "full"): (0.62, 0.63, 0.64),  # 63 ± 1
+    (*Q1, "resnet18", "full"): (0.95,),
+    (*Q1, "resnet18", "partial"): (0.97,),
+    (*Q1, "resnet18", "scratch"): (0.90,),
+    (*Q1, "resnet18", "retired_strategy"): (0.50,),
+    (*Q1, EVIL, "full"): (0.93,),
+    (*Q1, EVIL, "partial"): (None,),
+}
+
+
+def make_rows() -> list[dict]:
+    rows, clock = [], 0
+    for (task, quadrant, epochs, arch, strategy), top1s in TOP1.items():
+        for seed, top1 in enumerate(top1s):
+            clock += 1
+            row = {
+                "key": f"{task}/{arch}/{strategy}/{seed}", "suite": "lab", "task": task, "quadrant": quadrant,
+                "architecture": arch, "strategy": strategy, "seed": seed, "epochs": epochs,
+                "config": {"input_size": [3, 32, 32]}, "environment": ENV, "weights": None,
+                "started": f"2025-03-01T10:{clock:02d}:00+00:00", "finished": f"2025-03-01T10:{clock:02d}:30+00:00",
+                "wall_seconds": 30.0,
+            }  # fmt: skip
+            if top1 is None:
+                status = "oom" if strategy == "full" else "error"
+                row.update(status=status, reason=f"{status}: simulated for {arch}")
+            else:
+                trainable = 2052 if strategy == "linear_probe" else PARAMS[arch]
+                row.update(
+                    status="ok", reason=None, top1=top1, top5=min(1.0, top1 + 0.1), mean_per_class=top1 - 0.01,
+                    per_class=[top1] * 4, train_images_per_second=(5000.0 if strategy == "linear_probe" else 800.0) + 100 * seed,
+                    train_seconds=3.0, infer_images_per_second=INFER[arch][seed % 3], latency_ms_p50=2.0 + seed,
+                    latency_ms_p95=3.0 + seed, train_peak_bytes=(100 + seed) * MIB, infer_peak_bytes=20 * MIB,
+                    memory_method="peak RSS of a fresh process", params=PARAMS[arch], trainable_params=trainable,
+                    macs=1_820_000_000 if arch == "resnet18" else 10_000_000,
+                    phases=[{"frozen_stages": 5, "epochs": epochs, "cached_prefix": strategy == "linear_probe"}],
+                )  # fmt: skip
+            rows.append(row)
+    return rows
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    store = ResultsStore(tmp_path / "results.sqlite")
+    for row in make_rows():
+        store.record(row)
+    return tmp_path
+
+
+@pytest.fixture
+def written(results_dir):
+    return write_leaderboards(results_dir)
+
+
+def by(rows, **match):
+    found = [r for r in rows if all(r[k] == v for k, v in match.items())]
+    assert len(found) == 1, (match, found)
+    return found[0]
+
+
+# ---------------------------------------------------------------------------- pure functions
+
+
+def test_pareto_front_keeps_the_undominated_points():
+    points = [(82, 1000), (72, 1000), (62, 3000), (63, 3000), (82, 1000), (50, 5000)]
+    assert pareto_front(points) == [True, False, False, True, True, True]
+    assert pareto_front([]) == [] and pareto_front([(1, 1)]) == [True]
+
+
+def test_the_rule_prefers_seed_strategies_and_survives_unregistered_names():
+    rule = strategy_rule()
+    assert recommended_strategy("Q1", ["lp_ft", "discriminative", "full", "scratch"], rule) == "full"
+    assert recommended_strategy("Q3", ["gradual_unfreeze", "partial"], rule) == "partial"
+    assert recommended_strategy("Q2", ["lp_ft", "scratch"], rule) == "lp_ft"  # no seed strategy present
+    assert recommended_strategy("Q4", ["scratch", "full"], rule) is None
+    assert recommended_strategy("Q4", ["linear_probe"], {}) == "linear_probe"  # DESIGN's table when unregistered
+    assert recommended_strategy("Q2", ["partial:k=3"], rule) is None  # a variant is never the rule's pick
+
+
+def test_decide_margin_spread_and_ties():
+    lp, full = Contender("linear_probe", 72.0, 2.0, 3), Contender("full", 67.5, 1.5, 3)
+    verdict = decide([full, lp], "Q4", strategy_rule())
+    assert verdict["measured"] == verdict["recommended"] == "linear_probe" and verdict["agree"] is True
+    assert verdict["compared_with"] == "full" and verdict["margin_points"] == pytest.approx(4.5)
+    assert verdict["spread_points"] == 2.0 and verdict["beyond_spread"] is True
+    tie = decide([Contender("full", 70.0, None, 1), Contender("linear_probe", 70.0, None, 1)], "Q4", strategy_rule())
+    assert tie["measured"] == "linear_probe" and tie["agree"] is True and tie["margin_points"] == 0
+    assert tie["beyond_spread"] is None and "one seed: spread unknown" in tie["verdict"]
+    alone = decide([Contender("full", 93.0, None, 1)], "Q1", strategy_rule())
+    assert alone["margin_points"] is None and alone["verdict"] == "only full was measured"
+
+
+def test_a_rerun_of_the_same_seed_supersedes_the_older_cell():
+    old = make_rows()[0]
+    new = {**old, "key": "again", "top1": 0.10, "finished": "2025-03-02T00:00:00+00:00"}
+    kept, superseded = latest_cells([new, old])
+    assert superseded == 1 and [r["key"] for r in kept] == ["again"]
+    board = build_leaderboard([old, new], strategy_rule())
+    assert by(board.table("accuracy").rows, architecture="resnet18")["top1_mean_pct"] == pytest.approx(10.0)
+    assert "1 older cells were superseded" in board.board("accuracy").notes[0]
+
+
+# ---------------------------------------------------------------------------- the numbers
+
+
+def test_accuracy_means_stds_and_failures(written):
+    accuracy = written.leaderboard.table("accuracy").rows
+    lp = by(accuracy, task="faces_small", architecture="resnet18", strategy="linear_probe")
+    assert lp["seeds"] == 3 and lp["top1_mean_pct"] == pytest.approx(82.0) and lp["top1_std_pct"] == pytest.approx(2.0)
+    assert lp["top5_mean_pct"] == pytest.approx(92.0) and lp["mean_per_class_mean_pct"] == pytest.approx(81.0)
+    full = by(accuracy, task="faces_small", architecture="resnet18", strategy="full")
+    assert full["seeds"] == 3 and full["failed"] == 1 and full["top1_mean_pct"] == pytest.approx(72.0)
+    assert by(accuracy, task="faces_small", architecture=EVIL, strategy="full")["top1_std_pct"] == pytest.approx(
+        statistics.stdev([62, 63, 64])
+    )
+    single = by(accuracy, task="digits_large", architecture="resnet18", strategy="partial")
+    assert single["seeds"] == 1 and single["top1_std_pct"] is None
+    assert not [r for r in accuracy if r["architecture"] == EVIL and r["strategy"] == "partial"]  # only failed: never averaged
+    failed = written.leaderboard.table("accuracy_failed").rows
+    assert {(r["architecture"], r["strategy"], r["status"]) for r in failed} == {("resnet18", "full", "oom"), (EVIL, "partial", "error")}
+    assert by(failed, status="oom")["reason"] == "oom: simulated for resnet18" and by(failed, status="oom")["seed"] == 3
+    q4 = [r for r in accuracy if r["task"] == "faces_small"]
+    assert [r["top1_mean_pct"] for r in q4] == sorted((r["top1_mean_pct"] for r in q4), reverse=True)
+
+
+def test_speed_and_memory_are_medians_per_architecture_and_strategy(written):
+    board = written.leaderboard
+    inference = by(board.table("speed_inference").rows, architecture="resnet18")
+    assert inference["infer_images_per_second"] == 900.0  # 900, 1000, 1100 twice in Q4; 900 in the four Q1 cells
+    assert inference["device"] == "Test CPU"
+    assert inference["input_size"] == "3x32x32" and inference["macs"] == 1_820_000_000
+    assert by(board.table("speed_inference").rows, architecture=EVIL)["infer_images_per_second"] == 3000.0
+    training = board.table("speed_training").rows
+    assert by(training, architecture="resnet18", strategy="linear_probe")["train_images_per_second"] == 5100.0
+    assert by(training, architecture="resnet18", strategy="linear_probe")["cached_prefix"] is True
+    assert by(training, architecture="resnet18", strategy="full")["train_images_per_second"] == 850.0  # 800, 900, 1000 in Q4 (seed 3 failed), 800 in Q1
+    memory = by(board.table("memory").rows, architecture="resnet18")
+    assert memory["train_peak_bytes"] == 100 * MIB and memory["infer_peak_bytes"] == 20 * MIB
+    assert memory["params"] == PARAMS["resnet18"] and memory["memory_method"] == "peak RSS of a fresh process"
+    trainable = by(board.table("memory_trainable").rows, architecture="resnet18", strategy="linear_probe")
+    assert trainable["trainable_params"] == 2052
+    assert trainable["trainable_share_pct"] == pytest.approx(100 * 2052 / PARAMS["resnet18"])
+
+
+def test_the_verdict_per_architecture_and_overall(written):
+    verdicts = written.leaderboard.table("verdict").rows
+    resnet = by(verdicts, task="faces_small", scope="resnet18")
+    assert resnet["measured"] == resnet["recommended"] == "linear_probe" and resnet["agree"] is True
+    assert resnet["margin_points"] == pytest.approx(10.0) and resnet["beyond_spread"] is True
+    evil = by(verdicts, task="faces_small", scope=EVIL)
+    assert evil["measured"] == "full" and evil["recommended"] == "linear_probe" and evil["agree"] is False
+    assert evil["margin_points"] == pytest.approx(1.0) and evil["spread_points"] == pytest.approx(2.0)
+    assert evil["beyond_spread"] is False and "not decisive" in evil["verdict"]
+    overall = by(verdicts, task="faces_small", scope=OVERALL)
+    assert overall["measured"] == "linear_probe" and overall["agree"] is True
+    assert overall["measured_top1_pct"] == pytest.approx(72.0) and overall["recommended_top1_pct"] == pytest.approx(72.0)
+    assert overall["margin_points"] == pytest.approx(4.5)  # (82 + 62) / 2 against (72 + 63) / 2
+    assert overall["spread_points"] == pytest.approx(2.0) and overall["beyond_spread"] is True
+    q1 = by(verdicts, task="digits_large", scope="resnet18")
+    assert q1["measured"] == "partial" and q1["recommended"] == "full" and q1["agree"] is False
+    assert q1["margin_points"] == pytest.approx(2.0) and q1["beyond_spread"] is None
+    assert q1["verdict"].endswith("one seed: spread unknown")
+    assert by(verdicts, task="digits_large", scope=OVERALL)["verdict"] == "only full was measured"
+    notes = written.leaderboard.board("verdict").notes
+    assert any("leaves out partial, retired_strategy, scratch" in n for n in notes)
+    assert "strategy 'retired_strategy' is no longer registered; the rule of thumb recommends it nowhere" in notes
+
+
+def test_an_unregistered_seed_strategy_keeps_designs_place():
+    rule = {k: v for k, v in strategy_rule().items() if k != "full"}
+    board = build_leaderboard(make_rows(), rule)
+    assert by(board.table("verdict").rows, task="digits_large", scope="resnet18")["recommended"] == "full"
+    assert any("'full' is no longer registered; it keeps DESIGN's place for it (Q1)" in n for n in board.board("verdict").notes)
+
+
+def test_the_pareto_front_per_quadrant(written):
+    pareto = [r for r in written.leaderboard.table("pareto").rows if r["task"] == "faces_small"]
+    front = {(r["architecture"], r["strategy"]) for r in pareto if r["on_front"]}
+    assert front == {("resnet18", "linear_probe"), (EVIL, "full")}
+    assert by(pareto, architecture=EVIL, strategy="full")["infer_images_per_second"] == 3000.0
+
+
+def test_environment_suite_and_plugins(written):
+    env = written.leaderboard.environment
+    assert env["devices"] == ["Test CPU"] and env["torch"] == ["2.14.1"] and env["git_revisions"] == ["abc1234"]
+    assert env["first_started"] == "2025-03-01T10:01:00+00:00" and env["cells"] == 19 and env["ok"] == 17
+    assert env["suites"] == [
+        {"name": "lab", "registered": False, "note": "suite 'lab' is not registered any more: its per-class counts and threshold are omitted"}
+    ]
+    assert {"name": "strategies", "distribution": "zoo", "version": "0.1.0", "status": "loaded"} in env["plugins"]
+
+
+def test_a_registered_suite_shows_its_counts_and_threshold(tiny_zoo, tmp_path):
+    store = ResultsStore(tmp_path / "results.sqlite")
+    for row in make_rows()[:3]:
+        store.record({**row, "suite": "tiny"})
+    (suite,) = write_leaderboards(tmp_path).leaderboard.environment["suites"]
+    assert suite["registered"] and suite["small_threshold"] == 100
+    assert [t["name"] for t in suite["tasks"]] == ["digits_tiny", "footwear_tiny"]
+    md = (tmp_path / "leaderboard.md").read_text()
+    assert "Small: fewer than 100 training images per class" in md
+
+
+# ---------------------------------------------------------------------------- the files
+
+
+def test_every_file_is_written_and_deterministic(written, results_dir):
+    names = {p.relative_to(results_dir).as_posix() for p in written.files}
+    for board in ("accuracy", "speed", "memory", "verdict"):
+        assert {f"{board}.md", f"{board}.json"} <= names
+    assert {"accuracy.csv", "accuracy_failed.csv", "speed_inference.csv", "speed_training.csv", "memory.csv",
+            "memory_trainable.csv", "verdict.csv", "pareto.csv", "leaderboard.json", "leaderboard.md", "index.html"} <= names  # fmt: skip
+    plots = sorted(n for n in names if n.startswith("plots/"))
+    assert plots == sorted(
+        f"plots/{kind}_lab_{task}.png" for kind in ("accuracy_speed", "heatmap") for task in ("digits_large_10ep", "faces_small_5ep")
+    )
+    assert all((results_dir / p).read_bytes().startswith(b"\x89PNG") for p in plots)
+    before = {n: (results_dir / n).read_bytes() for n in names}
+    again = write_leaderboards(results_dir)
+    assert {n: (results_dir / n).read_bytes() for n in names} == before
+    assert len(again.files) == len(written.files)
+
+
+def test_csv_json_and_markdown_contents(written, results_dir):
+    with open(results_dir / "accuracy.csv", newline="") as f:
+        records = list(csv.DictReader(f))
+    row = next(r for r in records if r["architecture"] == "resnet18" and r["strategy"] == "linear_probe")
+    assert float(row["top1_mean_pct"]) == pytest.approx(82.0) and float(row["top1_std_pct"]) == pytest.approx(2.0)
+    assert next(r for r in records if r["strategy"] == "partial")["top1_std_pct"] == ""  # one seed: empty, not 0
+    assert any(r["architecture"] == EVIL for r in records)
+    combined = json.loads((results_dir / "leaderboard.json").read_text())
+    assert combined == json.loads(json.dumps(written.combined))
+    assert set(combined) >= {"environment", "accuracy", "speed", "memory", "verdict", "plots"}
+    overall = by(combined["verdict"]["tables"]["verdict"]["rows"], scope=OVERALL, task="faces_small")
+    assert overall["margin_points"] == pytest.approx(4.5) and overall["beyond_spread"] is True
+    verdict_json = json.loads((results_dir / "verdict.json").read_text())
+    assert verdict_json["environment"]["plugins"] and verdict_json["tables"]["pareto"]["rows"]
+    md = (results_dir / "accuracy.md").read_text()
+    assert "| 82.00 | 2.00 |" in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md and EVIL not in md
+    assert "oom: simulated for resnet18" in md and "Plugins: baselines 0.1.0" in md
+    readme = (results_dir / "leaderboard.md").read_text()
+    assert "# zoo leaderboard" in readme and "disagree: partial beat the rule's full by 2.00 points" in readme
+    assert "![Q4 faces\\_small" not in readme and "(plots/heatmap_lab_faces_small_5ep.png)" in readme
+    assert "Won: the highest mean top-1" in readme and "Test CPU" in readme and EVIL not in readme
+
+
+def test_the_html_page_escapes_names_and_loads_nothing(written, results_dir):
+    page = (results_dir / "index.html").read_text()
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1 and "http://" not in page and "https://" not in page
+    assert "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in page
+    assert page.count('<img src="data:image/png;base64,') == 4
+
+
+# ---------------------------------------------------------------------------- the command line
+
+
+def test_zoo_leaderboard_prints_the_headline_and_writes_the_files(results_dir, capsys):
+    assert main(["leaderboard", "--out", str(results_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "faces_small" in out and "82.00" in out and "linear_probe" in out
+    assert "disagree: partial beat the rule's full by 2.00 points; one seed: spread unknown" in out
+    assert (results_dir / "index.html").is_file() and f"written to {results_dir}" in out
+
+
+def test_zoo_leaderboard_json(results_dir, capsys):
+    assert main(["leaderboard", "--out", str(results_dir), "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["accuracy"]["tables"]["accuracy"]["rows"] and data["cells"] == 19
+    assert f"written to {results_dir}" in captured.err
+
+
+def test_missing_foreign_and_empty_databases_are_one_line_errors(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["leaderboard", "--out", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"zoo: error: no results database at {missing / 'results.sqlite'}: run `zoo bench --out {missing}` first, or point --out at the directory it wrote\n"
+    assert not missing.exists()
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    with sqlite3.connect(foreign / "results.sqlite") as conn:
+        conn.execute("CREATE TABLE photos (id INTEGER)")
+    before = (foreign / "results.sqlite").read_bytes()
+    assert main(["leaderboard", "--out", str(foreign)]) == 2
+    assert "without zoo's cells table" in capsys.readouterr().err
+    assert (foreign / "results.sqlite").read_bytes() == before and sorted(p.name for p in foreign.iterdir()) == ["results.sqlite"]
+
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "results.sqlite").write_bytes(b"not a database" * 100)
+    assert main(["leaderboard", "--out", str(garbage)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"zoo: error: {garbage / 'results.sqlite'} is not a zoo results database") and "Traceback" not in err
+
+    empty = tmp_path / "empty"
+    ResultsStore(empty / "results.sqlite")
+    assert main(["leaderboard", "--out", str(empty)]) == 2
+    assert f"holds no cells yet: run `zoo bench --out {empty}`" in capsys.readouterr().err
+
+
+def test_read_results_checks_the_columns(tmp_path):
+    path = tmp_path / "results.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE cells (key TEXT, top1 REAL)")
+    with pytest.raises(Exception, match="another version of zoo wrote it"):
+        read_results(path)

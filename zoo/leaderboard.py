@@ -1,0 +1,592 @@
+"""Leaderboards: views of the results database, as plain tables.
+
+Everything here is a pure function of the stored rows (``ResultsStore.rows()``) and of what
+the caller knows about the registry (which quadrants each strategy is recommended in, the
+suites, the plugins), so it can be tested with made-up rows and runs without a network.
+Writing the tables to files is :mod:`zoo.report`'s job.
+
+How the numbers are combined
+----------------------------
+* A *task setting* is (suite, task, quadrant, epochs): accuracies are only ever compared
+  within one, on the same test images. Each task sits in one quadrant.
+* **Accuracy**, per task setting × architecture × strategy, over the cells that finished
+  ``ok``: the number of seeds, the mean and the sample standard deviation (ddof=1, none with
+  a single seed) of top-1, the mean top-5 where recorded and the mean of the mean-per-class
+  accuracy. Accuracies are in percent. A cell that did not finish ``ok`` is listed with its
+  status and reason and never averaged in. When the same seed was stored twice (its config
+  changed, e.g. new pretrained weights), the cell that finished last counts.
+* **Speed and memory** are medians over the ``ok`` cells, which keeps one disturbed
+  measurement from moving the figure: inference throughput, batch-1 latency, peak memory,
+  parameters and MACs per architecture, input size and device; training throughput (the
+  cells' own ``train_images_per_second``) and trainable parameters per architecture ×
+  strategy, since freezing and cached prefixes change them. Parameters and MACs include the
+  task's classifier, so they differ slightly from task to task.
+* **Verdict**, per task setting, once per architecture and once overall:
+
+  - *measured*: the strategy with the highest mean top-1; a tie goes to the strategy the rule
+    recommends, then to the name that sorts first;
+  - *recommended*: among the strategies present, those whose registered ``quadrants`` name
+    the task's quadrant; the seed strategies (``full``, ``partial``, ``linear_probe``) come
+    first, then by name. A strategy in the database that is no longer registered keeps the
+    place DESIGN's table gives the seed strategies (Q1 full, Q2 and Q3 partial, Q4
+    linear_probe) or is otherwise never recommended; a variant (``partial:k=3``) competes
+    but is never the rule's pick: the rule names strategies, not their variants;
+  - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
+    disagree, or minus the runner-up's when they agree (how clearly the rule's pick won);
+  - *spread*: the larger seed standard deviation of the two strategies compared (a strategy
+    with one seed has none); the margin is *beyond the spread* when it exceeds it, and with
+    one seed on both sides the spread is unknown;
+  - the *overall* line takes, per strategy, the mean over architectures of its mean top-1,
+    over every architecture of the task and the strategies measured on all of them (the
+    others are named in a note); its spread is the root mean square of the per-architecture
+    seed standard deviations.
+* **Pareto front**, per task setting: one point per (architecture, strategy), mean top-1
+  against median inference throughput; a point is on the front when no other point is at
+  least as good on both and better on one.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from zoo.registry import natural_key
+
+TASK_FIELDS = ("suite", "task", "quadrant", "epochs")
+SEED_STRATEGIES = ("full", "partial", "linear_probe")  # preferred, in this order, when several strategies name a quadrant
+DESIGN_RULE = {"full": ("Q1",), "partial": ("Q2", "Q3"), "linear_probe": ("Q4",)}  # DESIGN's table, for seed strategies no longer registered
+OVERALL = "all architectures"  # the scope of a verdict's overall line
+VERDICT_RULE = (  # shown under the verdict table
+    "Won: the highest mean top-1. Rule: the strategy whose registered quadrants name the task's quadrant "
+    "(DESIGN: Q1 full, Q2 partial, Q3 partial or deeper, Q4 linear_probe; the seed strategies first). "
+    "The margin is the winner's lead over the rule's pick when they disagree, over the runner-up when they agree; "
+    "it is beyond the spread when it exceeds the larger seed std of the two. The overall line compares each "
+    "strategy's mean over architectures."
+)
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: the key in each row (also the CSV and JSON name) and how to show it."""
+
+    key: str  # field of each row dict; CSV header and JSON key
+    header: str  # shown in Markdown, HTML and on the terminal
+    fmt: str = ""  # format spec for display: ".2f", ",.0f", "mib" (bytes), "giga"; "" shows str()
+
+    def format(self, value: object) -> str:
+        """The value as a person reads it; a missing value is an en dash."""
+        if value is None:
+            return "–"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if self.fmt == "mib":
+            return f"{value / 2**20:,.1f}"
+        if self.fmt == "giga":
+            return f"{value / 1e9:.3f}"
+        if self.fmt and isinstance(value, int | float):
+            return format(value, self.fmt)
+        return str(value)
+
+
+@dataclass
+class Table:
+    """Rows of one kind under named columns; writers turn it into Markdown, CSV, JSON and HTML."""
+
+    name: str  # file stem of its CSV ("accuracy") and key in the JSON
+    title: str  # heading above it
+    columns: tuple[Column, ...]
+    rows: list[dict]
+    note: str = ""  # how the numbers were aggregated, shown under the table
+
+    def records(self) -> list[dict]:
+        """The rows restricted to the table's columns, in column order (CSV and JSON)."""
+        return [{c.key: row.get(c.key) for c in self.columns} for row in self.rows]
+
+
+@dataclass
+class Board:
+    """One leaderboard (accuracy, speed, memory or verdict): its tables and notes."""
+
+    name: str  # file stem of its Markdown and JSON files
+    title: str
+    tables: list[Table]
+    notes: list[str] = field(default_factory=list)  # caveats found in the data (unregistered strategies, …)
+
+
+@dataclass
+class Leaderboard:
+    """Every leaderboard of one results database."""
+
+    boards: list[Board]  # verdict, accuracy, speed, memory: the order pages show them in
+    environment: dict  # devices, versions, dates, suites, plugins (see environment_summary)
+    cells: int  # rows read, failures included
+
+    def board(self, name: str) -> Board:
+        return next(b for b in self.boards if b.name == name)
+
+    def table(self, name: str) -> Table:
+        return next(t for b in self.boards for t in b.tables if t.name == name)
+
+
+TASK_COLUMNS = (Column("suite", "suite"), Column("quadrant", "quadrant"), Column("task", "task"), Column("epochs", "epochs"))
+
+
+# ---------------------------------------------------------------------------- grouping
+
+
+def task_key(row: Mapping) -> tuple:
+    """The task setting a row belongs to: (suite, task, quadrant, epochs)."""
+    return tuple(row.get(f) for f in TASK_FIELDS)
+
+
+def _task_order(key: tuple) -> tuple:
+    suite, task, quadrant, epochs = key
+    return (natural_key(str(suite)), str(quadrant), natural_key(str(task)), epochs or 0)
+
+
+def latest_cells(rows: Iterable[Mapping]) -> tuple[list[dict], int]:
+    """One row per (task setting, architecture, strategy, seed): the one finished last.
+
+    Two rows share these when a cell's config changed in between (new pretrained weights, a
+    new recipe); averaging them would mix two experiments. Returns the rows kept and how
+    many were superseded.
+    """
+    latest: dict[tuple, dict] = {}
+    ordered = sorted(rows, key=lambda r: r.get("finished") or "")
+    for row in ordered:
+        latest[(*task_key(row), row.get("architecture"), row.get("strategy"), row.get("seed"))] = dict(row)
+    return list(latest.values()), len(ordered) - len(latest)
+
+
+def _groups(rows: Iterable[Mapping]) -> dict[tuple, list[dict]]:
+    """Rows by (task setting, architecture, strategy)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[(*task_key(row), row.get("architecture"), row.get("strategy"))].append(dict(row))
+    return groups
+
+
+def _ok(rows: Iterable[Mapping]) -> list[Mapping]:
+    return [r for r in rows if r.get("status") == "ok"]
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _median_int(values: Iterable[int | None]) -> int | None:
+    """A median that is one of the values (a parameter count, not half of two)."""
+    present = [v for v in values if v is not None]
+    return statistics.median_low(present) if present else None
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else 100.0 * value
+
+
+def input_size(row: Mapping) -> str | None:
+    """The cell's input size as ``CxHxW``, from its config."""
+    size = (row.get("config") or {}).get("input_size")
+    return "x".join(str(s) for s in size) if size else None
+
+
+def device_of(row: Mapping) -> str | None:
+    """The device a cell ran on, by name (``Intel Xeon …``, ``NVIDIA A100…``) where recorded."""
+    env = row.get("environment") or {}
+    return env.get("device_name") or env.get("device")
+
+
+# ---------------------------------------------------------------------------- accuracy
+
+
+def accuracy_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Per task setting × architecture × strategy: seeds, top-1 mean and std, top-5 and
+    mean-per-class means (percent), over the ``ok`` cells; best top-1 first within a task."""
+    table = []
+    for key, cells in _groups(rows).items():
+        ok = _ok(cells)
+        if not ok:
+            continue
+        top1 = [100.0 * c["top1"] for c in ok]
+        table.append(
+            dict(
+                zip(TASK_FIELDS, key[:4], strict=True),
+                architecture=key[4],
+                strategy=key[5],
+                seeds=len(ok),
+                top1_mean_pct=statistics.fmean(top1),
+                top1_std_pct=statistics.stdev(top1) if len(top1) > 1 else None,
+                top5_mean_pct=_percent(_mean(c.get("top5") for c in ok)),
+                mean_per_class_mean_pct=_percent(_mean(c.get("mean_per_class") for c in ok)),
+                failed=len(cells) - len(ok),
+            )
+        )
+    return sorted(table, key=lambda r: (_task_order(task_key(r)), -r["top1_mean_pct"], natural_key(str(r["architecture"]))))
+
+
+def failed_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Every cell that did not finish ``ok``, with its status and reason."""
+    failed = [
+        dict(
+            zip(TASK_FIELDS, task_key(r), strict=True),
+            architecture=r.get("architecture"),
+            strategy=r.get("strategy"),
+            seed=r.get("seed"),
+            status=r.get("status"),
+            reason=r.get("reason"),
+        )
+        for r in rows
+        if r.get("status") != "ok"
+    ]
+    return sorted(failed, key=lambda r: (_task_order(task_key(r)), natural_key(str(r["architecture"])), str(r["strategy"]), r["seed"] or 0))
+
+
+# ---------------------------------------------------------------------------- speed and memory
+
+
+def _by(rows: Iterable[Mapping], key: Callable[[Mapping], tuple]) -> dict[tuple, list[Mapping]]:
+    grouped: dict[tuple, list[Mapping]] = defaultdict(list)
+    for row in _ok(rows):
+        grouped[key(row)].append(row)
+    return dict(sorted(grouped.items(), key=lambda item: [natural_key(str(part)) for part in item[0]]))
+
+
+def _hardware(row: Mapping) -> tuple:
+    return (row.get("architecture"), input_size(row), device_of(row))
+
+
+def inference_speed_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Per architecture, input size and device: medians of inference throughput, latency and MACs."""
+    return [
+        {
+            "architecture": arch, "input_size": size, "device": device, "cells": len(cells),
+            "infer_images_per_second": _median(c.get("infer_images_per_second") for c in cells),
+            "latency_ms_p50": _median(c.get("latency_ms_p50") for c in cells),
+            "latency_ms_p95": _median(c.get("latency_ms_p95") for c in cells),
+            "macs": _median_int(c.get("macs") for c in cells),
+        }  # fmt: skip
+        for (arch, size, device), cells in _by(rows, _hardware).items()
+    ]
+
+
+def training_speed_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Per architecture × strategy: the median of the cells' own training throughput."""
+    return [
+        {
+            "architecture": arch, "strategy": strategy, "input_size": size, "device": device, "cells": len(cells),
+            "train_images_per_second": _median(c.get("train_images_per_second") for c in cells),
+            "cached_prefix": any(p.get("cached_prefix") for c in cells for p in c.get("phases") or ()),
+        }  # fmt: skip
+        for (arch, size, device, strategy), cells in _by(rows, lambda r: (*_hardware(r), r.get("strategy"))).items()
+    ]
+
+
+def memory_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Per architecture, input size and device: median peak memory and parameters."""
+    return [
+        {
+            "architecture": arch, "input_size": size, "device": device, "cells": len(cells),
+            "train_peak_bytes": _median_int(c.get("train_peak_bytes") for c in cells),
+            "infer_peak_bytes": _median_int(c.get("infer_peak_bytes") for c in cells),
+            "memory_method": "; ".join(sorted({str(c["memory_method"]) for c in cells if c.get("memory_method")})) or None,
+            "params": _median_int(c.get("params") for c in cells),
+        }  # fmt: skip
+        for (arch, size, device), cells in _by(rows, _hardware).items()
+    ]
+
+
+def trainable_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Per architecture × strategy: the parameters the strategy trained, and their share."""
+    table = []
+    for (arch, strategy), cells in _by(rows, lambda r: (r.get("architecture"), r.get("strategy"))).items():
+        trainable, params = _median_int(c.get("trainable_params") for c in cells), _median_int(c.get("params") for c in cells)
+        table.append(
+            {
+                "architecture": arch, "strategy": strategy, "cells": len(cells), "trainable_params": trainable,
+                "trainable_share_pct": 100.0 * trainable / params if trainable is not None and params else None,
+            }  # fmt: skip
+        )
+    return table
+
+
+# ---------------------------------------------------------------------------- verdict
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One strategy's accuracy in one verdict's scope."""
+
+    strategy: str
+    mean: float  # mean top-1, percent
+    std: float | None  # seed-to-seed standard deviation, percent; None with one seed
+    seeds: int
+
+
+def strategy_quadrants(name: str, rule: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """Quadrants the rule of thumb recommends ``name`` in: the registered strategy's, else
+    DESIGN's table for a seed strategy; a variant (``partial:k=3``) is never recommended."""
+    if name in rule:
+        return tuple(rule[name])
+    return DESIGN_RULE.get(name, ())
+
+
+def recommended_strategy(quadrant: str, present: Iterable[str], rule: Mapping[str, Sequence[str]]) -> str | None:
+    """The strategy the size–similarity rule picks for ``quadrant`` among those ``present``:
+    a seed strategy first (full, partial, linear_probe), then the first name."""
+    naming = sorted((s for s in set(present) if quadrant in strategy_quadrants(s, rule)), key=natural_key)
+    seeds = [s for s in SEED_STRATEGIES if s in naming]
+    return (seeds or naming or [None])[0]
+
+
+def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Sequence[str]]) -> dict:
+    """The verdict for one scope: the measured winner, the rule's pick, the margin between
+    them (or to the runner-up when they agree) and whether it exceeds the seed spread."""
+    recommended = recommended_strategy(quadrant, [c.strategy for c in contenders], rule)
+    ranked = sorted(contenders, key=lambda c: (-c.mean, c.strategy != recommended, natural_key(c.strategy)))
+    winner = ranked[0]
+    pick = next((c for c in contenders if c.strategy == recommended), None)
+    other = (ranked[1] if len(ranked) > 1 else None) if pick is winner else pick
+    margin = winner.mean - other.mean if other else None
+    stds = [c.std for c in (winner, other) if c is not None and c.std is not None]
+    spread = max(stds) if stds else None
+    beyond = margin > spread if margin is not None and spread is not None else None
+    return {
+        "measured": winner.strategy,
+        "measured_top1_pct": winner.mean,
+        "recommended": recommended,
+        "recommended_top1_pct": pick.mean if pick else None,
+        "agree": None if recommended is None else winner is pick,
+        "compared_with": other.strategy if other else None,
+        "margin_points": margin,
+        "spread_points": spread,
+        "beyond_spread": beyond,
+        "seeds": min(c.seeds for c in (winner, other) if c is not None),
+        "verdict": _verdict_text(winner, pick, other, quadrant, margin, spread, beyond),
+    }
+
+
+def _verdict_text(winner, pick, other, quadrant, margin, spread, beyond) -> str:
+    if other is None:
+        return f"only {winner.strategy} was measured"
+    if pick is None:
+        head = f"no strategy measured here is the rule's pick for {quadrant}; {winner.strategy} led {other.strategy}"
+    elif pick is winner:
+        head = f"agree: {winner.strategy} led {other.strategy}"
+    else:
+        head = f"disagree: {winner.strategy} beat the rule's {pick.strategy}"
+    head += f" by {margin:.2f} points"
+    if beyond is None:
+        return head + "; one seed: spread unknown"
+    if beyond:
+        return head + f", more than the seed spread ({spread:.2f})"
+    return head + f", within the seed spread ({spread:.2f}): not decisive"
+
+
+def verdict_rows(accuracy: Sequence[Mapping], rule: Mapping[str, Sequence[str]]) -> tuple[list[dict], list[str]]:
+    """Per task setting: one verdict per architecture, then the overall one; and notes on
+    strategies the overall line had to leave out."""
+    by_task: dict[tuple, dict[str, dict[str, Contender]]] = defaultdict(lambda: defaultdict(dict))
+    for row in accuracy:
+        by_task[task_key(row)][row["architecture"]][row["strategy"]] = Contender(
+            row["strategy"], row["top1_mean_pct"], row["top1_std_pct"], row["seeds"]
+        )
+    verdicts, notes = [], []
+    for key in sorted(by_task, key=_task_order):
+        quadrant = key[2]
+        task = dict(zip(TASK_FIELDS, key, strict=True))
+        archs = by_task[key]
+        for arch in sorted(archs, key=lambda a: natural_key(str(a))):
+            verdicts.append({**task, "scope": arch, **decide(list(archs[arch].values()), quadrant, rule)})
+        if len(archs) < 2:
+            continue
+        everywhere = set.intersection(*(set(s) for s in archs.values()))
+        left_out = set.union(*(set(s) for s in archs.values())) - everywhere
+        if left_out:
+            notes.append(
+                f"{key[1]} ({key[0]}): the overall verdict leaves out {', '.join(sorted(left_out, key=natural_key))}, "
+                "not measured on every architecture"
+            )
+        if everywhere:
+            overall = [_overall(name, [archs[a][name] for a in archs]) for name in everywhere]
+            verdicts.append({**task, "scope": OVERALL, **decide(overall, quadrant, rule)})
+    return verdicts, notes
+
+
+def _overall(strategy: str, per_arch: Sequence[Contender]) -> Contender:
+    """A strategy over architectures: the mean of its means; the RMS of its seed stds."""
+    stds = [c.std for c in per_arch if c.std is not None]
+    return Contender(
+        strategy,
+        statistics.fmean(c.mean for c in per_arch),
+        math.sqrt(statistics.fmean(s * s for s in stds)) if stds else None,
+        min(c.seeds for c in per_arch),
+    )
+
+
+def registration_notes(strategies: Iterable[str], rule: Mapping[str, Sequence[str]]) -> list[str]:
+    """A note for each strategy in the results that no plugin registers any more."""
+    notes = []
+    for name in sorted(set(strategies), key=natural_key):
+        base = name.partition(":")[0]
+        if base in rule:
+            continue
+        if name in DESIGN_RULE:
+            notes.append(f"strategy {name!r} is no longer registered; it keeps DESIGN's place for it ({', '.join(DESIGN_RULE[name])})")
+        else:
+            notes.append(f"strategy {name!r} is no longer registered; the rule of thumb recommends it nowhere")
+    return notes
+
+
+# ---------------------------------------------------------------------------- Pareto front
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
+    """For each (accuracy, throughput) point: is it on the front, i.e. does no other point
+    do at least as well on both and better on one? Identical points are all on it."""
+    return [
+        not any(a >= pa and t >= pt and (a > pa or t > pt) for a, t in points)
+        for pa, pt in points
+    ]
+
+
+def pareto_rows(rows: Iterable[Mapping], accuracy: Sequence[Mapping]) -> list[dict]:
+    """Per task setting, each (architecture, strategy) with its mean top-1, its median
+    inference throughput and whether it is on the Pareto front; points without a measured
+    throughput are left out."""
+    groups = _groups(rows)
+    by_task: dict[tuple, list[dict]] = defaultdict(list)
+    for acc in accuracy:
+        speed = _median(c.get("infer_images_per_second") for c in _ok(groups[(*task_key(acc), acc["architecture"], acc["strategy"])]))
+        if speed is not None:
+            by_task[task_key(acc)].append(
+                {**{f: acc[f] for f in TASK_FIELDS}, "architecture": acc["architecture"], "strategy": acc["strategy"],
+                 "top1_mean_pct": acc["top1_mean_pct"], "infer_images_per_second": speed}  # fmt: skip
+            )
+    table = []
+    for key in sorted(by_task, key=_task_order):
+        points = by_task[key]
+        front = pareto_front([(p["top1_mean_pct"], p["infer_images_per_second"]) for p in points])
+        for point, on in zip(points, front, strict=True):
+            table.append({**point, "on_front": on})
+    return table
+
+
+# ---------------------------------------------------------------------------- environment
+
+
+def environment_summary(rows: Sequence[Mapping]) -> dict:
+    """What the cells ran on and when: devices, versions, precision, threads and dates, each
+    the sorted distinct values the rows recorded."""
+
+    def distinct(key: str) -> list:
+        values = {(r.get("environment") or {}).get(key) for r in rows}
+        return sorted((v for v in values if v is not None), key=lambda v: natural_key(str(v)))
+
+    started = [r["started"] for r in rows if r.get("started")]
+    finished = [r["finished"] for r in rows if r.get("finished")]
+    return {
+        "devices": sorted({d for d in map(device_of, rows) if d}, key=natural_key),
+        "torch": distinct("torch"),
+        "zoo": distinct("zoo"),
+        "git_revisions": distinct("git_revision"),
+        "precision": distinct("precision"),
+        "threads": distinct("threads"),
+        "first_started": min(started) if started else None,
+        "last_finished": max(finished) if finished else None,
+        "cells": len(rows),
+        "ok": len(_ok(rows)),
+    }
+
+
+# ---------------------------------------------------------------------------- assembling the boards
+
+
+def _columns(*specs: tuple[str, str] | tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(*spec) for spec in specs)
+
+
+def build_leaderboard(
+    rows: Iterable[Mapping],
+    rule: Mapping[str, Sequence[str]],
+    suites: Sequence[dict] = (),
+    plugins: Sequence[dict] = (),
+) -> Leaderboard:
+    """Every leaderboard of ``rows`` (``ResultsStore.rows()``).
+
+    :param rule: registered strategy name → the quadrants the rule of thumb recommends it in.
+    :param suites: what is known of each suite in the rows (``zoo.report.suite_summaries``).
+    :param plugins: the loaded plugins, with their versions (``zoo.report.plugin_summaries``).
+    """
+    every = [dict(r) for r in rows]
+    cells, superseded = latest_cells(every)
+    accuracy = accuracy_rows(cells)
+    verdicts, verdict_notes = verdict_rows(accuracy, rule)
+    quality_notes = [f"{superseded} older cells were superseded by a rerun of the same seed and are not counted"] if superseded else []
+    accuracy_board = Board("accuracy", "Accuracy", [
+        Table("accuracy", "Test accuracy per task, architecture and strategy (percent)",
+              TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"), ("seeds", "seeds"),
+                                      ("top1_mean_pct", "top-1 mean", ".2f"), ("top1_std_pct", "top-1 std", ".2f"),
+                                      ("top5_mean_pct", "top-5 mean", ".2f"), ("mean_per_class_mean_pct", "mean per class", ".2f"),
+                                      ("failed", "failed cells")),
+              accuracy, "Over the cells that finished ok: mean and sample standard deviation (ddof=1) over seeds; "
+                        "no std with one seed. Failed cells are listed below, never averaged in."),
+        Table("accuracy_failed", "Cells that did not finish",
+              TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"), ("seed", "seed"),
+                                      ("status", "status"), ("reason", "reason")),
+              failed_rows(cells)),
+    ], quality_notes)  # fmt: skip
+    speed_board = Board("speed", "Speed", [
+        Table("speed_inference", "Inference per architecture",
+              _columns(("architecture", "architecture"), ("input_size", "input"), ("device", "device"), ("cells", "cells"),
+                       ("infer_images_per_second", "images/s (batch 128)", ",.1f"), ("latency_ms_p50", "latency p50 ms", ".2f"),
+                       ("latency_ms_p95", "latency p95 ms", ".2f"), ("macs", "GMACs per image", "giga")),
+              inference_speed_rows(cells), "Medians over the architecture's ok cells; latency at batch 1. MACs are "
+                                           "multiply-accumulates (FLOPs are twice as many), classifier included."),
+        Table("speed_training", "Training per architecture and strategy",
+              _columns(("architecture", "architecture"), ("strategy", "strategy"), ("input_size", "input"), ("device", "device"),
+                       ("cells", "cells"), ("train_images_per_second", "train images/s", ",.1f"),
+                       ("cached_prefix", "cached frozen prefix")),
+              training_speed_rows(cells), "Median over the cells of each cell's own training throughput (training steps "
+                                          "only); frozen stages and cached prefixes make a strategy faster."),
+    ])  # fmt: skip
+    memory_board = Board("memory", "Memory", [
+        Table("memory", "Peak memory and parameters per architecture",
+              _columns(("architecture", "architecture"), ("input_size", "input"), ("device", "device"), ("cells", "cells"),
+                       ("train_peak_bytes", "training peak MiB", "mib"), ("infer_peak_bytes", "inference peak MiB", "mib"),
+                       ("memory_method", "measured as"), ("params", "params", ",")),
+              memory_rows(cells), "Medians over the architecture's ok cells; parameters include the task's classifier."),
+        Table("memory_trainable", "Trainable parameters per strategy",
+              _columns(("architecture", "architecture"), ("strategy", "strategy"), ("cells", "cells"),
+                       ("trainable_params", "trainable params", ","), ("trainable_share_pct", "share %", ".1f")),
+              trainable_rows(cells), "Parameters of the stages a strategy trained in at least one phase."),
+    ])  # fmt: skip
+    verdict_board = Board("verdict", "Quadrant verdict", [
+        Table("verdict", "Which strategy won, and does the size–similarity rule agree?",
+              TASK_COLUMNS + _columns(("scope", "architecture"), ("measured", "won"), ("measured_top1_pct", "top-1", ".2f"),
+                                      ("recommended", "rule"), ("recommended_top1_pct", "rule top-1", ".2f"), ("agree", "agree"),
+                                      ("compared_with", "margin over"), ("margin_points", "margin (points)", ".2f"),
+                                      ("spread_points", "seed spread", ".2f"), ("beyond_spread", "beyond spread"),
+                                      ("seeds", "seeds"), ("verdict", "verdict")),
+              verdicts, VERDICT_RULE),
+        Table("pareto", "Accuracy against inference throughput: the Pareto front",
+              TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"),
+                                      ("top1_mean_pct", "top-1 mean", ".2f"), ("infer_images_per_second", "images/s", ",.1f"),
+                                      ("on_front", "on the front")),
+              pareto_rows(cells, accuracy), "On the front: no other (architecture, strategy) is at least as accurate and "
+                                            "as fast, and better in one."),
+    ], verdict_notes + registration_notes({r.get("strategy") for r in cells if r.get("strategy")}, rule))  # fmt: skip
+    environment = environment_summary(cells) | {"suites": list(suites), "plugins": list(plugins)}
+    return Leaderboard([verdict_board, accuracy_board, speed_board, memory_board], environment, len(every))
+

@@ -1,0 +1,118 @@
+"""The leaderboards' plots, per task setting: accuracy against speed, and a heatmap.
+
+Figures are drawn with matplotlib's Agg renderer on their own ``Figure`` (no pyplot, no
+global state, no display needed) and saved as PNG without the software and date metadata,
+so the same results give byte-identical files and committed plots only change when the
+numbers do. Names from the database are drawn as plain text (``parse_math=False``): a ``$``
+in a name must not switch to mathtext.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from zoo.leaderboard import Leaderboard, task_key
+from zoo.registry import natural_key
+
+DPI = 100
+FRONT_COLOUR = "#c0392b"
+POINT_COLOUR = "#7f8c8d"
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One rendered figure."""
+
+    filename: str  # under the output directory's plots/ ("accuracy_speed_mini_digits_large.png")
+    title: str  # caption and alt text
+    png: bytes
+
+
+def task_title(key: tuple) -> str:
+    suite, task, quadrant, epochs = key
+    return f"{quadrant} {task} ({suite}, {epochs} epochs)"
+
+
+def _slug(key: tuple) -> str:
+    suite, task, _, epochs = key
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{suite}_{task}_{epochs}ep").strip("_") or "task"
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def accuracy_speed_plot(points: Sequence[Mapping], title: str) -> bytes:
+    """Mean top-1 against inference throughput (log scale), each point labelled
+    ``architecture / strategy``, the Pareto front joined and marked."""
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    front = sorted((p for p in points if p["on_front"]), key=lambda p: p["infer_images_per_second"])
+    rest = [p for p in points if not p["on_front"]]
+    if rest:
+        ax.scatter([p["infer_images_per_second"] for p in rest], [p["top1_mean_pct"] for p in rest],
+                   color=POINT_COLOUR, label="dominated", zorder=2)  # fmt: skip
+    ax.plot([p["infer_images_per_second"] for p in front], [p["top1_mean_pct"] for p in front], marker="o",
+            color=FRONT_COLOUR, drawstyle="steps-pre", label="Pareto front", zorder=3)  # the dominated region's edge  # fmt: skip
+    for p in points:
+        ax.annotate(f"{p['architecture']} / {p['strategy']}", (p["infer_images_per_second"], p["top1_mean_pct"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=7, parse_math=False)  # fmt: skip
+    ax.set_xscale("log")
+    ax.margins(0.12)  # room for the labels
+    ax.set_xlabel("inference throughput, images/s (log scale)")
+    ax.set_ylabel("mean top-1 accuracy, %")
+    ax.set_title(title, parse_math=False)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    return _png(fig)
+
+
+def heatmap_plot(accuracy: Sequence[Mapping], title: str) -> bytes:
+    """Mean top-1 of each strategy (rows) × architecture (columns), the number in each cell;
+    a pair without an ``ok`` cell is blank."""
+    archs = sorted({r["architecture"] for r in accuracy}, key=lambda a: natural_key(str(a)))
+    strategies = sorted({r["strategy"] for r in accuracy}, key=lambda s: natural_key(str(s)))
+    values = np.full((len(strategies), len(archs)), np.nan)
+    for r in accuracy:
+        values[strategies.index(r["strategy"]), archs.index(r["architecture"])] = r["top1_mean_pct"]
+    fig = Figure(figsize=(1.6 + 1.3 * len(archs), 1.2 + 0.5 * len(strategies)), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto", vmin=np.nanmin(values), vmax=np.nanmax(values))
+    middle = (np.nanmin(values) + np.nanmax(values)) / 2
+    for (i, j), value in np.ndenumerate(values):
+        if not np.isnan(value):
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8, parse_math=False,
+                    color="white" if value < middle else "black")  # fmt: skip
+    ax.set_xticks(range(len(archs)), [str(a) for a in archs], rotation=30, ha="right", fontsize=8, parse_math=False)
+    ax.set_yticks(range(len(strategies)), [str(s) for s in strategies], fontsize=8, parse_math=False)
+    ax.set_title(title, fontsize=10, parse_math=False)
+    fig.colorbar(image, ax=ax, label="mean top-1, %")
+    return _png(fig)
+
+
+def leaderboard_plots(board: Leaderboard) -> list[Plot]:
+    """For each task setting: the accuracy–speed plot (when throughput was measured) and the heatmap."""
+    pareto, accuracy = board.table("pareto").rows, board.table("accuracy").rows
+    plots, slugs = [], set()
+    for key in dict.fromkeys(task_key(r) for r in accuracy):  # accuracy is in task order
+        title, slug = task_title(key), _slug(key)
+        while slug in slugs:  # names that differ only in characters a file name cannot hold
+            slug += "_"
+        slugs.add(slug)
+        points = [p for p in pareto if task_key(p) == key]
+        if points:
+            plots.append(Plot(f"accuracy_speed_{slug}.png", f"{title}: accuracy against inference speed",
+                              accuracy_speed_plot(points, title)))  # fmt: skip
+        rows = [r for r in accuracy if task_key(r) == key]
+        plots.append(Plot(f"heatmap_{slug}.png", f"{title}: mean top-1 per strategy and architecture", heatmap_plot(rows, title)))
+    return plots
