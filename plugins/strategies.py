@@ -21,7 +21,21 @@ from zoo.strategies import Phase, StrategySpec
 __all__ = ["PARTIAL_STAGES", "default_cfgs", "zoo_register_strategies"]
 
 PRETRAINED_LR = 0.1  # multiplier for pretrained stages below the head
-PARTIAL_STAGES = 2  # top body stages `partial` trains: about the upper half of a ResNet
+PARTIAL_STAGES = 2  # top body stages `partial` trains by default: about the upper half of a ResNet
+
+
+def _partial(k: int = PARTIAL_STAGES) -> StrategySpec:
+    """``partial`` with its top ``k`` body stages trained (``partial:k=3``)."""
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a whole number of stages, at least 1; got {k!r}")
+    return StrategySpec(
+        name="partial",
+        description=f"top {k} stages and the classifier trained, the lower stages frozen",
+        phases=(Phase(k, backbone_lr=PRETRAINED_LR),),
+        quadrants=("Q2", "Q3"),
+        configure=_partial,
+    )
+
 
 default_cfgs = {
     "scratch": StrategySpec(
@@ -36,12 +50,7 @@ default_cfgs = {
         phases=(Phase("head"),),
         quadrants=("Q4",),
     ),
-    "partial": StrategySpec(
-        name="partial",
-        description=f"top {PARTIAL_STAGES} stages and the classifier trained, the lower stages frozen",
-        phases=(Phase(PARTIAL_STAGES, backbone_lr=PRETRAINED_LR),),
-        quadrants=("Q2", "Q3"),
-    ),
+    "partial": _partial(),
     "full": StrategySpec(
         name="full",
         description="every stage fine-tuned from the pretrained weights, pretrained stages at a tenth of the rate",

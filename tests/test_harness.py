@@ -1,5 +1,6 @@
 """zoo bench: the grid, the results database, failures recorded, resume after SIGKILL."""
 
+import dataclasses
 import os
 import signal
 import sqlite3
@@ -37,6 +38,14 @@ def test_grid_keys_are_stable_and_distinct(tiny_zoo):
     assert scratch.weights is None and probe.weights.startswith("simple_cnn.tiny-")
     longer = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, epochs=3)
     assert longer[0].epochs == 3 and longer[0].key != scratch.key
+
+
+def test_each_task_brings_its_own_seeds_unless_overridden(tiny_zoo):
+    suite = tiny_zoo.suites.get("tiny")
+    tasks = [dataclasses.replace(suite.tasks[0], seeds=3), dataclasses.replace(suite.tasks[1], seeds=1)]
+    cells = expand_grid(suite, ["simple_cnn"], ["scratch"], tasks)
+    assert [(c.task, c.seed) for c in cells] == [(tasks[0].name, 0), (tasks[0].name, 1), (tasks[0].name, 2), (tasks[1].name, 0)]
+    assert len(expand_grid(suite, ["simple_cnn"], ["scratch"], tasks, seeds=2)) == 4
 
 
 def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(tiny_zoo, executor, tmp_path):

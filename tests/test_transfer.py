@@ -10,7 +10,7 @@ from zoo.backbone import set_trainable_from, stage_module
 from zoo.cli import main
 from zoo.data import ImageSet
 from zoo.preprocess import prepare
-from zoo.strategies import Phase, StrategySpec
+from zoo.strategies import Phase, StrategySpec, resolve_strategy
 from zoo.training import Diverged, Recipe, fit
 from zoo.transfer import FeatureSet, PrefixCache, param_groups, run_strategy, split_epochs
 
@@ -71,6 +71,41 @@ def test_each_strategy_trains_exactly_its_stages(strategy, trained):
     spec = STRATEGIES.get(strategy)
     run_strategy(model, spec, toy_data(), Recipe(epochs=len(spec.phases), batch_size=16, lr=0.05), seed=0, device=CPU)
     assert changed_stages(model, before) == trained
+
+
+@pytest.mark.parametrize("k, trained", [(1, ["stage4", "head"]), (3, ["stage2", "stage3", "stage4", "head"])])
+def test_partial_takes_the_number_of_top_stages_as_an_option(k, trained):
+    spec = resolve_strategy(f"partial:k={k}")
+    assert spec.name == f"partial:k={k}" and spec.quadrants == STRATEGIES.get("partial").quadrants
+    model = fresh()
+    before = snapshot(model)
+    epochs = []
+    run_strategy(model, spec, toy_data(), Recipe(epochs=2, batch_size=16), seed=0, device=CPU,
+                 on_epoch=lambda done, total: epochs.append((done, total)))  # fmt: skip
+    assert changed_stages(model, before) == trained
+    assert epochs == [(1, 2), (2, 2)]
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("partial:j=3", "bad option 'j=3' for strategy 'partial'; it takes k=VALUE (default 2)"),
+        ("partial:k=0", "k must be a whole number of stages, at least 1"),
+        ("scratch:k=1", "strategy 'scratch' takes no options"),
+        ("partail:k=1", "did you mean partial"),
+    ],
+)
+def test_bad_strategy_options_exit_2_with_one_line(capsys, name, message):
+    assert main(["bench", "--strategy", name, "--arch", "simple_cnn"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_epoch_progress_counts_across_phases():
+    epochs = []
+    run_strategy(fresh("simple_cnn"), STRATEGIES.get("lp_ft"), toy_data(), Recipe(epochs=4, batch_size=16), seed=0,
+                 device=CPU, on_epoch=lambda done, total: epochs.append((done, total)))  # fmt: skip
+    assert epochs == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
 def test_vgg_linear_probe_trains_fc8_alone():

@@ -69,6 +69,7 @@ def strategy_info(spec: StrategySpec, plugin: str) -> dict:
         "pretrained": spec.pretrained,
         "quadrants": list(spec.quadrants),
         "phases": [asdict(phase) for phase in spec.phases],
+        "options": {name: default for name, default in spec.options().items()},
     }
 
 
@@ -128,7 +129,8 @@ def suite_info(suite: SuiteSpec, plugin: str) -> dict:
         "image_size": suite.image_size,
         "small_threshold": suite.small_threshold,
         "tasks": [
-            {"name": t.name, "quadrant": t.quadrant, "size": t.size, "similarity": t.similarity, "why": t.why, **selection(t.data)}
+            {"name": t.name, "quadrant": t.quadrant, "size": t.size, "similarity": t.similarity, "why": t.why,
+             "epochs": t.epochs, "seeds": t.seeds, "batch_size": t.batch_size, **selection(t.data)}
             for t in suite.tasks
         ],
         "notes": suite.notes,

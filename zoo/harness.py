@@ -8,6 +8,7 @@ and reason, and the grid goes on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -28,9 +29,12 @@ from zoo.preprocess import prepare
 from zoo.pretrain import plan, pretrain, source_stats
 from zoo.results import ResultsStore
 from zoo.speed import SpeedReport, measure_speed
+from zoo.strategies import resolve_strategy
 from zoo.suites import SuiteSpec, TaskSpec, load_selection
 from zoo.training import Diverged, Recipe, device_name, evaluate
 from zoo.transfer import PrefixCache, run_strategy
+
+EpochCallback = Callable[["Cell", int, int], None]  # (cell, epochs done, epochs in all)
 
 SPEED_STEPS = 5  # timed steps per architecture for inference speed, after warm-up
 SPEED_BATCH = 128
@@ -68,20 +72,23 @@ def expand_grid(
     architectures: Iterable[str],
     strategies: Iterable[str],
     tasks: Iterable[TaskSpec],
-    seeds: int,
+    seeds: int | None = None,
     epochs: int | None = None,
 ) -> list[Cell]:
-    """Every cell of the grid, task by task, so a partial run already covers whole tasks."""
+    """Every cell of the grid, task by task, so a partial run already covers whole tasks.
+
+    ``seeds`` and ``epochs`` override every task's own.
+    """
     registry = zoo.get_zoo()
     cells = []
     for task in tasks:
         for arch_name in architectures:
             arch = registry.architectures.get(arch_name)
             for strategy_name in strategies:
-                strategy = registry.strategies.get(strategy_name)
+                strategy = resolve_strategy(strategy_name)
                 weights = _weights_variant(suite, arch) if strategy.pretrained else None
-                recipe = Recipe(epochs=epochs or task.epochs)
-                for seed in range(seeds):
+                recipe = Recipe(epochs=epochs or task.epochs, batch_size=task.batch_size)
+                for seed in range(seeds or task.seeds):
                     cells.append(
                         Cell(suite.name, task.name, task.quadrant, arch_name, strategy_name, seed, recipe.epochs,
                              suite.input_size(arch), weights, asdict(recipe))  # fmt: skip
@@ -135,8 +142,9 @@ class CellRunner:
             self._speed[key] = measure_speed(spec, self.device, SPEED_BATCH, input_size, steps=SPEED_STEPS)
         return self._speed[key]
 
-    def run(self, cell: Cell) -> dict:
-        """The cell's result row; failures become a status and a reason, not an exception."""
+    def run(self, cell: Cell, on_epoch: Callable[[int, int], None] | None = None) -> dict:
+        """The cell's result row; failures become a status and a reason, not an exception.
+        ``on_epoch(done, total)`` follows its training."""
         started = datetime.now(timezone.utc)
         clock = time.perf_counter()
         row = {
@@ -146,16 +154,16 @@ class CellRunner:
             "started": started.isoformat(timespec="seconds"),
         }  # fmt: skip
         try:
-            row.update(self._train_and_measure(cell), status="ok", reason=None)
+            row.update(self._train_and_measure(cell, on_epoch), status="ok", reason=None)
         except Exception as exc:  # a failing cell, whatever the cause, is recorded and the grid goes on
             row.update(failure(exc))
         row["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         row["wall_seconds"] = round(time.perf_counter() - clock, 2)
         return row
 
-    def _train_and_measure(self, cell: Cell) -> dict:
+    def _train_and_measure(self, cell: Cell, on_epoch: Callable[[int, int], None] | None) -> dict:
         registry = zoo.get_zoo()
-        suite, strategy = registry.suites.get(cell.suite), registry.strategies.get(cell.strategy)
+        suite, strategy = registry.suites.get(cell.suite), resolve_strategy(cell.strategy)
         arch = registry.architectures.get(cell.architecture)
         task = suite.task(cell.task)
         train, test = load_selection(task.data, cell.seed, size=None if suite.image_size else cell.input_size[1])
@@ -174,8 +182,9 @@ class CellRunner:
         recipe = Recipe(**cell.recipe)
         prefix_key = (cell.weights, cell.suite, cell.task, cell.seed, cell.input_size) if cell.weights else None
         runs = run_strategy(
-            model, strategy, train_set, recipe, seed=cell.seed, device=self.device, cache=self.prefixes, cache_key=prefix_key
-        )
+            model, strategy, train_set, recipe, seed=cell.seed, device=self.device, cache=self.prefixes, cache_key=prefix_key,
+            on_epoch=on_epoch,
+        )  # fmt: skip
         trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
         complexity = measure(build_meta(arch, num_classes=len(train.classes)), cell.input_size)
         accuracy = evaluate(model, test_set, self.device)
@@ -238,10 +247,11 @@ class LocalExecutor:
     def __init__(self, device: torch.device):
         self.runner = CellRunner(device)
 
-    def run(self, cells: list[Cell]) -> Iterator[tuple[Cell, dict]]:
-        """Each cell with its result row, as each finishes."""
+    def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, dict]]:
+        """Each cell with its result row, as each finishes; ``on_epoch(cell, done, total)``
+        follows each cell's training."""
         for cell in cells:
-            yield cell, self.runner.run(cell)
+            yield cell, self.runner.run(cell, on_epoch and functools.partial(on_epoch, cell))
 
 
 def run_grid(
@@ -249,12 +259,14 @@ def run_grid(
     store: ResultsStore,
     executor: LocalExecutor,
     on_cell: Callable[[Cell, dict | None, int, int], None] | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> list[dict]:
     """Run the cells not yet stored, storing each as it finishes; returns the new rows.
 
     The executor only computes rows; this process, the driver, writes every one of them, so
     the database never has two writers. ``on_cell(cell, row, done, total)`` is called after
-    each cell (``row`` None for a cell already stored).
+    each cell (``row`` None for a cell already stored); ``on_epoch(cell, done, total)`` after
+    each epoch of a cell, where the executor can tell (the local one can; Ray's cannot).
     """
     finished = store.finished_keys()
     pending = [cell for cell in cells if cell.key not in finished]
@@ -265,7 +277,7 @@ def run_grid(
             if on_cell:
                 on_cell(cell, None, done, len(cells))
     rows = []
-    for cell, row in executor.run(pending):
+    for cell, row in executor.run(pending, on_epoch=on_epoch):
         store.record(row)
         rows.append(row)
         done += 1

@@ -22,7 +22,7 @@ from zoo.errors import ZooError
 from zoo.preprocess import channel_stats, prepare
 from zoo.progress import progress
 from zoo.suites import DataSelection, SuiteSpec, load_selection
-from zoo.training import device_name, evaluate, fit
+from zoo.training import device_name, evaluate, fit, precision
 from zoo.weights import StoredWeights, WeightsStore
 
 PRETRAIN_SEED = 0
@@ -132,5 +132,6 @@ def pretrain(
         torch_version=torch.__version__,
         zoo_version=zoo.__version__,
         machine=device_name(device),
+        precision=precision(device),
     )
     return entry, True

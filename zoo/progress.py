@@ -20,12 +20,22 @@ class Reporter:
     def __init__(self, bar: Progress | None, task_id: int | None, description: str, total: int):
         self._bar, self._task_id = bar, task_id
         self.description, self.total = description, total
+        self._inner_id: int | None = None
 
     def update(self, done: int, message: str = "") -> None:
         if self._bar is not None:
             self._bar.update(self._task_id, completed=done, info=message)
         else:
             print(f"{self.description}: {done}/{self.total} {message}".rstrip(), file=sys.stderr, flush=True)
+
+    def inner(self, description: str, done: int, total: int) -> None:
+        """Progress within the current step (a cell's epochs) on a second bar. Only on a
+        terminal: in logs, a line per epoch of every cell would bury the lines that matter."""
+        if self._bar is None:
+            return
+        if self._inner_id is None:
+            self._inner_id = self._bar.add_task(description, total=total, info="")
+        self._bar.update(self._inner_id, description=description, completed=done, total=total, info="epochs")
 
 
 @contextmanager

@@ -26,7 +26,7 @@ import torch
 
 import zoo
 from zoo.errors import ZooError
-from zoo.harness import Cell, CellRunner
+from zoo.harness import Cell, CellRunner, EpochCallback
 from zoo.pluginmanager import DISABLE_ENV, ENTRY_POINT_GROUP
 
 # What a worker must share with the driver for a cell to mean the same thing there: where
@@ -91,8 +91,9 @@ class RayExecutor:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def run(self, cells: list[Cell]) -> Iterator[tuple[Cell, dict]]:
+    def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, dict]]:
         """Each cell with its result row, as each task completes (not in grid order).
+        Cells train in other processes, so ``on_epoch`` is never called.
 
         A task that fails in a way the cell runner cannot record (its worker died, or an
         exception escaped the runner) still yields a row, with status ``error`` and Ray's

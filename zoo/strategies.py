@@ -8,16 +8,23 @@ what lets one strategy apply to a VGG, a GoogLeNet and a ResNet alike:
 * ``"head"``: the classifier alone (a linear probe of the pooled features);
 * an integer *k*: the top *k* body stages and the classifier side (VGG's fc6/fc7 included);
 * ``"all"``: every stage.
+
+A strategy may take options, written after its name: ``partial:k=3`` is ``partial`` with
+its top three body stages trained. The variant is a strategy of its own, named in full, so
+its cells and results never mix with the default's.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
 from zoo.backbone import Stage
+from zoo.errors import ZooError
 
 CLASSIFIER_SIDE = ("pre_logits", "head")
 
@@ -52,6 +59,53 @@ class StrategySpec:
     pretrained: bool = True  # start from pretrained weights (False: random initialisation)
     quadrants: tuple[str, ...] = ()  # where the size–similarity rule of thumb recommends it
     setup: Callable[[nn.Module], None] | None = None  # adjusts the model before training (re-initialise a block, add dropout…)
+    configure: Callable[..., StrategySpec] | None = None  # builds the variant NAME:key=value names (keywords: the options)
+
+    def options(self) -> dict[str, object]:
+        """The options ``configure`` takes, with their defaults."""
+        if self.configure is None:
+            return {}
+        return {p.name: p.default for p in inspect.signature(self.configure).parameters.values()}
+
+
+def _option_value(text: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def resolve_strategy(name: str) -> StrategySpec:
+    """The registered strategy ``name``, or the variant ``base:key=value[:key=value…]`` names."""
+    import zoo
+
+    base_name, *written = name.split(":")
+    base = zoo.get_zoo().strategies.get(base_name)
+    if not written:
+        return base
+    accepted = base.options()
+    if not accepted:
+        raise ZooError(f"strategy {base_name!r} takes no options; use {base_name!r} alone")
+    options = {}
+    for item in written:
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in accepted:
+            raise ZooError(
+                f"bad option {item!r} for strategy {base_name!r}; it takes "
+                + ", ".join(f"{k}=VALUE (default {v})" for k, v in accepted.items())
+            )
+        options[key.strip()] = _option_value(value.strip())
+    try:
+        variant = base.configure(**options)
+    except (TypeError, ValueError) as exc:
+        raise ZooError(f"strategy {name!r}: {exc}") from None
+    problem = validate_strategy_spec(variant)
+    if problem:
+        raise ZooError(f"strategy {name!r}: {problem}")
+    canonical = ":".join([base_name, *(f"{k}={v}" for k, v in sorted(options.items()))])
+    return dataclasses.replace(variant, name=canonical, configure=None)
 
 
 def validate_strategy_spec(spec: StrategySpec) -> str | None:

@@ -50,6 +50,8 @@ class TaskSpec:
     similarity: str  # "similar" or "different" to the suite's source domain
     why: str  # why the task sits in its quadrant
     epochs: int = 10  # training budget of a cell on this task (zoo bench --epochs overrides)
+    seeds: int = 1  # training subsets drawn per cell; more where results vary (zoo bench --seeds overrides)
+    batch_size: int = 128  # smaller for a few dozen images, so that an epoch is more than one step
 
     @property
     def quadrant(self) -> str:

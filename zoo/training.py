@@ -1,9 +1,10 @@
 """Training and evaluation: device choice, the optimisation loop, accuracy.
 
 One loop serves source pretraining and, later, every transfer strategy: SGD with momentum,
-linear warm-up then cosine decay per step, optional augmentation, bf16 autocast and
-channels_last on CUDA, fp32 on the CPU. A non-finite loss stops training with
-:class:`Diverged` rather than wasting the rest of the budget.
+linear warm-up then cosine decay per step, optional augmentation, bf16 autocast where the
+hardware computes bf16 natively (see :func:`precision`) and channels_last on CUDA. A
+non-finite loss stops training with :class:`Diverged` rather than wasting the rest of the
+budget.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 import torch
@@ -111,9 +113,38 @@ class TrainStats:
         return self.images / self.seconds if self.seconds else 0.0
 
 
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@cache
+def _native_bf16(device_type: str) -> bool:
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device_type == "cpu":  # AVX512-BF16 or AMX: oneDNN's bf16 kernels
+        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
+
+
+def precision(device: torch.device) -> str:
+    """What the engine computes in on ``device``: ``"bf16"`` (autocast) or ``"fp32"``.
+
+    bf16 wherever the hardware computes it natively: CUDA GPUs that support it, and CPUs
+    with AVX512-BF16 or AMX, where training is 1.5× faster than fp32 for each default
+    backbone (measured on a 2-core EPYC at 32×32: resnet18 745 against 506 images/s,
+    googlenet 628 against 401, vgg11_bn 107 against 69). Elsewhere fp32. The environment
+    variable ``ZOO_PRECISION`` (``auto``, ``bf16`` or ``fp32``) overrides the choice.
+    """
+    requested = os.environ.get("ZOO_PRECISION", "auto").strip().lower() or "auto"
+    if requested not in PRECISIONS:
+        raise ZooError(f"ZOO_PRECISION={requested!r} is not one of {', '.join(PRECISIONS)}")
+    if requested == "auto":
+        return "bf16" if _native_bf16(device.type) else "fp32"
+    return requested
+
+
 def autocast(device: torch.device):
-    """bf16 autocast on CUDA; nothing elsewhere (fp32 on the CPU)."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    """bf16 autocast where :func:`precision` says bf16; a no-op context otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision(device) == "bf16")
 
 
 def fit(

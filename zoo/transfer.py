@@ -135,6 +135,7 @@ def run_strategy(
     cache: PrefixCache | None = None,
     cache_key: Hashable | None = None,
     cache_prefixes: bool = True,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> list[PhaseRun]:
     """Train ``model`` (classifier already sized for ``data``) on ``data`` as ``strategy`` says.
 
@@ -143,6 +144,7 @@ def run_strategy(
     those stages has trained yet in this cell (so their outputs are still those of the
     starting weights); ``cache`` and ``cache_key`` let other cells reuse them.
     ``cache_prefixes=False`` runs the frozen stages at every step instead (for comparison).
+    ``on_epoch(done, total)`` is called after every epoch of every phase, for progress.
     """
     if strategy.setup is not None:
         strategy.setup(model)
@@ -150,9 +152,15 @@ def run_strategy(
     shared = cache if cache_key is not None and strategy.setup is None else None
     runs = []
     lowest_trained = len(stages(model))  # no stage has trained yet
+    done = 0
     for phase, epochs in zip(strategy.phases, split_epochs(recipe.epochs, [p.share for p in strategy.phases])):
         if epochs == 0:
             continue
+
+        def report(epoch: int, _loss: float, before: int = done) -> None:
+            if on_epoch is not None:
+                on_epoch(before + epoch, recipe.epochs)
+
         frozen = phase.frozen_count(stages(model))
         set_trainable_from(model, frozen)
         stage_list = stages(model)
@@ -166,10 +174,14 @@ def run_strategy(
 
             features = shared.get((cache_key, frozen), compute) if shared is not None else compute()
             suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
-            stats = fit(suffix, features, phase_recipe, seed=seed, device=device, param_groups=groups)
+            stats = fit(suffix, features, phase_recipe, seed=seed, device=device, param_groups=groups, on_epoch=report)
         else:
             frozen_modules = [stage_module(model, s) for s in stage_list[:frozen]]
-            stats = fit(model, data, phase_recipe, seed=seed, device=device, param_groups=groups, eval_modules=frozen_modules)
+            stats = fit(
+                model, data, phase_recipe, seed=seed, device=device, param_groups=groups, eval_modules=frozen_modules,
+                on_epoch=report,
+            )
         lowest_trained = min(lowest_trained, frozen)
+        done += epochs
         runs.append(PhaseRun(frozen, epochs, cached, stats))
     return runs
