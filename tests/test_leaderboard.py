@@ -313,6 +313,29 @@ def test_zoo_leaderboard_json(results_dir, capsys):
     assert f"written to {results_dir}" in captured.err
 
 
+@pytest.mark.parametrize("stored", [True, False])
+def test_zoo_bench_writes_the_leaderboards_at_the_end(tmp_path, capsys, monkeypatch, stored):
+    """The grid itself is tested in test_harness; here it stores the known rows at once."""
+    import zoo.harness
+
+    def run_grid(cells, store, executor, **callbacks):
+        rows = make_rows() if stored else []
+        for row in rows:
+            store.record(row)
+        return rows
+
+    monkeypatch.setattr(zoo.harness, "run_grid", run_grid)
+    argv = ["bench", "--arch", "simple_cnn", "--strategy", "scratch", "--task", "digits_small", "--device", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    if stored:
+        assert f"leaderboard files written to {tmp_path}" in captured.out
+        assert json.loads((tmp_path / "leaderboard.json").read_text())["cells"] == 19
+    else:
+        assert "holds no cells yet" in captured.err and "no leaderboards written" in captured.err
+        assert not (tmp_path / "index.html").exists()
+
+
 def test_missing_foreign_and_empty_databases_are_one_line_errors(tmp_path, capsys):
     missing = tmp_path / "nowhere"
     assert main(["leaderboard", "--out", str(missing)]) == 2
