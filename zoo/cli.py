@@ -17,7 +17,7 @@ import zoo
 from zoo import describe
 from zoo.errors import UnknownNameError, ZooError
 from zoo.registry import split_names
-from zoo.strategies import StrategySpec
+from zoo.strategies import StrategySpec, resolve_strategy
 
 EXIT_USER_ERROR = 2
 DEFAULT_ARCHS = ("resnet18", "vgg11_bn", "googlenet")  # one per family
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--task", action="append", metavar="NAMES", help="tasks of the suite (default: all)")
     cmd.add_argument("--quadrant", action="append", metavar="Q", help="only tasks in these quadrants (Q1…Q4)")
     cmd.add_argument("--epochs", type=_positive, help="epochs per cell (default: each task's own budget)")
-    cmd.add_argument("--seeds", type=_positive, default=1, help="seeds per cell (default: %(default)s)")
+    cmd.add_argument("--seeds", type=_positive, help="seeds per cell (default: each task's own, e.g. 3 on mini's small tasks)")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--out", type=Path, default=Path("leaderboards"), help="output directory (default: %(default)s)")
     cmd.add_argument("--fresh", action="store_true", help="forget stored results and run every cell again")
@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
                           "else a new local instance; 'local' always starts one)")
     cmd.add_argument("--json", action="store_true", help="print the new results as JSON")
     cmd.set_defaults(run=cmd_bench)
+
+    cmd = commands.add_parser("leaderboard", help="write the accuracy, speed, memory and verdict leaderboards of a bench run")
+    cmd.add_argument("--out", type=Path, default=Path("leaderboards"),
+                     help="directory holding results.sqlite; the leaderboards are written there (default: %(default)s)")
+    cmd.add_argument("--json", action="store_true", help="print the combined leaderboard JSON")
+    cmd.set_defaults(run=cmd_leaderboard)
 
     cmd = commands.add_parser("speed", help="training and inference speed and memory of architectures")
     cmd.add_argument("--arch", action="append", required=True, metavar="NAMES",
@@ -230,6 +236,10 @@ def _print_strategy(info: dict) -> None:
         extras += [f"×{phase['layer_decay']} per stage below"] if phase["layer_decay"] else []
         extras += ["augmented"] if phase["augment"] else []
         lines.append(f"    {phase['share']:.0%} of epochs: {trained}" + (f" ({', '.join(extras)})" if extras else ""))
+    if info["options"]:
+        written = ":".join(f"{k}=VALUE" for k in info["options"])
+        defaults = ", ".join(f"{k}={v}" for k, v in info["options"].items())
+        lines.append(f"  options:      {info['name']}:{written} (default {defaults})")
     print("\n".join(lines))
 
 
@@ -276,7 +286,8 @@ def _print_suite(info: dict) -> None:
     for task in info["tasks"]:
         classes = task["classes"] if isinstance(task["classes"], str) else ", ".join(task["classes"])
         lines.append(f"    {task['quadrant']}  {task['name']:<24} {task['size']}, {task['similarity']}: {task['dataset']} ({classes})")
-        lines.append(f"        {_counts(task)}")
+        seeds = f", {task['seeds']} seeds" if task["seeds"] > 1 else ""
+        lines.append(f"        {_counts(task)}; {task['epochs']} epochs at batch {task['batch_size']}{seeds}")
         lines.append(f"        {task['why']}")
     if info["notes"]:
         lines += ["  notes:"] + [f"    {line}" for line in info["notes"].splitlines()]
@@ -321,9 +332,13 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _expand(registry, specs: Sequence[str]) -> list[str]:
-    """Registry names for comma-separated names and patterns; unknown plain names are errors."""
+    """Registry names for comma-separated names and patterns; unknown plain names are errors.
+    A strategy with options (``partial:k=3``) is kept as written once it resolves."""
     names: list[str] = []
     for pattern in split_names(specs):
+        if registry.kind == "strategy" and ":" in pattern:
+            names.append(resolve_strategy(pattern).name)
+            continue
         matched = registry.names(pattern)
         if not matched:
             if any(c in pattern for c in "*?["):
@@ -370,7 +385,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     with progress(f"bench {suite.name}", len(cells)) as bar:
         rows = run_grid(
-            cells, store, executor, on_cell=lambda cell, row, done, total: bar.update(done, f"{cell.label}: {status(row)}")
+            cells,
+            store,
+            executor,
+            on_cell=lambda cell, row, done, total: bar.update(done, f"{cell.label}: {status(row)}"),
+            on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total),
         )
     failed = [r for r in rows if r["status"] != "ok"]
     if args.json:
@@ -380,6 +399,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"{len(cells)} cells: {len(rows)} run, {len(cells) - len(rows)} already stored, {len(failed)} failed; "
             f"results in {store.path}"
         )
+    _write_bench_leaderboards(args.out, args.json)
     return 0
 
 
@@ -399,6 +419,52 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
             raise ZooError(f"unknown quadrant {', '.join(sorted(unknown))}: use Q1, Q2, Q3 or Q4")
         tasks = [t for t in tasks if t.quadrant in wanted]
     return tasks
+
+
+# ---------------------------------------------------------------------------- leaderboard
+
+HEADLINE = {
+    "accuracy": ("quadrant", "task", "architecture", "strategy", "seeds", "top1_mean_pct", "top1_std_pct", "failed"),
+    "verdict": ("quadrant", "task", "scope", "measured", "recommended", "verdict"),
+}
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from zoo.report import write_leaderboards
+
+    written = write_leaderboards(args.out)
+    if args.json:
+        _print_json(written.combined)
+    else:
+        for name, keys in HEADLINE.items():
+            table = written.leaderboard.table(name)
+            columns = [c for key in keys for c in table.columns if c.key == key]
+            print(f"{table.title}\n")
+            _print_table([{c.header: c.format(row.get(c.key)) for c in columns} for row in table.rows], [c.header for c in columns])
+            print()
+    _report_written(written, args.out, args.json)
+    return 0
+
+
+def _report_written(written: zoo.report.WrittenLeaderboards, out: Path, as_json: bool) -> None:
+    notes = [n for board in written.leaderboard.boards for n in board.notes]
+    notes += [s["note"] for s in written.leaderboard.environment["suites"] if not s["registered"]]
+    stream = sys.stderr if as_json else sys.stdout
+    for note in notes:
+        print(f"note: {note}", file=stream)
+    print(f"{len(written.files)} leaderboard files written to {out} (open {out / 'index.html'})", file=stream)
+
+
+def _write_bench_leaderboards(out: Path, as_json: bool) -> None:
+    """After a bench run: the leaderboards of everything its output directory holds."""
+    from zoo.report import NoResultsError, write_leaderboards
+
+    try:
+        written = write_leaderboards(out)
+    except NoResultsError as exc:
+        print(f"zoo: note: {exc}; no leaderboards written", file=sys.stderr)
+        return
+    _report_written(written, out, as_json)
 
 
 # ---------------------------------------------------------------------------- speed

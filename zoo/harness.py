@@ -31,7 +31,7 @@ from zoo.results import ResultsStore
 from zoo.speed import SpeedReport, measure_speed
 from zoo.strategies import resolve_strategy
 from zoo.suites import SuiteSpec, TaskSpec, load_selection
-from zoo.training import Diverged, Recipe, device_name, evaluate
+from zoo.training import Diverged, Recipe, device_name, evaluate, precision
 from zoo.transfer import PrefixCache, run_strategy
 
 EpochCallback = Callable[["Cell", int, int], None]  # (cell, epochs done, epochs in all)
@@ -123,6 +123,7 @@ def environment(device: torch.device) -> dict:
         "zoo": zoo.__version__,
         "git_revision": git_revision(),
         "threads": torch.get_num_threads(),
+        "precision": precision(device),
     }
 
 
@@ -167,9 +168,10 @@ class CellRunner:
         arch = registry.architectures.get(cell.architecture)
         task = suite.task(cell.task)
         train, test = load_selection(task.data, cell.seed, size=None if suite.image_size else cell.input_size[1])
+        if cell.weights is not None and suite.source is not None:
+            pretrain(suite, arch, device=self.device)
+        torch.manual_seed(cell.seed)  # the random weights (a scratch network, a new classifier) are the seed's
         if cell.weights is not None:
-            if suite.source is not None:
-                pretrain(suite, arch, device=self.device)
             model = zoo.create_model(cell.weights, num_classes=len(train.classes))
             mean, std = model.zoo_weights.mean, model.zoo_weights.std
         else:
