@@ -99,6 +99,20 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_speed)
 
+    cmd = commands.add_parser("recommend", help="recommend a backbone and a transfer strategy for your image folder")
+    cmd.add_argument("path", type=Path, help="a folder of class sub-folders (ROOT/<class>/<image>), or with train/ and test/")
+    cmd.add_argument("--suite", default="mini", help="suite whose pretrained backbones and tasks to measure with (default: %(default)s)")
+    cmd.add_argument("--arch", action="append", metavar="NAMES",
+                     help="backbones to consider, comma-separated, wildcards allowed (default: all with weights for the suite)")
+    cmd.add_argument("--small-threshold", type=_positive, metavar="N",
+                     help="training images per class below which the data are small (default: the suite's)")
+    cmd.add_argument("--results", type=Path, default=Path("leaderboards/results.sqlite"),
+                     help="results database whose measured winners check the rule of thumb (default: %(default)s)")
+    cmd.add_argument("--skip-corrupt", action="store_true", help="leave out images that cannot be read instead of stopping")
+    cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(run=cmd_recommend)
+
     cmd = commands.add_parser("plugins", help="show the plugins loaded, their versions, and failures")
     cmd.add_argument("--verbose", "-v", action="store_true", help="show the traceback of each failure")
     cmd.add_argument("--json", action="store_true", help="print JSON")
@@ -508,6 +522,61 @@ def _print_speed(r: dict) -> None:
         f"  params:     {r['params']:,}; MACs {r['macs'] / 1e9:.3f} G per image\n"
         f"  memory measured as: {r['memory_method']}"
     )
+
+
+# ---------------------------------------------------------------------------- recommend
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from zoo.recommend import recommend
+    from zoo.training import select_device
+
+    registry = zoo.get_zoo()
+    suite = registry.suites.get(args.suite)
+    archs = _expand(registry.architectures, args.arch) if args.arch else None
+    try:
+        result = recommend(
+            args.path,
+            suite,
+            archs=archs,
+            device=select_device(args.device),
+            small_threshold=args.small_threshold,
+            skip_corrupt=args.skip_corrupt,
+            results=args.results,
+        )
+    except ZooError as exc:
+        corrupt = getattr(exc, "paths", None)  # the imagefolder plugin's CorruptImagesError lists them
+        if not corrupt:
+            raise
+        shown = ", ".join(map(str, corrupt[:3])) + (f" and {len(corrupt) - 3} more" if len(corrupt) > 3 else "")
+        raise ZooError(
+            f"{len(corrupt)} images in {args.path} cannot be read: {shown}; replace or delete them, "
+            "or pass --skip-corrupt to leave them out"
+        ) from None
+    if args.json:
+        _print_json(result.as_dict())
+    else:
+        _print_recommendation(result)
+    return 0
+
+
+def _print_recommendation(rec) -> None:
+    lines = [
+        f"{rec.data}: {rec.images} training images in {len(rec.classes)} classes",
+        f"  quadrant:  {rec.placement.quadrant} ({rec.placement.size.verdict}, {rec.placement.similarity_verdict})",
+        f"  backbone:  {rec.architecture} (weights {rec.variant})",
+        f"  strategy:  {rec.strategy}" + (f" (also for {rec.placement.quadrant}: {', '.join(rec.alternatives)})" if rec.alternatives else ""),
+        "",
+        "why:",
+    ]
+    lines += [f"  - {reason}" for reason in rec.reasons]
+    print("\n".join(lines))
+    if rec.measured is not None:
+        print(f"\nmeasured in {rec.placement.quadrant} ({rec.measured.path}):")
+        _print_table(
+            [{**row, "top1_mean": f"{row['top1_mean']:.2%}"} for row in rec.measured.rows],
+            ["task", "architecture", "strategy", "top1_mean", "seeds"],
+        )
 
 
 # ---------------------------------------------------------------------------- plugins

@@ -32,7 +32,7 @@ from zoo.errors import ZooError
 from zoo.features import Features, SuiteBackbone, load_backbone, stored_architectures
 from zoo.logme import logme
 from zoo.progress import progress
-from zoo.similarity import STATISTIC, SimilarityReading, read
+from zoo.similarity import STATISTIC, SimilarityReading, check_measurable, read
 from zoo.suites import QUADRANTS, SuiteSpec, load_selection
 from zoo.training import select_device
 
@@ -173,6 +173,7 @@ def _prepare(
     data: Path | str | ImageSet, suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device | None, skip_corrupt: bool
 ) -> tuple[ImageSet, list[SuiteBackbone]]:
     """The images (a folder is checked before any weights load) and the backbones."""
+    check_measurable(suite)
     names = architectures(suite, archs)
     if not isinstance(data, ImageSet):
         data = load_folder(Path(data), suite, names, skip_corrupt=skip_corrupt)

@@ -64,7 +64,7 @@ from zoo.progress import progress
 from zoo.suites import SuiteSpec, load_selection
 from zoo.weights import zoo_home
 
-__all__ = ["Calibration", "CalibrationPoint", "Reference", "SimilarityReading", "calibrate", "mmd2", "reference", "read"]
+__all__ = ["Calibration", "CalibrationPoint", "Reference", "SimilarityReading", "calibrate", "check_measurable", "mmd2", "reference", "read"]
 
 STATISTIC = "mmd2 of standardised stem channel means, Gaussian kernel, median bandwidth"
 VERSION = 1  # bump when the statistic changes: stored calibrations are then recomputed
@@ -113,14 +113,19 @@ class Reference:
         return mmd2(self.standardise(stem[_sample(len(stem))]), self.features, self.bandwidth2)
 
 
-def reference(backbone: SuiteBackbone) -> Reference:
-    """The source sample of ``backbone``'s suite (:data:`SOURCE_PER_CLASS` images per class)."""
-    suite = backbone.suite
+def check_measurable(suite: SuiteSpec) -> None:
+    """Raise unless zoo has images of ``suite``'s source domain to compare targets with."""
     if suite.source is None:
         raise ZooError(
             f"suite {suite.name!r} takes its weights from the hubs and zoo has no images of its source "
             f"({suite.source_description}) to compare with; use a suite with a source data set, such as mini"
         )
+
+
+def reference(backbone: SuiteBackbone) -> Reference:
+    """The source sample of ``backbone``'s suite (:data:`SOURCE_PER_CLASS` images per class)."""
+    suite = backbone.suite
+    check_measurable(suite)
     budget = suite.source.train_per_class
     per_class = SOURCE_PER_CLASS if budget is None else min(SOURCE_PER_CLASS, budget)
     source, _ = load_selection(dataclasses.replace(suite.source, train_per_class=per_class), seed=SEED)
