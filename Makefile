@@ -7,9 +7,9 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test bench benchmark recipe-sanity setup data clean
+.PHONY: test bench benchmark recipe-sanity setup data browser clean
 
-test: setup data
+test: setup data browser
 	$(BIN)/pytest
 
 # The default benchmark: the mini suite's grid (resnet18, vgg11_bn, googlenet × scratch,
@@ -37,6 +37,9 @@ $(INSTALLED): pyproject.toml
 
 data:
 	scripts/install-data.sh
+
+browser:
+	scripts/install-browser.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .benchmarks

@@ -1,26 +1,21 @@
 #!/usr/bin/env bash
-# Install what zoo's tests and default benchmark need from Debian's packages:
+# Install the real images zoo's tests and default benchmark need, from Debian's packages:
 #   Fashion-MNIST  - package dataset-fashion-mnist (IDX files, gzip as shipped)
 #   OpenCV digits  - digits.png alone, taken out of package opencv-doc without installing
 #                    its 270 MB (apt-get download + dpkg-deb, one file extracted)
-#   Chromium       - packages chromium and chromium-driver: the headless browser the tests
-#                    open the HTML leaderboard in (tests/test_leaderboard_html.py)
 # Idempotent: does nothing when all are present. Needs root and apt-get; otherwise it says
 # what to install and exits 0, so the rest of the set-up still runs.
 set -euo pipefail
 
 FASHION_MNIST=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 DIGITS=/usr/share/doc/opencv-doc/examples/data/digits.png
-CHROMIUM=/usr/bin/chromium
-CHROMEDRIVER=/usr/bin/chromedriver
 
-[[ -f $FASHION_MNIST && -f $DIGITS && -x $CHROMIUM && -x $CHROMEDRIVER ]] && exit 0
+[[ -f $FASHION_MNIST && -f $DIGITS ]] && exit 0
 
 if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
-    echo "zoo set-up: data sets or the headless browser missing; as root on Debian or Ubuntu run:" >&2
+    echo "zoo set-up: data sets missing; as root on Debian or Ubuntu run:" >&2
     [[ -f $FASHION_MNIST ]] || echo "  apt-get install dataset-fashion-mnist" >&2
     [[ -f $DIGITS ]] || echo "  apt-get download opencv-doc && dpkg-deb --fsys-tarfile opencv-doc_*.deb | tar -x -C / .$DIGITS" >&2
-    [[ -x $CHROMIUM && -x $CHROMEDRIVER ]] || echo "  apt-get install chromium chromium-driver" >&2
     exit 0
 fi
 
@@ -34,7 +29,4 @@ if [[ ! -f $DIGITS ]]; then
     (cd "$work" && apt-get download -qq opencv-doc 2>/dev/null)
     dpkg-deb --fsys-tarfile "$work"/opencv-doc_*.deb | tar -x -C / ".$DIGITS"
 fi
-if [[ ! -x $CHROMIUM || ! -x $CHROMEDRIVER ]]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-fi
-echo "zoo set-up: Fashion-MNIST, OpenCV digits and headless Chromium installed"
+echo "zoo set-up: Fashion-MNIST and OpenCV digits installed"
