@@ -7,6 +7,11 @@ torchvision's build is used rather than timm's: timm turns the fully connected l
 network, its parameter count and its ImageNet weights are the same. zoo splits torchvision's
 ``classifier`` into ``pre_logits`` (fc6, fc7) and ``head`` (fc8), so that a linear probe trains
 fc8 alone; :meth:`~zoo.adapters.TimmInterface.remap_state_dict` reads torchvision checkpoints.
+
+VGG trains at a tenth of a recipe's learning rate (``lr_scale``), as the reference recipes
+have it (torchvision's and MMPretrain's: 0.01 for VGG, 0.1 for ResNet). Below 224×224 it
+needs that even more: the last feature map is smaller than 7×7, so the adaptive pool repeats
+each value up to 49 times into fc6, whose every copy then takes the same gradient step.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = ["VGG", "default_cfgs", "zoo_register_architectures"]
 
 _PAPER = "Very Deep Convolutional Networks for Large-Scale Image Recognition (Simonyan & Zisserman, 2014) https://arxiv.org/abs/1409.1556"
 _LAYOUTS = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}  # torchvision's config letters
+VGG_LR_SCALE = 0.1
 
 
 class VGG(TimmInterface, torchvision.models.VGG):
@@ -59,6 +65,7 @@ def _cfg(name: str) -> ArchitectureSpec:
         hub_weights=torchvision_hub_weights(name),
         reference=name,
         description=f"VGG-{base[3:]}{' with batch normalisation' if batch_norm else ''}",
+        lr_scale=VGG_LR_SCALE,
     )
 
 

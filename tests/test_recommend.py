@@ -193,3 +193,30 @@ def test_hub_suites_have_no_source_images_to_compare_with(task_folders, pretrain
 def test_logme_agreement_needs_a_results_database(pretrained, tmp_path):
     with pytest.raises(zoo.errors.ZooError, match="run `zoo bench` first"):
         logme_agreement(MINI, tmp_path / "absent.sqlite")
+
+
+def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task_folders, pretrained, tmp_path, capsys):
+    folder = task_folders["digits_small"]
+    argv = ["bench", "--arch", "simple_cnn", "--strategy", "linear_probe", "--task", "fashion_footwear_small",
+            "--seeds", "1", "--data", str(folder), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "task data_digits_small in Q3" in err
+    rows = {r["task"]: r for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows()}
+    assert set(rows) == {"fashion_footwear_small", "data_digits_small"}
+    team = rows["data_digits_small"]
+    assert team["status"] == "ok" and team["quadrant"] == "Q3" and team["config"]["data_root"] == str(folder.resolve())
+    assert (tmp_path / "out" / "leaderboard.md").read_text().count("data_digits_small") >= 1
+
+    assert main(argv) == 0
+    assert "2 cells: 0 run, 2 already stored" in capsys.readouterr().out
+    (folder / "0" / "00000.png").touch()  # the folder changed: its cells are new, the suite's are not
+    assert main(argv) == 0
+    assert "2 cells: 1 run, 1 already stored" in capsys.readouterr().out
+
+
+def test_bench_data_that_is_not_a_folder_is_one_line(pretrained, tmp_path, capsys):
+    argv = ["bench", "--arch", "simple_cnn", "--strategy", "linear_probe", "--data", str(tmp_path / "nowhere")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--data" in err and "nowhere" in err and len(err.strip().splitlines()) == 1

@@ -49,6 +49,7 @@ class ArchitectureSpec:
     reference: str | None = None  # torchvision model with the same published network, if any
     differences: str = ""  # how and why zoo's network differs from ``reference``
     description: str = ""  # one line for listings
+    lr_scale: float = 1.0  # multiplier on a recipe's learning rate: reference recipes train some networks slower (VGG)
 
     @property
     def default_weights(self) -> HubWeights | None:
@@ -63,6 +64,8 @@ def validate_spec(spec: ArchitectureSpec) -> str | None:
         size = getattr(spec, field_name)
         if not (isinstance(size, tuple) and len(size) == 3 and all(type(v) is int and v > 0 for v in size)):
             return f"{field_name} must be a (channels, height, width) tuple of positive ints, got {size!r}"
+    if not (isinstance(spec.lr_scale, (int, float)) and spec.lr_scale > 0):
+        return f"lr_scale must be a positive number, got {spec.lr_scale!r}"
     if spec.min_input_size[0] != spec.default_input_size[0]:
         return "min_input_size and default_input_size have different channel counts"
     if any(m > d for m, d in zip(spec.min_input_size[1:], spec.default_input_size[1:])):

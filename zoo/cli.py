@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--strategy", action="append", metavar="NAMES", help=f"strategies (default: {','.join(DEFAULT_STRATEGIES)})")
     cmd.add_argument("--task", action="append", metavar="NAMES", help="tasks of the suite (default: all)")
     cmd.add_argument("--quadrant", action="append", metavar="Q", help="only tasks in these quadrants (Q1…Q4)")
+    cmd.add_argument("--data", action="append", type=Path, metavar="PATH",
+                     help="a team's image folder (one sub-folder per class) to run as one more task; its quadrant "
+                          "is measured as `zoo recommend` measures it")
     cmd.add_argument("--epochs", type=_positive, help="epochs per cell (default: each task's own budget)")
     cmd.add_argument("--seeds", type=_positive, help="seeds per cell (default: each task's own, e.g. 3 on mini's small tasks)")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
@@ -221,6 +224,8 @@ def _print_architecture(info: dict) -> None:
         f"  default input size: {tuple(info['default_input_size'])}",
         f"  min input size:     {tuple(info['min_input_size'])}",
     ]
+    if info["lr_scale"] != 1:
+        lines.append(f"  learning rate:      ×{info['lr_scale']:g} of a recipe's (its reference recipes train it slower)")
     if info["reference"]:
         lines.append(f"  torchvision:        {info['reference']}" + (f" — differs: {info['differences']}" if info["differences"] else " (same network)"))
     lines.append("  stages:")
@@ -385,6 +390,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         executor = RayExecutor(device, address=args.ray_address)
     else:
         executor = LocalExecutor(device)
+    tasks += [_folder_task(folder, suite, archs, device) for folder in args.data or ()]
     cells = expand_grid(suite, archs, strategies, tasks, args.seeds, args.epochs)
     store = ResultsStore(args.out / "results.sqlite")
     if args.fresh:
@@ -415,6 +421,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
     _write_bench_leaderboards(args.out, args.json)
     return 0
+
+
+def _folder_task(folder: Path, suite, archs: Sequence[str], device):
+    """A team's folder as a task: the backbones are pretrained first (the grid would anyway),
+    since placing the folder in the matrix reads it through them."""
+    from zoo.pretrain import pretrain
+    from zoo.team_data import folder_task, require_folder
+
+    require_folder(folder)
+    if suite.source is not None:
+        for name in archs:
+            pretrain(suite, zoo.get_zoo().architectures.get(name), device=device)
+    task = folder_task(folder, suite, archs, device)
+    print(f"{folder}: task {task.name} in {task.quadrant} ({task.why})", file=sys.stderr)
+    return task
 
 
 def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] | None) -> list:

@@ -56,6 +56,7 @@ def architecture_info(spec: ArchitectureSpec, plugin: str) -> dict:
         "pretrained_weights": weights,
         "reference": spec.reference,
         "differences": spec.differences,
+        "lr_scale": spec.lr_scale,
     }
 
 

@@ -8,6 +8,7 @@ and reason, and the grid goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -30,7 +31,8 @@ from zoo.pretrain import plan, pretrain, source_stats
 from zoo.results import ResultsStore
 from zoo.speed import SpeedReport, measure_speed
 from zoo.strategies import resolve_strategy
-from zoo.suites import SuiteSpec, TaskSpec, load_selection
+from zoo.suites import DataSelection, SuiteSpec, TaskSpec, load_selection
+from zoo.team_data import FOLDER_DATASET, fingerprint
 from zoo.training import Diverged, Recipe, device_name, evaluate, precision
 from zoo.transfer import PrefixCache, run_strategy
 
@@ -54,9 +56,16 @@ class Cell:
     input_size: tuple[int, int, int]
     weights: str | None  # pretrained variant it starts from; None for a strategy that starts from scratch
     recipe: dict = field(default_factory=dict)
+    data_root: str | None = None  # a team's image folder (zoo bench --data); None: the suite's own task
+    data_fingerprint: str | None = None  # that folder's files, so that changing them makes new cells
 
     def config(self) -> dict:
-        return asdict(self)
+        """What the key hashes: every field; the folder fields only for a team's folder, so a
+        suite task's cells keep their keys whatever is added for folders."""
+        config = asdict(self)
+        if self.data_root is None:
+            del config["data_root"], config["data_fingerprint"]
+        return config
 
     @property
     def key(self) -> str:
@@ -82,16 +91,19 @@ def expand_grid(
     registry = zoo.get_zoo()
     cells = []
     for task in tasks:
+        folder_print = fingerprint(Path(task.root)) if task.root else None
         for arch_name in architectures:
             arch = registry.architectures.get(arch_name)
             for strategy_name in strategies:
                 strategy = resolve_strategy(strategy_name)
                 weights = _weights_variant(suite, arch) if strategy.pretrained else None
                 recipe = Recipe(epochs=epochs or task.epochs, batch_size=task.batch_size)
+                if arch.lr_scale != 1:
+                    recipe = dataclasses.replace(recipe, lr=recipe.lr * arch.lr_scale)
                 for seed in range(seeds or task.seeds):
                     cells.append(
                         Cell(suite.name, task.name, task.quadrant, arch_name, strategy_name, seed, recipe.epochs,
-                             suite.input_size(arch), weights, asdict(recipe))  # fmt: skip
+                             suite.input_size(arch), weights, asdict(recipe), task.root, folder_print)  # fmt: skip
                     )
     return cells
 
@@ -166,8 +178,13 @@ class CellRunner:
         registry = zoo.get_zoo()
         suite, strategy = registry.suites.get(cell.suite), resolve_strategy(cell.strategy)
         arch = registry.architectures.get(cell.architecture)
-        task = suite.task(cell.task)
-        train, test = load_selection(task.data, cell.seed, size=None if suite.image_size else cell.input_size[1])
+        if cell.data_root is None:
+            selection, root = suite.task(cell.task).data, None
+        else:
+            selection, root = DataSelection(FOLDER_DATASET), Path(cell.data_root)
+        # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
+        size = None if suite.image_size and root is None else cell.input_size[1]
+        train, test = load_selection(selection, cell.seed, root=root, size=size)
         if cell.weights is not None and suite.source is not None:
             pretrain(suite, arch, device=self.device)
         torch.manual_seed(cell.seed)  # the random weights (a scratch network, a new classifier) are the seed's
@@ -178,11 +195,13 @@ class CellRunner:
             model = zoo.create_model(cell.architecture, num_classes=len(train.classes))
             mean, std = _reference_stats(suite, arch)
         model = model.to(self.device)
-        mirror = registry.datasets.get(task.data.dataset).mirror_invariant
+        mirror = registry.datasets.get(selection.dataset).mirror_invariant
         train_set = prepare(train, cell.input_size, mean, std, mirror).to(self.device)
         test_set = prepare(test, cell.input_size, mean, std, mirror).to(self.device)
         recipe = Recipe(**cell.recipe)
-        prefix_key = (cell.weights, cell.suite, cell.task, cell.seed, cell.input_size) if cell.weights else None
+        prefix_key = None
+        if cell.weights:
+            prefix_key = (cell.weights, cell.suite, cell.task, cell.data_fingerprint, cell.seed, cell.input_size)
         runs = run_strategy(
             model, strategy, train_set, recipe, seed=cell.seed, device=self.device, cache=self.prefixes, cache_key=prefix_key,
             on_epoch=on_epoch,

@@ -8,6 +8,7 @@ a new one, so stale weights are never picked up silently.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -22,7 +23,7 @@ from zoo.errors import ZooError
 from zoo.preprocess import channel_stats, prepare
 from zoo.progress import progress
 from zoo.suites import DataSelection, SuiteSpec, load_selection
-from zoo.training import device_name, evaluate, fit, precision
+from zoo.training import Recipe, device_name, evaluate, fit, precision
 from zoo.weights import StoredWeights, WeightsStore
 
 PRETRAIN_SEED = 0
@@ -39,9 +40,15 @@ class PretrainPlan:
     def input_size(self) -> tuple[int, int, int]:
         return self.suite.input_size(self.arch)
 
+    @property
+    def recipe(self) -> Recipe:
+        """The suite's pretraining recipe at the architecture's learning-rate scale."""
+        recipe = self.suite.pretrain_recipe
+        return dataclasses.replace(recipe, lr=recipe.lr * self.arch.lr_scale) if self.arch.lr_scale != 1 else recipe
+
     def fingerprint(self) -> str:
         described = {
-            "recipe": asdict(self.suite.pretrain_recipe),
+            "recipe": asdict(self.recipe),
             "source": asdict(self.suite.source),
             "input_size": self.input_size,
             "seed": PRETRAIN_SEED,
@@ -88,7 +95,7 @@ def pretrain(
     if existing is not None and not force:
         return existing, False
 
-    recipe = suite.pretrain_recipe
+    recipe = job.recipe
     train, test = load_selection(suite.source, seed=PRETRAIN_SEED)
     mean, std = source_stats(suite.source, job.input_size[0])
     mirror = zoo.get_zoo().datasets.get(suite.source.dataset).mirror_invariant

@@ -30,7 +30,7 @@ macs                      INTEGER  multiply-accumulates per image at the cell's 
 weights                   TEXT     the pretrained variant it started from (NULL: scratch)
 phases                    TEXT     JSON: per phase, frozen stages, epochs, cached prefix
 config                    TEXT     JSON of the whole config the key hashes
-environment               TEXT     JSON: device, its name, torch, zoo version, git revision
+environment               TEXT     JSON: device, its name, torch, zoo version, git revision, precision
 started, finished         TEXT     ISO timestamps (UTC)
 wall_seconds              REAL     the cell's wall time, data and measurement included
 ========================  =======  ===========================================================

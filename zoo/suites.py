@@ -52,6 +52,7 @@ class TaskSpec:
     epochs: int = 10  # training budget of a cell on this task (zoo bench --epochs overrides)
     seeds: int = 1  # training subsets drawn per cell; more where results vary (zoo bench --seeds overrides)
     batch_size: int = 128  # smaller for a few dozen images, so that an epoch is more than one step
+    root: str | None = None  # the folder the data are read from, for a team's own folder (zoo bench --data)
 
     @property
     def quadrant(self) -> str:

@@ -1,0 +1,80 @@
+"""A team's own image folder as one more task of a suite's grid (``zoo bench --data PATH``).
+
+The folder is checked by the ``imagefolder`` plugin, split into train and test (its own
+``train/`` and ``test/`` folders, else a seeded stratified 80/20 split), and placed in the
+suite's size–similarity matrix the way ``zoo recommend`` places it: size against the suite's
+threshold, similarity to the suite's source measured through its pretrained backbones. The
+task then trains with the budget of the suite's own tasks of the same size, so its cells sit
+in the leaderboards beside the suite's and answer for the team's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from zoo.errors import ZooError
+from zoo.suites import DataSelection, SuiteSpec, TaskSpec
+
+FOLDER_DATASET = "imagefolder"
+
+
+def fingerprint(root: Path) -> str:
+    """A digest of every file's relative path, size and modification time: a folder whose
+    images change makes new cells, while an unchanged one is recognised without reading a
+    single image."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder, name)
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def task_name(root: Path) -> str:
+    """``data_<folder name>``, in characters safe in file names and shell patterns."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", root.resolve().name).strip("_") or "folder"
+    return f"data_{slug}"
+
+
+def require_folder(path: Path | str) -> Path:
+    """``path`` if it is a folder; else one clear error (before any backbone is pretrained)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise ZooError(f"--data {path}: no such folder; point it at a folder with one sub-folder of images per class")
+    return root
+
+
+def folder_task(
+    path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, small_threshold: int | None = None
+) -> TaskSpec:
+    """The task ``path`` becomes in ``suite``'s grid; its quadrant measured through ``archs``
+    (their weights for ``suite`` must be stored: pretrain them first)."""
+    from zoo.recommend import measure_quadrant
+
+    root = require_folder(path)
+    placement = measure_quadrant(root, suite, archs=archs, device=device, small_threshold=small_threshold)
+    same_size = [t for t in suite.tasks if t.size == placement.size.verdict]
+    budget = same_size[0] if same_size else TaskSpec("", DataSelection(FOLDER_DATASET), "large", "similar", "")
+    why = (
+        f"measured: {placement.size.median:g} training images per class against {placement.size.threshold} "
+        f"({placement.size.verdict}); similarity position {placement.position:+.2f} ({placement.similarity_verdict})"
+    )
+    return TaskSpec(
+        task_name(root),
+        DataSelection(FOLDER_DATASET),
+        placement.size.verdict,
+        placement.similarity_verdict,
+        why,
+        epochs=budget.epochs,
+        seeds=budget.seeds,
+        batch_size=budget.batch_size,
+        root=str(root.resolve()),
+    )
