@@ -8,6 +8,7 @@ import torch
 import zoo
 from zoo.cli import main
 from zoo.memory import CPU_METHOD, measure_cpu, measure_cuda
+from zoo.training import precision
 
 
 def test_speed_json_reports_every_figure(capsys):
@@ -18,7 +19,7 @@ def test_speed_json_reports_every_figure(capsys):
     assert report["train_images_per_second"] > 0 and report["infer_images_per_second"] > 0
     assert 0 < report["latency_ms_p50"] <= report["latency_ms_p95"]
     assert report["params"] == 545_098 and report["macs"] > 0
-    assert report["precision"] == "fp32" and report["device"] == "cpu"
+    assert report["precision"] == precision(torch.device("cpu")) and report["device"] == "cpu"
     assert report["memory_method"] == CPU_METHOD
     assert report["train_peak_bytes"] > 0 and report["infer_peak_bytes"] > 0
 

@@ -2,8 +2,9 @@
 
 Fixed batch size and resolution, random input already on the device, a few untimed warm-up
 steps, device synchronisation around every timed step, then throughput in images per second
-and batch-1 latency percentiles. On CUDA the network runs in bf16 autocast with channels_last
-memory, as zoo trains it there; on the CPU in fp32.
+and batch-1 latency percentiles. The network runs as zoo trains it: in the engine's precision
+(:func:`zoo.training.precision`: bf16 autocast where the hardware has it natively), with
+channels_last memory on CUDA, and with the same fused SGD step.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import zoo
 from zoo.architectures import ArchitectureSpec
 from zoo.complexity import build_meta, measure
 from zoo.memory import measure_cpu, measure_cuda
-from zoo.training import autocast, device_name
+from zoo.training import FUSED_SGD, autocast, device_name, precision
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class SpeedReport:
     architecture: str
     device: str
     device_name: str
-    precision: str  # "bf16 autocast, channels_last" on CUDA, "fp32" elsewhere
+    precision: str  # "bf16" (autocast) or "fp32", plus ", channels_last" on CUDA
     batch_size: int
     input_size: tuple[int, int, int]
     train_images_per_second: float  # forward, backward and SGD step
@@ -85,7 +86,7 @@ def measure_speed(
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, fused=device.type in FUSED_SGD)
 
     def train_step() -> None:
         with autocast(device):
@@ -117,7 +118,7 @@ def measure_speed(
         architecture=spec.name,
         device=str(device),
         device_name=device_name(device),
-        precision="bf16 autocast, channels_last" if device.type == "cuda" else "fp32",
+        precision=precision(device) + (", channels_last" if device.type == "cuda" else ""),
         batch_size=batch_size,
         input_size=tuple(size),
         train_images_per_second=round(batch_size * steps / sum(train_times), 1),
