@@ -22,7 +22,7 @@ CLOTHING = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt")
 FOOTWEAR_AND_BAGS = ("Sandal", "Sneaker", "Bag", "Ankle boot")
 
 MINI_SMALL_THRESHOLD = 100
-MINI_SOURCE = 800  # training images per clothing class the backbones are pretrained on
+MINI_SOURCE = 700  # training images per clothing class the backbones are pretrained on
 MINI_SOURCE_EPOCHS = 5
 MINI_DIGITS_LARGE = 150  # of the 400 per class there are
 MINI_FOOTWEAR_LARGE = 200
