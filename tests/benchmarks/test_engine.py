@@ -7,6 +7,7 @@ prefix computed once than recomputed every step. Figures go to ``extra_info``, w
 the network's MAC split puts on the gain.
 """
 
+import statistics
 import time
 
 import pytest
@@ -25,6 +26,7 @@ from zoo.transfer import run_strategy
 
 CPU = torch.device("cpu")
 ARCH, SIZE, BATCH = "resnet18", 32, 128
+IMAGES, ROUNDS = 1280, 9  # per round of the overhead benchmark, and rounds
 
 
 def data(n: int) -> "zoo.preprocess.PreparedSet":
@@ -48,7 +50,7 @@ def best_of(rounds: int, fn) -> float:
 
 
 def test_engine_overhead_against_a_hand_written_loop(benchmark):
-    prepared = data(1280)
+    prepared = data(IMAGES)
     images = torch.cat([x for x, _ in prepared.batches(BATCH)])  # the hand loop gets normalised floats for free
     labels = prepared.labels
     recipe = Recipe(epochs=1, batch_size=BATCH, lr=0.01, augment=False)
@@ -72,14 +74,19 @@ def test_engine_overhead_against_a_hand_written_loop(benchmark):
         fit(engine_model, prepared, recipe, seed=0, device=CPU)
 
     hand_loop(), engine()  # warm-up
-    hand = engine_time = float("inf")
-    for _ in range(3):
-        hand = min(hand, best_of(1, hand_loop))
-        engine_time = min(engine_time, best_of(1, engine))
+    # Each round times both sides back to back and keeps their ratio; the median over rounds
+    # holds up where a best-of-each would reward whichever side met a quiet moment (rounds
+    # vary by ±20% on a shared 2-core VM).
+    hand_times, engine_times = [], []
+    for _ in range(ROUNDS):
+        hand_times.append(best_of(1, hand_loop))
+        engine_times.append(best_of(1, engine))
     benchmark.pedantic(engine, rounds=1, iterations=1)
-    ratio = hand / engine_time
+    ratio = statistics.median(h / e for h, e in zip(hand_times, engine_times))
     benchmark.extra_info.update(
-        hand_images_per_second=round(1280 / hand, 1), engine_images_per_second=round(1280 / engine_time, 1), ratio=round(ratio, 3)
+        hand_images_per_second=round(IMAGES / statistics.median(hand_times), 1),
+        engine_images_per_second=round(IMAGES / statistics.median(engine_times), 1),
+        ratio=round(ratio, 3),
     )
     assert ratio >= 0.95, f"engine at {ratio:.2f}× the hand loop's throughput"
 
