@@ -230,3 +230,20 @@ def test_a_strategy_that_changes_the_weights_does_not_share_cached_prefixes():
     run_strategy(beside, changed, data, recipe, seed=0, device=CPU, cache=cache, cache_key="w")
     torch.testing.assert_close(beside.fc.weight, alone.fc.weight)  # trained on its own zeroed stem's outputs
     assert cache.computed == 1
+
+
+def test_precision_is_auto_unless_zoo_precision_says(monkeypatch):
+    from zoo.errors import ZooError
+    from zoo.training import autocast, precision
+
+    monkeypatch.setenv("ZOO_PRECISION", "fp32")
+    assert precision(CPU) == "fp32" and not autocast(CPU)._enabled
+    monkeypatch.setenv("ZOO_PRECISION", "bf16")
+    assert precision(CPU) == "bf16"
+    with autocast(CPU):
+        assert torch.nn.Linear(4, 4)(torch.ones(1, 4)).dtype == torch.bfloat16
+    monkeypatch.setenv("ZOO_PRECISION", "fp16")
+    with pytest.raises(ZooError, match="ZOO_PRECISION='fp16' is not one of auto, bf16, fp32"):
+        precision(CPU)
+    monkeypatch.delenv("ZOO_PRECISION")
+    assert precision(CPU) in ("bf16", "fp32") and precision(torch.device("meta")) == "fp32"
