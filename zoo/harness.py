@@ -9,7 +9,6 @@ and reason, and the grid goes on.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import hashlib
 import json
@@ -98,9 +97,7 @@ def expand_grid(
             for strategy_name in strategies:
                 strategy = resolve_strategy(strategy_name)
                 weights = weights_variant(suite, arch) if strategy.pretrained else None
-                recipe = Recipe(epochs=epochs or task.epochs, batch_size=task.batch_size)
-                if arch.lr_scale != 1:
-                    recipe = dataclasses.replace(recipe, lr=recipe.lr * arch.lr_scale)
+                recipe = Recipe(epochs=epochs or task.epochs, batch_size=task.batch_size).at_lr_scale(arch.lr_scale)
                 for seed in range(seeds or task.seeds):
                     cells.append(
                         Cell(suite.name, task.name, task.quadrant, arch_name, strategy_name, seed, recipe.epochs,

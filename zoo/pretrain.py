@@ -8,7 +8,6 @@ a new one, so stale weights are never picked up silently.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import time
@@ -43,8 +42,7 @@ class PretrainPlan:
     @property
     def recipe(self) -> Recipe:
         """The suite's pretraining recipe at the architecture's learning-rate scale."""
-        recipe = self.suite.pretrain_recipe
-        return dataclasses.replace(recipe, lr=recipe.lr * self.arch.lr_scale) if self.arch.lr_scale != 1 else recipe
+        return self.suite.pretrain_recipe.at_lr_scale(self.arch.lr_scale)
 
     def fingerprint(self) -> str:
         described = {

@@ -10,6 +10,7 @@ in the leaderboards beside the suite's and answer for the team's data.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -61,20 +62,15 @@ def folder_task(
 
     root = require_folder(path)
     placement = measure_quadrant(root, suite, archs=archs, device=device, small_threshold=small_threshold)
-    same_size = [t for t in suite.tasks if t.size == placement.size.verdict]
-    budget = same_size[0] if same_size else TaskSpec("", DataSelection(FOLDER_DATASET), "large", "similar", "")
     why = (
         f"measured: {placement.size.median:g} training images per class against {placement.size.threshold} "
         f"({placement.size.verdict}); similarity position {placement.position:+.2f} ({placement.similarity_verdict})"
     )
-    return TaskSpec(
-        task_name(root),
-        DataSelection(FOLDER_DATASET),
-        placement.size.verdict,
-        placement.similarity_verdict,
-        why,
-        epochs=budget.epochs,
-        seeds=budget.seeds,
-        batch_size=budget.batch_size,
+    task = TaskSpec(
+        task_name(root), DataSelection(FOLDER_DATASET), placement.size.verdict, placement.similarity_verdict, why,
         root=str(root.resolve()),
-    )
+    )  # fmt: skip
+    like = next((t for t in suite.tasks if t.size == task.size), None)
+    if like is None:
+        return task
+    return dataclasses.replace(task, epochs=like.epochs, seeds=like.seeds, batch_size=like.batch_size)

@@ -14,6 +14,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -90,6 +91,10 @@ class Recipe:
     warmup_fraction: float = 0.05  # of all steps, linear from lr/10 up to lr
     label_smoothing: float = 0.0
     augment: bool = True
+
+    def at_lr_scale(self, scale: float) -> Recipe:
+        """This recipe at ``scale`` times its learning rate (an architecture's ``lr_scale``)."""
+        return dataclasses.replace(self, lr=self.lr * scale)
 
 
 def lr_factor(step: int, total: int, warmup: int) -> float:

@@ -32,24 +32,7 @@ def zoo_home() -> Path:
     return Path(os.environ.get("ZOO_HOME") or Path.home() / ".cache" / "zoo")
 
 
-_VERIFIED: dict[tuple, str] = {}  # (path, inode, size, mtime) -> sha256 this process computed
-
-
-def _file_identity(path: Path) -> tuple:
-    stat = path.stat()
-    return (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-
 def sha256_of(path: Path) -> str:
-    """The file's sha256; computed once per process while the file stays as it was (a
-    benchmark loads the same 0.5 GB VGG checkpoint for every cell)."""
-    identity = _file_identity(Path(path))
-    if identity not in _VERIFIED:
-        _VERIFIED[identity] = _hash(path)
-    return _VERIFIED[identity]
-
-
-def _hash(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
