@@ -27,25 +27,41 @@ def executor():
     return LocalExecutor(select_device("cpu"))
 
 
+def every_cell(groups) -> list:
+    """All cells of groups without a sweep: seed 0, then the other seeds at the one rate."""
+    return [cell for group in groups for cell in group.sweep() + group.seeded(group.lrs[0])]
+
+
 def test_grid_keys_are_stable_and_distinct(tiny_zoo):
     suite = tiny_zoo.suites.get("tiny")
-    cells = expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2)
+    cells = every_cell(expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2))
     assert len(cells) == 2 * 2 * 2 and len({c.key for c in cells}) == 8
-    again = expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2)
+    again = every_cell(expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2))
     assert [c.key for c in again] == [c.key for c in cells]
     scratch = next(c for c in cells if c.strategy == "scratch")
     probe = next(c for c in cells if c.strategy == "linear_probe")
     assert scratch.weights is None and probe.weights.startswith("simple_cnn.tiny-")
     longer = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, epochs=3)
-    assert longer[0].epochs == 3 and longer[0].key != scratch.key
+    assert longer[0].base.epochs == 3 and longer[0].base.key != scratch.key
+    bf16 = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, precision="bf16")
+    assert bf16[0].base.recipe["precision"] == "bf16" and bf16[0].base.key != scratch.key
+
+
+def test_a_sweep_tries_each_rate_on_seed_0_and_the_other_seeds_train_at_one(tiny_zoo):
+    suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.5, 1.0, 2.0))
+    (group,) = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=3)
+    sweep = group.sweep()
+    assert [c.seed for c in sweep] == [0, 0, 0] and [c.recipe["lr"] for c in sweep] == [0.025, 0.05, 0.1]
+    assert len({c.key for c in sweep}) == 3 and group.size == 3 + 2
+    assert [(c.seed, c.recipe["lr"]) for c in group.seeded(0.1)] == [(1, 0.1), (2, 0.1)]
 
 
 def test_each_task_brings_its_own_seeds_unless_overridden(tiny_zoo):
     suite = tiny_zoo.suites.get("tiny")
     tasks = [dataclasses.replace(suite.tasks[0], seeds=3), dataclasses.replace(suite.tasks[1], seeds=1)]
-    cells = expand_grid(suite, ["simple_cnn"], ["scratch"], tasks)
+    cells = every_cell(expand_grid(suite, ["simple_cnn"], ["scratch"], tasks))
     assert [(c.task, c.seed) for c in cells] == [(tasks[0].name, 0), (tasks[0].name, 1), (tasks[0].name, 2), (tasks[1].name, 0)]
-    assert len(expand_grid(suite, ["simple_cnn"], ["scratch"], tasks, seeds=2)) == 4
+    assert len(every_cell(expand_grid(suite, ["simple_cnn"], ["scratch"], tasks, seeds=2))) == 4
 
 
 def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(tiny_zoo, executor, tmp_path):
@@ -64,7 +80,10 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
         assert row["train_images_per_second"] > 0 and row["infer_images_per_second"] > 0
         assert row["train_peak_bytes"] > 0 and row["params"] == 545_098 and row["macs"] > 0  # ten digits
     assert rows["linear_probe"]["trainable_params"] == 128 * 10 + 10  # the new head for ten digits
-    assert rows["linear_probe"]["phases"] == [{"frozen_stages": 3, "epochs": 1, "cached_prefix": True}]
+    (phase,) = rows["linear_probe"]["phases"]
+    assert phase["frozen_stages"] == 3 and phase["cap"] == 1 and phase["epochs"] == 1 and phase["cached_prefix"]
+    assert rows["linear_probe"]["test_images"] == 50 and len(rows["linear_probe"]["test_correct"]) == 2 * 7  # 50 bits
+    assert rows["linear_probe"]["val_top1"] is not None and rows["linear_probe"]["curve"][0][0]["epoch"] == 1
     assert rows["scratch"]["trainable_params"] == rows["scratch"]["params"]
     stored = list(store.rows())
     assert len(stored) == 5 and stored[0]["environment"]["device"] == "cpu"

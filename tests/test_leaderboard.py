@@ -3,7 +3,9 @@
 The database is written through ``ResultsStore.record`` as ``zoo bench`` writes it: two
 quadrants of a suite that is no longer registered, two architectures (one named like an
 HTML injection), several seeds in one quadrant and one in the other, failed cells and a
-strategy no plugin registers.
+strategy no plugin registers. Its cells hold no per-image results (as older databases), so
+their verdicts' intervals are over the seeds alone; the verdicts with per-image results are
+tested on rows built in memory, whose every cell's correctness is known image by image.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import json
 import sqlite3
 import statistics
 
+import numpy as np
 import pytest
 
 from zoo.cli import main
+from zoo.confidence import SeedRun, decode_correct, encode_correct
 from zoo.leaderboard import (
     OVERALL,
     Contender,
@@ -23,10 +27,10 @@ from zoo.leaderboard import (
     decide,
     latest_cells,
     pareto_front,
-    recommended_strategy,
 )
 from zoo.report import read_results, strategy_rule, write_leaderboards
 from zoo.results import ResultsStore
+from zoo.rule import rule_of_thumb
 
 EVIL = "<script>alert(1)</script>"
 ENV = {"device": "cpu", "device_name": "Test CPU", "torch": "2.14.1", "zoo": "0.1.0", "git_revision": "abc1234", "threads": 2}
@@ -81,6 +85,25 @@ def make_rows() -> list[dict]:
     return rows
 
 
+def known(n: int, k: int, seed: int = 0) -> np.ndarray:
+    """Per-image results of ``n`` test images, exactly ``k`` correct: the first ``k`` in an
+    order fixed by ``seed``, so two strategies of one seed differ on exactly |k₁ − k₂| images."""
+    correct = np.zeros(n, dtype=bool)
+    correct[np.random.default_rng(seed).permutation(n)[:k]] = True
+    return correct
+
+
+def cell(task: str, quadrant: str, arch: str, strategy: str, seed: int, correct: np.ndarray | None, top1: float | None = None) -> dict:
+    """A finished cell with its per-image results (``correct``; None: not stored) and the top-1 they give."""
+    stored = correct is not None
+    return {
+        "key": f"{task}/{arch}/{strategy}/{seed}", "suite": "lab", "task": task, "quadrant": quadrant, "epochs": 5,
+        "architecture": arch, "strategy": strategy, "seed": seed, "status": "ok",
+        "top1": float(correct.mean()) if top1 is None else top1,
+        "test_correct": encode_correct(correct) if stored else None, "test_images": len(correct) if stored else None,
+    }  # fmt: skip
+
+
 @pytest.fixture
 def results_dir(tmp_path):
     store = ResultsStore(tmp_path / "results.sqlite")
@@ -111,25 +134,134 @@ def test_pareto_front_keeps_the_undominated_points():
 
 def test_the_rule_prefers_seed_strategies_and_survives_unregistered_names():
     rule = strategy_rule()
-    assert recommended_strategy("Q1", ["lp_ft", "discriminative", "full", "scratch"], rule) == "full"
-    assert recommended_strategy("Q3", ["gradual_unfreeze", "partial"], rule) == "partial"
-    assert recommended_strategy("Q2", ["lp_ft", "scratch"], rule) == "lp_ft"  # no seed strategy present
-    assert recommended_strategy("Q4", ["scratch", "full"], rule) is None
-    assert recommended_strategy("Q4", ["linear_probe"], {}) == "linear_probe"  # DESIGN's table when unregistered
-    assert recommended_strategy("Q2", ["partial:k=3"], rule) is None  # a variant is never the rule's pick
+
+    def pick(quadrant, present, registered=rule):
+        return rule_of_thumb(quadrant, registered, present)[0]
+
+    assert pick("Q1", ["lp_ft", "discriminative", "full", "scratch"]) == "full"
+    assert pick("Q3", ["gradual_unfreeze", "partial"]) == "partial"
+    assert pick("Q2", ["lp_ft", "scratch"]) == "lp_ft"  # no seed strategy present
+    assert pick("Q4", ["scratch", "full"]) is None
+    assert pick("Q4", ["linear_probe"], {}) == "linear_probe"  # DESIGN's table when unregistered
+    assert pick("Q2", ["partial:k=3"]) is None  # a variant is never the rule's pick
+    assert rule_of_thumb("Q1", rule) == ("full", ["discriminative", "lp_ft"])  # every registered strategy: seed first, then by name
 
 
-def test_decide_margin_spread_and_ties():
-    lp, full = Contender("linear_probe", 72.0, 2.0, 3), Contender("full", 67.5, 1.5, 3)
+def test_a_plugin_strategy_naming_q4_does_not_displace_linear_probe():
+    rule = {"aardvark": ("Q4",), **strategy_rule()}
+    assert rule_of_thumb("Q4", rule) == ("linear_probe", ["aardvark"])
+    rows = [cell("t", "Q4", "resnet18", strategy, 0, correct) for strategy, correct in
+            (("aardvark", known(100, 90)), ("linear_probe", known(100, 80)))]  # fmt: skip
+    verdict = by(build_leaderboard(rows, rule).table("verdict").rows, scope="resnet18")
+    assert verdict["recommended"] == "linear_probe" and verdict["measured"] == "aardvark" and verdict["agree"] is False
+
+
+@pytest.mark.parametrize("quadrant", ["Q1", "Q2", "Q3", "Q4"])
+def test_the_verdicts_rule_is_the_rule_of_thumb_in_every_quadrant(quadrant):
+    """With every registered strategy measured, the verdict's pick is rule_of_thumb's (which
+    ``zoo recommend`` calls too: see test_recommend)."""
+    rule = strategy_rule()
+    rows = [cell("t", quadrant, "resnet18", name, 0, known(100, 50 + i)) for i, name in enumerate(sorted(rule))]
+    [verdict] = build_leaderboard(rows, rule).table("verdict").rows
+    assert verdict["recommended"] == rule_of_thumb(quadrant, rule)[0] == {"Q1": "full", "Q4": "linear_probe"}.get(quadrant, "partial")
+
+
+def test_decide_margin_interval_and_ties():
+    n = 400
+    lp = Contender("linear_probe", 72.0, 3, ({s: SeedRun(0.72, known(n, 288, s)) for s in range(3)},))
+    full = Contender("full", 67.5, 3, ({s: SeedRun(0.675, known(n, 270, s)) for s in range(3)},))
     verdict = decide([full, lp], "Q4", strategy_rule())
     assert verdict["measured"] == verdict["recommended"] == "linear_probe" and verdict["agree"] is True
     assert verdict["compared_with"] == "full" and verdict["margin_points"] == pytest.approx(4.5)
-    assert verdict["spread_points"] == 2.0 and verdict["beyond_spread"] is True
-    tie = decide([Contender("full", 70.0, None, 1), Contender("linear_probe", 70.0, None, 1)], "Q4", strategy_rule())
+    assert 0 < verdict["ci_low_points"] < 4.5 < verdict["ci_high_points"] and verdict["decisive"] is True
+    assert verdict["seeds"] == 3 and verdict["test_images"] == n
+    tie = decide([Contender("full", 70.0, 1), Contender("linear_probe", 70.0, 1)], "Q4", strategy_rule())
     assert tie["measured"] == "linear_probe" and tie["agree"] is True and tie["margin_points"] == 0
-    assert tie["beyond_spread"] is None and "one seed: spread unknown" in tie["verdict"]
-    alone = decide([Contender("full", 93.0, None, 1)], "Q1", strategy_rule())
-    assert alone["margin_points"] is None and alone["verdict"] == "only full was measured"
+    assert tie["decisive"] is None and tie["ci_low_points"] is None and "interval unknown" in tie["verdict"]
+    alone = decide([Contender("full", 93.0, 1)], "Q1", strategy_rule())
+    assert alone["margin_points"] is None and alone["decisive"] is None and alone["verdict"] == "only full was measured"
+
+
+N = 1000  # test images of the rows built in memory
+
+
+def verdicts_of(rows: list[dict]) -> list[dict]:
+    return build_leaderboard(rows, strategy_rule()).table("verdict").rows
+
+
+def test_the_cells_carry_their_per_image_results():
+    correct = known(N, 803, seed=2)
+    row = cell("t", "Q4", "resnet18", "full", 2, correct)
+    assert row["test_correct"] == np.packbits(correct, bitorder="little").tobytes().hex()
+    assert np.array_equal(decode_correct(row["test_correct"], row["test_images"]), correct) and row["top1"] == 0.803
+
+
+def test_a_large_difference_on_every_seed_is_decisive():
+    rows = [cell("t", "Q4", "resnet18", "linear_probe", s, known(N, 800 + s, s)) for s in range(3)]
+    rows += [cell("t", "Q4", "resnet18", "full", s, known(N, 760 + s, s)) for s in range(3)]  # 40 images fewer on every seed
+    verdict = by(verdicts_of(rows), scope="resnet18")
+    assert verdict["margin_points"] == pytest.approx(4.0) and verdict["agree"] is True
+    low, high = verdict["ci_low_points"], verdict["ci_high_points"]
+    assert 0 < low < 4.0 < high and high - low < 3 and verdict["decisive"] is True
+    assert verdict["seeds"] == 3 and verdict["test_images"] == N
+    assert verdict["verdict"] == f"agree: linear_probe led full by 4.00 points (95% CI {low:.2f} to {high:.2f}): decisive"
+    assert verdicts_of(rows) == verdicts_of(list(reversed(rows)))  # the same rows give the same interval
+
+
+def test_seeds_that_disagree_in_sign_are_not_decisive():
+    lp, full = (800, 700, 760), (740, 760, 750)  # linear_probe leads by 6, trails by 6, leads by 1 point
+    rows = [cell("t", "Q4", "resnet18", "linear_probe", s, known(N, k, s)) for s, k in enumerate(lp)]
+    rows += [cell("t", "Q4", "resnet18", "full", s, known(N, k, s)) for s, k in enumerate(full)]
+    verdict = by(verdicts_of(rows), scope="resnet18")
+    assert verdict["measured"] == "linear_probe" and verdict["margin_points"] == pytest.approx(1 / 3)
+    assert verdict["ci_low_points"] < 0 < verdict["margin_points"] < verdict["ci_high_points"]
+    assert verdict["decisive"] is False and verdict["verdict"].endswith("): not decisive")
+
+
+def test_the_overall_interval_resamples_every_architecture_together():
+    rows = []
+    for arch, (lp, full) in {"resnet18": (800, 760), "vgg11_bn": (700, 690)}.items():
+        rows += [cell("t", "Q4", arch, "linear_probe", s, known(N, lp + s, s)) for s in range(3)]
+        rows += [cell("t", "Q4", arch, "full", s, known(N, full + s, s)) for s in range(3)]
+    verdicts = verdicts_of(rows)
+    overall = by(verdicts, scope=OVERALL)
+    assert overall["margin_points"] == pytest.approx(2.5)  # (4 + 1) / 2
+    assert 0 < overall["ci_low_points"] < 2.5 < overall["ci_high_points"] and overall["decisive"] is True
+    assert overall["seeds"] == 3 and overall["test_images"] == N
+    vgg = by(verdicts, scope="vgg11_bn")
+    assert vgg["margin_points"] == pytest.approx(1.0) and vgg["ci_low_points"] < overall["ci_low_points"]
+
+
+def test_without_per_image_results_the_interval_is_over_the_seeds_or_unknown():
+    rows = [cell("t", "Q4", "resnet18", "linear_probe", s, known(N, 800 + 10 * s, s)) for s in range(3)]
+    rows += [cell("t", "Q4", "resnet18", "full", s, known(N, 760, s)) for s in range(2)]
+    rows.append(cell("t", "Q4", "resnet18", "full", 2, None, top1=0.76))  # an older cell: top-1 alone
+    verdict = by(verdicts_of(rows), scope="resnet18")
+    assert verdict["margin_points"] == pytest.approx(5.0) and verdict["test_images"] is None and verdict["seeds"] == 3
+    assert verdict["ci_low_points"] == pytest.approx(4.0) and verdict["ci_high_points"] == pytest.approx(6.0)  # seeds: 4, 5, 6
+    assert "(95% CI 4.00 to 6.00, seeds alone: no per-image results): decisive" in verdict["verdict"]
+
+    one_seed = [cell("t", "Q1", "resnet18", "full", 0, None, top1=0.8), cell("t", "Q1", "resnet18", "partial", 0, None, top1=0.9)]
+    verdict = by(verdicts_of(one_seed), scope="resnet18")
+    assert verdict["ci_low_points"] is None and verdict["decisive"] is None
+    assert verdict["verdict"] == "disagree: partial beat the rule's full by 10.00 points; one seed and no per-image results: interval unknown"
+
+    with_images = [cell("t", "Q1", "resnet18", "full", 0, known(N, 800)), cell("t", "Q1", "resnet18", "partial", 0, known(N, 900))]
+    verdict = by(verdicts_of(with_images), scope="resnet18")  # one seed, but its test images can be resampled
+    assert verdict["ci_low_points"] > 0 and verdict["decisive"] is True and verdict["test_images"] == N
+
+
+def test_per_image_results_from_the_database_give_the_same_files_twice(tmp_path):
+    store = ResultsStore(tmp_path / "results.sqlite")
+    for s in range(3):
+        store.record(cell("t", "Q4", "resnet18", "linear_probe", s, known(N, 800 + s, s)))
+        store.record(cell("t", "Q4", "resnet18", "full", s, known(N, 760 + s, s)))
+    first = write_leaderboards(tmp_path)
+    verdict = by(first.leaderboard.table("verdict").rows, scope="resnet18")
+    assert verdict["test_images"] == N and verdict["seeds"] == 3 and verdict["decisive"] is True
+    before = {path: path.read_bytes() for path in first.files}
+    write_leaderboards(tmp_path)
+    assert {path: path.read_bytes() for path in before} == before
 
 
 def test_a_rerun_of_the_same_seed_supersedes_the_older_cell():
@@ -185,23 +317,32 @@ def test_speed_and_memory_are_medians_per_architecture_and_strategy(written):
 
 
 def test_the_verdict_per_architecture_and_overall(written):
+    """Without per-image results, the intervals are over the seeds alone."""
     verdicts = written.leaderboard.table("verdict").rows
     resnet = by(verdicts, task="faces_small", scope="resnet18")
     assert resnet["measured"] == resnet["recommended"] == "linear_probe" and resnet["agree"] is True
-    assert resnet["margin_points"] == pytest.approx(10.0) and resnet["beyond_spread"] is True
+    assert resnet["margin_points"] == pytest.approx(10.0)  # seeds 0-2: 10, 8 and 12 points
+    assert 8.0 - 1e-9 <= resnet["ci_low_points"] < 10.0 < resnet["ci_high_points"] <= 12.0 + 1e-9
+    assert resnet["decisive"] is True and resnet["seeds"] == 3 and resnet["test_images"] is None
+    assert resnet["verdict"] == (
+        f"agree: linear_probe led full by 10.00 points (95% CI {resnet['ci_low_points']:.2f} to "
+        f"{resnet['ci_high_points']:.2f}, seeds alone: no per-image results): decisive"
+    )
     evil = by(verdicts, task="faces_small", scope=EVIL)
     assert evil["measured"] == "full" and evil["recommended"] == "linear_probe" and evil["agree"] is False
-    assert evil["margin_points"] == pytest.approx(1.0) and evil["spread_points"] == pytest.approx(2.0)
-    assert evil["beyond_spread"] is False and "not decisive" in evil["verdict"]
+    assert evil["margin_points"] == pytest.approx(1.0)  # seeds: 2, 1 and 0 points
+    assert evil["ci_low_points"] == pytest.approx(0.0) and evil["ci_high_points"] == pytest.approx(2.0)
+    assert evil["decisive"] is False and evil["verdict"].endswith("): not decisive")
     overall = by(verdicts, task="faces_small", scope=OVERALL)
     assert overall["measured"] == "linear_probe" and overall["agree"] is True
     assert overall["measured_top1_pct"] == pytest.approx(72.0) and overall["recommended_top1_pct"] == pytest.approx(72.0)
     assert overall["margin_points"] == pytest.approx(4.5)  # (82 + 62) / 2 against (72 + 63) / 2
-    assert overall["spread_points"] == pytest.approx(2.0) and overall["beyond_spread"] is True
+    assert 3.5 - 1e-9 <= overall["ci_low_points"] < 4.5 < overall["ci_high_points"] <= 6.0 + 1e-9  # seeds: 4, 3.5 and 6
+    assert overall["decisive"] is True
     q1 = by(verdicts, task="digits_large", scope="resnet18")
     assert q1["measured"] == "partial" and q1["recommended"] == "full" and q1["agree"] is False
-    assert q1["margin_points"] == pytest.approx(2.0) and q1["beyond_spread"] is None
-    assert q1["verdict"].endswith("one seed: spread unknown")
+    assert q1["margin_points"] == pytest.approx(2.0) and q1["decisive"] is None and q1["ci_low_points"] is None
+    assert q1["verdict"] == "disagree: partial beat the rule's full by 2.00 points; one seed and no per-image results: interval unknown"
     assert by(verdicts, task="digits_large", scope=OVERALL)["verdict"] == "only full was measured"
     notes = written.leaderboard.board("verdict").notes
     assert any("leaves out partial, retired_strategy, scratch" in n for n in notes)
@@ -274,7 +415,11 @@ def test_csv_json_and_markdown_contents(written, results_dir):
     assert combined == json.loads(json.dumps(written.combined))
     assert set(combined) >= {"environment", "accuracy", "speed", "memory", "verdict", "plots"}
     overall = by(combined["verdict"]["tables"]["verdict"]["rows"], scope=OVERALL, task="faces_small")
-    assert overall["margin_points"] == pytest.approx(4.5) and overall["beyond_spread"] is True
+    assert overall["margin_points"] == pytest.approx(4.5) and overall["decisive"] is True
+    assert overall["ci_low_points"] < 4.5 < overall["ci_high_points"] and overall["seeds"] == 3
+    with open(results_dir / "verdict.csv", newline="") as f:
+        verdict_csv = by(list(csv.DictReader(f)), scope=OVERALL, task="faces_small")
+    assert float(verdict_csv["ci_low_points"]) == pytest.approx(overall["ci_low_points"]) and verdict_csv["decisive"] == "True"
     verdict_json = json.loads((results_dir / "verdict.json").read_text())
     assert verdict_json["environment"]["plugins"] and verdict_json["tables"]["pareto"]["rows"]
     md = (results_dir / "accuracy.md").read_text()
@@ -284,6 +429,7 @@ def test_csv_json_and_markdown_contents(written, results_dir):
     assert "# zoo leaderboard" in readme and "disagree: partial beat the rule's full by 2.00 points" in readme
     assert "![Q4 faces\\_small" not in readme and "(plots/heatmap_lab_faces_small_5ep.png)" in readme
     assert "Won: the highest mean top-1" in readme and "Test CPU" in readme and EVIL not in readme
+    assert "| 95% CI low | 95% CI high | decisive |" in readme and "paired, hierarchical bootstrap" in readme
 
 
 def test_the_html_page_escapes_names_and_loads_nothing(written, results_dir):
@@ -292,6 +438,7 @@ def test_the_html_page_escapes_names_and_loads_nothing(written, results_dir):
     assert page.count("<script>") == 1 and "http://" not in page and "https://" not in page
     assert "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in page
     assert page.count('<img src="data:image/png;base64,') == 4
+    assert '<th scope="col" aria-sort="none" data-key="ci_low_points" data-type="number">' in page
 
 
 # ---------------------------------------------------------------------------- the command line
@@ -301,7 +448,7 @@ def test_zoo_leaderboard_prints_the_headline_and_writes_the_files(results_dir, c
     assert main(["leaderboard", "--out", str(results_dir)]) == 0
     out = capsys.readouterr().out
     assert "faces_small" in out and "82.00" in out and "linear_probe" in out
-    assert "disagree: partial beat the rule's full by 2.00 points; one seed: spread unknown" in out
+    assert "disagree: partial beat the rule's full by 2.00 points; one seed and no per-image results: interval unknown" in out
     assert (results_dir / "index.html").is_file() and f"written to {results_dir}" in out
 
 

@@ -42,7 +42,8 @@ def test_pretrain_stores_weights_with_metadata_and_reuses_them(tiny_suite):
     meta = json.loads(entry.path.with_suffix(".json").read_text())
     assert meta["architecture"] == "simple_cnn" and meta["suite"] == "tiny"
     assert meta["epochs"] == 1 and meta["recipe"]["batch_size"] == 32
-    assert meta["source_train_images"] == 180 and meta["source_test_images"] == 120
+    assert meta["source_train_images"] + meta["source_val_images"] == 180 and meta["source_val_images"] == 18
+    assert meta["source_test_images"] == 120 and 1 <= meta["best_epoch"] <= meta["epochs"] and meta["curve"]
     assert 0 <= meta["source_test_accuracy"] <= 1 and meta["seconds"] > 0
     assert meta["classes"] == list(tiny_suite.source.classes) and len(meta["mean"]) == 3
 

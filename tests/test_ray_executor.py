@@ -112,24 +112,27 @@ def test_ray_and_local_executors_give_the_same_cells_and_statuses(ray_instance, 
     from zoo.ray_executor import RayExecutor
 
     suite = tiny_zoo_for_workers.suites.get("tiny")
-    cells = expand_grid(suite, ["simple_cnn"], STRATEGIES, suite.tasks[:1], seeds=1)
+    groups = expand_grid(suite, ["simple_cnn"], STRATEGIES, suite.tasks[:1], seeds=1)
+    keys = {cell.key for group in groups for cell in group.sweep()}
     recorded = []
     record = ResultsStore.record
     monkeypatch.setattr(ResultsStore, "record", lambda store, row: (recorded.append(row["key"]), record(store, row)))
 
     # Ray first: its workers pretrain the backbone, into this test's $ZOO_HOME.
     ray_store = ResultsStore(tmp_path / "ray" / "results.sqlite")
-    ray_rows = {r["key"]: r for r in run_grid(cells, ray_store, RayExecutor(select_device("cpu")))}
+    ray_rows = {r["key"]: r for r in run_grid(groups, ray_store, RayExecutor(select_device("cpu")))}
     assert list((zoo_home / "weights").glob("simple_cnn.tiny-*.safetensors")), "workers must use the driver's $ZOO_HOME"
     local_store = ResultsStore(tmp_path / "local" / "results.sqlite")
-    local_rows = {r["key"]: r for r in run_grid(cells, local_store, LocalExecutor(select_device("cpu")))}
+    local_rows = {r["key"]: r for r in run_grid(groups, local_store, LocalExecutor(select_device("cpu")))}
 
-    assert set(ray_rows) == set(local_rows) == {c.key for c in cells}
+    assert set(ray_rows) == set(local_rows) == keys
     for key, local in local_rows.items():
         ray_row = ray_rows[key]
         assert (ray_row["strategy"], ray_row["status"]) == (local["strategy"], local["status"])
         if local["status"] != "ok":  # the same failure, with the same reason
             assert ray_row["reason"] == local["reason"]
+        else:  # a cell's result is its config's: the same on a Ray worker, bit for bit
+            assert (ray_row["top1"], ray_row["test_correct"], ray_row["val_loss"]) == (local["top1"], local["test_correct"], local["val_loss"])
         assert ray_row["environment"]["executor"] == "ray" and ray_row["environment"]["device"] == "cpu"
     assert {r["strategy"]: r["status"] for r in ray_rows.values()} == {
         "test_oom": "oom", "linear_probe": "ok", "test_nan": "diverged", "test_bug": "error", "scratch": "ok",
@@ -137,9 +140,9 @@ def test_ray_and_local_executors_give_the_same_cells_and_statuses(ray_instance, 
     # Every row stored once, and by this process (a worker writing one would make the
     # driver's insert of that key fail).
     stored = stored_rows(ray_store.path)
-    assert sorted(key for key, *_ in stored) == sorted(ray_rows) and len(stored) == len(cells)
+    assert sorted(key for key, *_ in stored) == sorted(ray_rows) and len(stored) == len(keys)
     assert sorted(recorded) == sorted([*ray_rows, *local_rows])
-    assert run_grid(cells, ray_store, RayExecutor(select_device("cpu"))) == []  # all stored: nothing runs
+    assert run_grid(groups, ray_store, RayExecutor(select_device("cpu"))) == []  # all stored: nothing runs
 
 
 def test_a_dead_worker_or_an_escaped_exception_becomes_an_error_row(ray_instance, tiny_zoo_for_workers, tmp_path, monkeypatch):
@@ -154,15 +157,15 @@ def test_a_dead_worker_or_an_escaped_exception_becomes_an_error_row(ray_instance
 
     monkeypatch.setattr(ray_executor, "_run_cell", task)
     suite = tiny_zoo_for_workers.suites.get("tiny")
-    cells = expand_grid(suite, ["simple_cnn"], ["test_bug", "test_nan", "scratch"], suite.tasks[:1], seeds=1)
+    groups = expand_grid(suite, ["simple_cnn"], ["test_bug", "test_nan", "scratch"], suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
-    rows = {r["strategy"]: r for r in run_grid(cells, store, ray_executor.RayExecutor("cpu", max_retries=0))}
+    rows = {r["strategy"]: r for r in run_grid(groups, store, ray_executor.RayExecutor("cpu", max_retries=0))}
     assert rows["scratch"]["status"] == "ok", "the grid goes on"
     assert rows["test_bug"]["status"] == "error"
     assert rows["test_bug"]["reason"].startswith("WorkerCrashedError from Ray: The worker died")
     assert rows["test_nan"]["status"] == "error"
     assert rows["test_nan"]["reason"] == "RayTaskError(RuntimeError) from Ray: escaped the cell runner"
-    assert rows["test_bug"]["config"] == cells[0].config() and rows["test_bug"]["wall_seconds"] >= 0
+    assert rows["test_bug"]["config"] == groups[0].base.config() and rows["test_bug"]["wall_seconds"] >= 0
     assert len(stored_rows(store.path)) == 3
 
 

@@ -4,6 +4,7 @@ The backbone is simple_cnn pretrained on the real mini source once per module (t
 backbones take minutes each); its weights and calibration live in a module-wide zoo home.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,9 +16,14 @@ import zoo
 from zoo import similarity
 from zoo.cli import main
 from zoo.data import ImageSet
+from zoo.leaderboard import OVERALL
+from zoo.pluginmanager import load_zoo
 from zoo.pretrain import pretrain
-from zoo.recommend import logme_agreement, measure_quadrant, rule_of_thumb
+from zoo.recommend import logme_agreement, measure_quadrant, measured
+from zoo.report import strategy_rule
 from zoo.results import ResultsStore
+from zoo.rule import rule_of_thumb
+from zoo.strategies import Phase, StrategySpec
 from zoo.suites import load_selection
 from zoo_plugins import datasets as offline
 
@@ -40,8 +46,34 @@ def export_imagefolder(images: ImageSet, root: Path) -> Path:
     return root
 
 
+QUICK_PRETRAINING = 3  # epochs: enough for simple_cnn's features to tell clothing from digits
+
+
+def quick_zoo():
+    """The installed plugins, with mini's pretraining capped at a few epochs and no
+    learning-rate sweep: the suite as the default run uses it would pretrain for minutes."""
+    loaded = load_zoo()
+    mini = loaded.suites.get(MINI)
+    plugin = loaded.suites.plugin_of(MINI)
+    others = [loaded.suites.get(name) for name in loaded.suites.names() if loaded.suites.plugin_of(name) == plugin and name != MINI]
+    loaded.suites.remove_plugin(plugin)
+    recipe = dataclasses.replace(mini.pretrain_recipe, epochs=QUICK_PRETRAINING)
+    for spec in [dataclasses.replace(mini, pretrain_recipe=recipe, lr_factors=(1.0,)), *others]:
+        loaded.suites.add(spec, plugin)
+    return loaded
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick_mini():
+    """This module's tests see :func:`quick_zoo`."""
+    loaded = quick_zoo()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(zoo, "get_zoo", lambda: loaded)
+        yield loaded
+
+
 @pytest.fixture(scope="module")
-def mini_home(tmp_path_factory) -> Path:
+def mini_home(tmp_path_factory, quick_mini) -> Path:
     """A zoo home holding simple_cnn pretrained on mini's source (and, once measured, its
     similarity calibration)."""
     home = tmp_path_factory.mktemp("mini-home")
@@ -81,7 +113,8 @@ def test_every_mini_task_lands_in_its_declared_quadrant(task, task_folders, pret
     report = json.loads(out)
     assert report["quadrant"] == declared.quadrant
     assert report["size"]["verdict"] == declared.size and report["similarity"]["verdict"] == declared.similarity
-    assert report["recommendation"]["strategy"] == rule_of_thumb(declared.quadrant)[0]
+    assert report["recommendation"]["strategy"] == rule_of_thumb(declared.quadrant, strategy_rule())[0]
+    assert report["recommendation"]["strategy_from"] == "rule of thumb"
     assert report["recommendation"]["architecture"] == "simple_cnn"
     reading = report["similarity"]["backbones"][0]
     assert reading["calibration_separates_tasks"]
@@ -95,7 +128,7 @@ def test_json_has_the_measurements_behind_the_recommendation(task_folders, pretr
     assert code == 0
     assert set(report) >= {"data", "images", "classes", "quadrant", "size", "similarity", "transferability", "recommendation", "measured", "reasons"}
     assert report["size"]["small_threshold"] == 100 and "mini suite" in report["size"]["threshold_from"]
-    assert report["size"]["per_class"] == {str(d): 8 for d in range(10)}  # 10 per class, 80% of them to train
+    assert report["size"]["per_class"] == {str(d): 16 for d in range(10)}  # 20 per class, 80% of them to train
     assert report["transferability"]["score"] == "LogME"
     [score] = report["transferability"]["backbones"]
     assert score["variant"].startswith("simple_cnn.mini-") and isinstance(score["logme"], float)
@@ -112,21 +145,94 @@ def test_small_threshold_overrides_the_suite(task_folders, pretrained, tmp_path,
     assert "against a threshold of 1000 (given with --small-threshold)" in out
 
 
-def test_measured_winner_checks_the_rule_of_thumb(task_folders, pretrained, tmp_path, capsys):
-    store = ResultsStore(tmp_path / "results.sqlite")
-    rows = [("linear_probe", 0, 0.70), ("linear_probe", 1, 0.72), ("partial", 0, 0.80), ("full", 0, 0.60)]
-    for i, (strategy, seed, top1) in enumerate(rows):
-        store.record({"key": str(i), "suite": MINI, "task": "fashion_footwear_small", "quadrant": "Q4",
-                      "architecture": "resnet18", "strategy": strategy, "seed": seed, "status": "ok", "top1": top1})  # fmt: skip
-    store.record({"key": "q1", "suite": MINI, "task": "digits_large", "quadrant": "Q1", "architecture": "resnet18",
-                  "strategy": "scratch", "seed": 0, "status": "ok", "top1": 0.99})  # fmt: skip
-    code, out, _ = run(capsys, task_folders["fashion_footwear_small"], "--arch", "simple_cnn", "--results", store.path)
+def store_cells(path: Path, cells) -> Path:
+    """A results database of finished cells: (task, quadrant, architecture, strategy, seed, top-1)."""
+    store = ResultsStore(path)
+    for i, (task, quadrant, arch, strategy, seed, top1) in enumerate(cells):
+        store.record({"key": str(i), "suite": MINI, "task": task, "quadrant": quadrant, "architecture": arch,
+                      "strategy": strategy, "seed": seed, "status": "ok", "top1": top1})  # fmt: skip
+    return store.path
+
+
+def test_an_undecided_verdict_leaves_the_rule_of_thumb(task_folders, pretrained, tmp_path, capsys):
+    path = store_cells(tmp_path / "results.sqlite", [
+        *[("fashion_footwear_small", "Q4", "resnet18", s, seed, top1)
+          for s, seed, top1 in [("linear_probe", 0, 0.70), ("linear_probe", 1, 0.72), ("partial", 0, 0.80), ("full", 0, 0.60)]],
+        ("digits_large", "Q1", "resnet18", "scratch", 0, 0.99),
+    ])  # fmt: skip
+    code, out, _ = run(capsys, task_folders["fashion_footwear_small"], "--arch", "simple_cnn", "--results", path)
     assert code == 0
-    assert "strategy:  partial" in out
-    assert "partial won, which disagrees, so partial is recommended" in out
-    behind = out.split("measured in Q4")[1].splitlines()
-    assert [line.split() for line in behind if "linear_probe" in line] == [["fashion_footwear_small", "resnet18", "linear_probe", "71.00%", "2"]]
+    assert "strategy:  linear_probe" in out
+    assert (
+        f"Measured on fashion_footwear_small ({path}) on resnet18, the only architecture measured: disagree: partial beat "
+        "the rule's linear_probe by 9.00 points; one seed and no per-image results: interval unknown." in out
+    )
+    assert "The verdict is not decisive, so the rule of thumb's linear_probe is recommended." in out
+    header, *behind = out.split(f"verdict in Q4 ({path}):\n")[1].splitlines()
+    assert header.split() == ["TASK", "SCOPE", "WON", "RULE", "MARGIN", "95%", "CI", "DECISIVE"]
+    assert [line.split() for line in behind] == [["fashion_footwear_small", "resnet18", "partial", "linear_probe", "9.00", "unknown", "–"]]
     assert not any("digits_large" in line for line in behind)
+
+
+def decisive_cells() -> list[tuple]:
+    """partial ahead of linear_probe by 10, 11 and 12 points on the three seeds of both
+    architectures; a team's folder measured in Q4 and a Q1 task, neither of which counts."""
+    cells = [("fashion_footwear_small", "Q4", arch, "linear_probe", seed, 0.70 + 0.01 * seed) for arch in ("resnet18", "vgg11_bn") for seed in range(3)]
+    cells += [("fashion_footwear_small", "Q4", arch, "partial", seed, 0.80 + 0.02 * seed) for arch in ("resnet18", "vgg11_bn") for seed in range(3)]
+    cells += [("data_mine", "Q4", "resnet18", "scratch", 0, 0.99), ("digits_large", "Q1", "resnet18", "scratch", 0, 0.99)]
+    return cells
+
+
+def test_measured_reads_the_leaderboards_verdict(tmp_path):
+    suite = zoo.get_zoo().suites.get(MINI)
+    path = store_cells(tmp_path / "results.sqlite", decisive_cells())
+    evidence = measured(path, suite, "Q4", "resnet18")
+    assert [(v["task"], v["scope"], v["deciding"]) for v in evidence.verdicts] == [
+        ("fashion_footwear_small", OVERALL, True), ("fashion_footwear_small", "resnet18", False)
+    ]
+    [overall] = evidence.deciding
+    assert overall["measured"] == "partial" and overall["recommended"] == "linear_probe" and overall["agree"] is False
+    assert overall["margin_points"] == pytest.approx(11.0) and overall["decisive"] is True
+    assert 10.0 - 1e-9 <= overall["ci_low_points"] < 11.0 < overall["ci_high_points"] <= 12.0 + 1e-9
+    assert evidence.winner == "partial"
+    assert [v["scope"] for v in measured(path, suite, "Q4", "simple_cnn").verdicts] == [OVERALL]  # no verdict of its own
+    assert measured(path, suite, "Q2") is None and measured(tmp_path / "absent.sqlite", suite, "Q4") is None
+
+
+def test_a_decisive_verdict_recommends_the_measured_winner(task_folders, pretrained, tmp_path, capsys):
+    path = store_cells(tmp_path / "results.sqlite", decisive_cells())
+    code, out, _ = run(capsys, task_folders["fashion_footwear_small"], "--arch", "simple_cnn", "--json", "--results", path)
+    assert code == 0
+    report = json.loads(out)
+    assert report["recommendation"]["strategy"] == "partial" and report["recommendation"]["strategy_from"] == "measured"
+    assert report["recommendation"]["rule_of_thumb"] == "linear_probe"
+    assert report["measured"]["decisive_winner"] == "partial" and report["measured"]["results"] == str(path)
+    [overall] = report["measured"]["verdicts"]
+    assert overall["scope"] == OVERALL and overall["deciding"] is True and overall["decisive"] is True
+    assert {"margin_points", "ci_low_points", "ci_high_points", "seeds", "test_images", "compared_with", "verdict"} <= set(overall)
+    quoted = (
+        f"disagree: partial beat the rule's linear_probe by 11.00 points (95% CI {overall['ci_low_points']:.2f} to "
+        f"{overall['ci_high_points']:.2f}, seeds alone: no per-image results): decisive"
+    )
+    assert overall["verdict"] == quoted
+    assert f"Measured on fashion_footwear_small ({path}) over all architectures: {quoted}." in report["reasons"]
+    assert "The verdict is decisive, so the measured winner partial is recommended over the rule of thumb's linear_probe." in report["reasons"]
+
+
+def test_a_plugin_strategy_naming_q4_does_not_displace_linear_probe(task_folders, pretrained, tmp_path, capsys, monkeypatch):
+    class Aardvark:
+        @zoo.hookimpl
+        def zoo_register_strategies(self, registry):
+            registry.add(StrategySpec("aardvark", "a plugin strategy that names Q4 too", (Phase("head"),), quadrants=("Q4",)))
+
+    loaded = quick_zoo()
+    loaded.add_plugin(Aardvark(), "aardvark")
+    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
+    code, out, err = run(capsys, task_folders["fashion_footwear_small"], "--arch", "simple_cnn", "--json", "--results", tmp_path / "none.sqlite")
+    assert code == 0, err
+    recommendation = json.loads(out)["recommendation"]
+    assert recommendation["strategy"] == recommendation["rule_of_thumb"] == "linear_probe"
+    assert recommendation["alternatives"] == ["aardvark"]
 
 
 def test_measure_quadrant_places_an_image_set(pretrained):

@@ -11,7 +11,7 @@ from zoo.cli import main
 from zoo.data import ImageSet
 from zoo.preprocess import prepare
 from zoo.strategies import Phase, StrategySpec, resolve_strategy
-from zoo.training import Diverged, Recipe, fit
+from zoo.training import Diverged, Recipe, fit, validation_score
 from zoo.transfer import FeatureSet, PrefixCache, param_groups, run_strategy, split_epochs
 
 CPU = torch.device("cpu")
@@ -246,4 +246,41 @@ def test_precision_is_auto_unless_zoo_precision_says(monkeypatch):
     with pytest.raises(ZooError, match="ZOO_PRECISION='fp16' is not one of auto, bf16, fp32"):
         precision(CPU)
     monkeypatch.delenv("ZOO_PRECISION")
-    assert precision(CPU) in ("bf16", "fp32") and precision(torch.device("meta")) == "fp32"
+    assert precision(CPU) == "fp32", "a CPU computes in fp32 unless asked: results must not depend on the machine"
+    assert precision(torch.device("meta")) == "fp32"
+
+
+def separable(n=64, seed=0):
+    """Two classes a small network learns in a few epochs: bright and dark images."""
+    data = toy_data(n=n, classes=2, seed=seed)
+    data.images[data.labels == 1] //= 4
+    return data
+
+
+def test_validation_stops_training_at_a_plateau_and_a_doubled_cap_changes_nothing():
+    recipe = Recipe(epochs=60, batch_size=16, lr=0.05, augment=False, patience=2, decays=1)
+    train, held_out = separable(), separable(n=32, seed=1)
+    models, runs = [], []
+    for cap in (60, 120):
+        model = fresh("simple_cnn", classes=2)
+        runs.append(fit(model, train, dataclasses.replace(recipe, epochs=cap), seed=0, device=CPU, validation=held_out))
+        models.append(model)
+    first, doubled = runs
+    assert first.stopped_early and first.epochs < 60 and first.cap == 60
+    assert first.best_epoch <= first.epochs and first.val_top1 == 1.0
+    assert [e["epoch"] for e in first.curve] == list(range(1, first.epochs + 1))
+    assert {e["lr_factor"] for e in first.curve} == {1.0, 0.1}, "the rate dropped once at a plateau, then training stopped"
+    assert (doubled.epochs, doubled.best_epoch, doubled.curve) == (first.epochs, first.best_epoch, first.curve)
+    for a, b in zip(models[0].state_dict().values(), models[1].state_dict().values(), strict=True):
+        assert torch.equal(a, b), "the same weights, bit for bit"
+
+
+def test_the_best_validation_epoch_is_kept():
+    recipe = Recipe(epochs=8, batch_size=16, lr=0.05, augment=False, patience=100)
+    model, held_out = fresh("simple_cnn", classes=3), toy_data(seed=1)  # noise: the validation score wanders
+    stats = fit(model, toy_data(), recipe, seed=0, device=CPU, validation=held_out)
+    assert not stats.stopped_early and stats.epochs == 8
+    assert round(stats.val_top1, 5) == max(e["val_top1"] for e in stats.curve)
+    best = stats.curve[stats.best_epoch - 1]
+    loss, top1 = validation_score(model, held_out, CPU)
+    assert (round(loss, 5), round(top1, 5)) == (best["val_loss"], best["val_top1"]), "the model holds the best epoch's weights"

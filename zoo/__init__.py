@@ -68,12 +68,14 @@ def create_model(
     pretrained: bool | str = False,
     num_classes: int | None = None,
     weights_file: str | Path | None = None,
+    img_size: int | None = None,
 ) -> nn.Module:
     """Build a registered architecture by name; ``"arch.tag"`` selects pretrained weights.
 
     :param pretrained: ``True`` for the architecture's default weights, or a tag.
     :param num_classes: size of a fresh classifier; ``None`` keeps the weights' own.
     :param weights_file: a local ``.safetensors`` or ``torch.save`` file to load.
+    :param img_size: the input side, for networks whose head depends on it (VGG below 224).
     """
     arch, _, tag = name.partition(".")
-    return _create_model(get_zoo().architectures.get(arch), tag or pretrained, num_classes, weights_file)
+    return _create_model(get_zoo().architectures.get(arch), tag or pretrained, num_classes, weights_file, img_size=img_size)

@@ -50,6 +50,7 @@ class ArchitectureSpec:
     differences: str = ""  # how and why zoo's network differs from ``reference``
     description: str = ""  # one line for listings
     lr_scale: float = 1.0  # multiplier on a recipe's learning rate: reference recipes train some networks slower (VGG)
+    input_sized: bool = False  # build(num_classes=…, img_size=side) shapes its head for that input side (VGG)
 
     @property
     def default_weights(self) -> HubWeights | None:
@@ -132,27 +133,42 @@ class LoadedWeights:
     metadata: dict = field(default_factory=dict)
 
 
+def build_network(spec: ArchitectureSpec, num_classes: int = 1000, img_size: int | None = None) -> nn.Module:
+    """``spec``'s network, randomly initialised; an ``input_sized`` one shaped for ``img_size``
+    (default: its default input side), every other one the same whatever the size."""
+    if spec.input_sized:
+        return spec.build(num_classes=num_classes, img_size=img_size or spec.default_input_size[1])
+    return spec.build(num_classes=num_classes)
+
+
 def create_model(
     spec: ArchitectureSpec,
     pretrained: bool | str = False,
     num_classes: int | None = None,
     weights_file: str | Path | None = None,
     store: WeightsStore | None = None,
+    img_size: int | None = None,
 ) -> nn.Module:
     """Build ``spec``'s network, load weights, and give it a ``num_classes`` classifier.
 
     :param pretrained: ``False`` for random initialisation, ``True`` for the default weights,
         or a tag. A tag is looked up in the local store first, then on the hubs.
     :param weights_file: a ``.safetensors`` or ``torch.save`` file to load instead.
+    :param img_size: the input side an ``input_sized`` network is shaped for; by default the
+        side its stored weights were trained at, else its default input side.
     """
-    net = spec.build(num_classes=1000)
+    store = store or WeightsStore()
+    if img_size is None and spec.input_sized and isinstance(pretrained, str):
+        stored = store.find(spec.name, pretrained)
+        img_size = stored.metadata.get("input_size", [None, None])[1] if stored else None
+    net = build_network(spec, 1000, img_size)
     loaded = None
     if weights_file is not None:
         state = read_weights_file(weights_file)
         load_checked(net, state, f"file {weights_file}")
         loaded = LoadedWeights(str(weights_file), "file")
     elif pretrained:
-        loaded = _load_pretrained(spec, net, pretrained, store or WeightsStore())
+        loaded = _load_pretrained(spec, net, pretrained, store)
     if num_classes is not None and num_classes != net.num_classes:
         net.reset_classifier(num_classes)
     net.zoo_weights = loaded

@@ -92,12 +92,28 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print the combined leaderboard JSON")
     cmd.set_defaults(run=cmd_leaderboard)
 
-    cmd = commands.add_parser("speed", help="training and inference speed and memory of architectures")
+    from zoo.speed import STEPS as SPEED_STEPS, TIMINGS, WARMUP as SPEED_WARMUP
+
+    cmd = commands.add_parser(
+        "speed", help="training and inference speed and memory of architectures",
+        description="Training and inference throughput, batch-1 latency and peak memory, timed as timm's benchmark.py times them.",
+        epilog="--timing timm (the default) is timm benchmark.py's method: warm-up steps, then the timed steps' loop timed "
+               "as a whole; inference first, on a network that has not trained yet, then training. --timing after-training "
+               "is zoo's earlier method: training first, then inference in the same process, each step timed alone and "
+               "summed. On the CPU its inference reads about 1.2-1.3x faster, not because of the timer but because a "
+               "process that has trained keeps its activation memory mapped, where a fresh one page-faults it back in "
+               "every step; it is not comparable with timm's figures. See zoo/speed.py.",
+    )
     cmd.add_argument("--arch", action="append", required=True, metavar="NAMES",
                      help="architectures, comma-separated or repeated; shell-style wildcards allowed")
     cmd.add_argument("--batch-size", type=_positive, default=128, help="images per timed step (default: %(default)s)")
     cmd.add_argument("--img-size", type=_positive, help="side length (default: each architecture's own)")
-    cmd.add_argument("--steps", type=_positive, default=10, help="timed steps after 3 warm-up ones (default: %(default)s)")
+    cmd.add_argument("--timing", choices=TIMINGS, default="timm",
+                     help="timm: timm benchmark.py's method; after-training: zoo's earlier, faster-reading one "
+                          "(see below) (default: %(default)s)")
+    cmd.add_argument("--warmup", type=_non_negative, default=SPEED_WARMUP,
+                     help="untimed steps before each measurement (default: %(default)s, timm's)")
+    cmd.add_argument("--steps", type=_positive, default=SPEED_STEPS, help="timed steps (default: %(default)s, timm's)")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_speed)
@@ -296,17 +312,26 @@ def _print_suite(info: dict) -> None:
         lines.append(f"  source:          {info['source_description']}: {source['dataset']} {', '.join(source['classes'])}")
         lines.append(f"                   {_counts(source)}")
         recipe = info["pretrain_recipe"]
-        lines.append(f"  pretraining:     {recipe['epochs']} epochs, batch {recipe['batch_size']}, lr {recipe['lr']} (zoo pretrain)")
+        lines.append(
+            f"  pretraining:     until a {info['pretrain_validation']:.0%} validation split stops improving, at most "
+            f"{recipe['epochs']} epochs; batch {recipe['batch_size']}, lr {recipe['lr']} (zoo pretrain)"
+        )
     else:
         lines.append(f"  source:          {info['source_description']}")
     lines.append(f"  image size:      {size}")
     lines.append(f"  small below:     {info['small_threshold']} training images per class")
+    if len(info["lr_factors"]) > 1:
+        factors = ", ".join(f"×{f:.3g}" for f in info["lr_factors"])
+        lines.append(f"  lr sweep:        {factors} the recipe's rate on seed 0; the best on validation trains the other seeds")
     lines.append("  tasks:")
     for task in info["tasks"]:
         classes = task["classes"] if isinstance(task["classes"], str) else ", ".join(task["classes"])
         lines.append(f"    {task['quadrant']}  {task['name']:<24} {task['size']}, {task['similarity']}: {task['dataset']} ({classes})")
         seeds = f", {task['seeds']} seeds" if task["seeds"] > 1 else ""
-        lines.append(f"        {_counts(task)}; {task['epochs']} epochs at batch {task['batch_size']}{seeds}")
+        lines.append(
+            f"        {_counts(task)}; until a {task['validation']:.0%} validation split stops improving "
+            f"(patience {task['patience']}), at most {task['epochs']} epochs at batch {task['batch_size']}{seeds}"
+        )
         lines.append(f"        {task['why']}")
     if info["notes"]:
         lines += ["  notes:"] + [f"    {line}" for line in info["notes"].splitlines()]
@@ -318,7 +343,7 @@ def _print_suite(info: dict) -> None:
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from zoo.pretrain import pretrain
-    from zoo.training import select_device
+    from zoo.training import precision, select_device
 
     registry = zoo.get_zoo()
     suite = registry.suites.get(args.suite)
@@ -326,7 +351,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     device = select_device(args.device)
     results = []
     for name in names:
-        entry, trained = pretrain(suite, registry.architectures.get(name), device=device, force=args.force)
+        arch = registry.architectures.get(name)
+        entry, trained = pretrain(suite, arch, device=device, force=args.force, precision=precision(device))
         meta = entry.metadata
         results.append(
             {
@@ -343,7 +369,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
             verb = "trained" if trained else "already stored"
             print(
                 f"{name}.{entry.tag}: {verb}; source test accuracy {meta['source_test_accuracy']:.2%} "
-                f"after {meta['epochs']} epochs in {meta['seconds']:.0f} s ({entry.path})"
+                f"after {meta['epochs']} epochs (best {meta.get('best_epoch')}) in {meta['seconds']:.0f} s ({entry.path})"
             )
     if args.json:
         _print_json(results)
@@ -374,7 +400,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from zoo.harness import LocalExecutor, expand_grid, run_grid
     from zoo.progress import progress
     from zoo.results import ResultsStore
-    from zoo.training import select_device
+    from zoo.training import precision, select_device
 
     if args.ray_address and args.executor != "ray":
         raise ZooError("--ray-address goes with --executor ray")
@@ -391,7 +417,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         executor = LocalExecutor(device)
     tasks += [_folder_task(folder, suite, archs, device) for folder in args.data or ()]
-    cells = expand_grid(suite, archs, strategies, tasks, args.seeds, args.epochs)
+    groups = expand_grid(suite, archs, strategies, tasks, args.seeds, args.epochs, precision(device))
     store = ResultsStore(args.out / "results.sqlite")
     if args.fresh:
         store.clear()
@@ -403,20 +429,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
             return f"top-1 {row['top1']:.2%} in {row['wall_seconds']:.0f} s"
         return f"{row['status']}: {row['reason']}"
 
-    with progress(f"bench {suite.name}", len(cells)) as bar:
+    cells = sum(group.size for group in groups)
+    stored = []
+
+    def on_cell(cell, row: dict | None, done: int, total: int) -> None:
+        if row is None:
+            stored.append(cell)
+        bar.update(done, f"{cell.label}: {status(row)}")
+
+    with progress(f"bench {suite.name}", cells) as bar:
         rows = run_grid(
-            cells,
-            store,
-            executor,
-            on_cell=lambda cell, row, done, total: bar.update(done, f"{cell.label}: {status(row)}"),
-            on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total),
+            groups, store, executor, on_cell=on_cell, on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total)
         )
     failed = [r for r in rows if r["status"] != "ok"]
     if args.json:
         _print_json(rows)
     else:
+        unrun = cells - len(rows) - len(stored)
+        skipped = f", {unrun} not run because their learning-rate sweep failed" if unrun else ""
         print(
-            f"{len(cells)} cells: {len(rows)} run, {len(cells) - len(rows)} already stored, {len(failed)} failed; "
+            f"{cells} cells: {len(rows)} run, {len(stored)} already stored, {len(failed)} failed{skipped}; "
             f"results in {store.path}"
         )
     _write_bench_leaderboards(args.out, args.json)
@@ -428,11 +460,12 @@ def _folder_task(folder: Path, suite, archs: Sequence[str], device):
     since placing the folder in the matrix reads it through them."""
     from zoo.pretrain import pretrain
     from zoo.team_data import folder_task, require_folder
+    from zoo.training import precision
 
     require_folder(folder)
     if suite.source is not None:
         for name in archs:
-            pretrain(suite, zoo.get_zoo().architectures.get(name), device=device)
+            pretrain(suite, zoo.get_zoo().architectures.get(name), device=device, precision=precision(device))
     task = folder_task(folder, suite, archs, device)
     print(f"{folder}: task {task.name} in {task.quadrant} ({task.why})", file=sys.stderr)
     return task
@@ -505,6 +538,13 @@ def _write_bench_leaderboards(out: Path, as_json: bool) -> None:
 # ---------------------------------------------------------------------------- speed
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text}")
+    return value
+
+
 def cmd_speed(args: argparse.Namespace) -> int:
     from zoo.speed import measure_speed
     from zoo.training import select_device
@@ -520,7 +560,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
             if args.img_size < max(min_h, min_w):
                 raise ZooError(f"--img-size {args.img_size} is below {name}'s minimum input size {min_h}×{min_w}")
             size = (channels, args.img_size, args.img_size)
-        report = measure_speed(spec, device, args.batch_size, size, steps=args.steps).as_dict()
+        report = measure_speed(spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing).as_dict()
         reports.append(report)
         if not args.json:
             _print_speed(report)
@@ -537,6 +577,7 @@ def _print_speed(r: dict) -> None:
     size = "×".join(map(str, r["input_size"][1:]))
     print(
         f"{r['architecture']} at {size}, batch {r['batch_size']}, {r['device_name']} ({r['precision']}, {r['threads']} threads)\n"
+        f"  timing:     {r['timing']}, {r['warmup']} warm-up and {r['steps']} timed steps\n"
         f"  training:   {r['train_images_per_second']:,.1f} images/s, peak memory {_mib(r['train_peak_bytes'])}\n"
         f"  inference:  {r['infer_images_per_second']:,.1f} images/s, peak memory {_mib(r['infer_peak_bytes'])}\n"
         f"  latency:    {r['latency_ms_p50']:.2f} ms p50, {r['latency_ms_p95']:.2f} ms p95 (batch 1)\n"
@@ -593,11 +634,24 @@ def _print_recommendation(rec) -> None:
     lines += [f"  - {reason}" for reason in rec.reasons]
     print("\n".join(lines))
     if rec.measured is not None:
-        print(f"\nmeasured in {rec.placement.quadrant} ({rec.measured.path}):")
-        _print_table(
-            [{**row, "top1_mean": f"{row['top1_mean']:.2%}"} for row in rec.measured.rows],
-            ["task", "architecture", "strategy", "top1_mean", "seeds"],
-        )
+        print(f"\nverdict in {rec.placement.quadrant} ({rec.measured.path}):")
+        _print_table([_verdict_line(v) for v in rec.measured.verdicts], ["task", "scope", "won", "rule", "margin", "95% CI", "decisive"])
+
+
+def _verdict_line(verdict: dict) -> dict:
+    """A leaderboard verdict row as ``zoo recommend`` prints it: points, interval, decisive."""
+    from zoo.leaderboard import Column
+
+    known = verdict["ci_low_points"] is not None
+    return {
+        "task": verdict["task"],
+        "scope": verdict["scope"],
+        "won": verdict["measured"],
+        "rule": Column("recommended", "").format(verdict["recommended"]),
+        "margin": Column("margin_points", "", ".2f").format(verdict["margin_points"]),
+        "95% CI": f"{verdict['ci_low_points']:.2f} to {verdict['ci_high_points']:.2f}" if known else "unknown",
+        "decisive": Column("decisive", "").format(verdict["decisive"]),
+    }
 
 
 # ---------------------------------------------------------------------------- plugins

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from zoo.architectures import ArchitectureSpec
+from zoo.architectures import ArchitectureSpec, build_network
 
 METHOD = "torch.utils.flop_counter.FlopCounterMode, batch 1, meta device; MACs = FLOPs / 2"
 
@@ -29,10 +29,11 @@ class Complexity:
     method: str = METHOD
 
 
-def build_meta(spec: ArchitectureSpec, num_classes: int = 1000) -> nn.Module:
-    """``spec``'s network with shapes but no storage: instant to build, even for VGG."""
+def build_meta(spec: ArchitectureSpec, num_classes: int = 1000, img_size: int | None = None) -> nn.Module:
+    """``spec``'s network (shaped for ``img_size`` where that matters) with shapes but no
+    storage: instant to build, even for VGG."""
     with torch.device("meta"):
-        return spec.build(num_classes=num_classes).eval()
+        return build_network(spec, num_classes, img_size).eval()
 
 
 def measure(net: nn.Module, input_size: tuple[int, int, int]) -> Complexity:

@@ -127,11 +127,14 @@ def suite_info(suite: SuiteSpec, plugin: str) -> dict:
         "source_description": suite.source_description,
         "source": selection(suite.source) if suite.source else None,
         "pretrain_recipe": asdict(suite.pretrain_recipe) if suite.pretrain_recipe else None,
+        "pretrain_validation": suite.pretrain_validation if suite.source else None,
+        "lr_factors": list(suite.lr_factors),
         "image_size": suite.image_size,
         "small_threshold": suite.small_threshold,
         "tasks": [
             {"name": t.name, "quadrant": t.quadrant, "size": t.size, "similarity": t.similarity, "why": t.why,
-             "epochs": t.epochs, "seeds": t.seeds, "batch_size": t.batch_size, **selection(t.data)}
+             "epochs": t.epochs, "seeds": t.seeds, "batch_size": t.batch_size, "patience": t.patience,
+             "validation": t.validation, **selection(t.data)}
             for t in suite.tasks
         ],
         "notes": suite.notes,

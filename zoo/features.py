@@ -26,7 +26,7 @@ from zoo.preprocess import PreparedSet, prepare
 from zoo.pretrain import plan
 from zoo.strategies import CLASSIFIER_SIDE
 from zoo.suites import SuiteSpec
-from zoo.training import autocast
+from zoo.training import autocast, precision
 from zoo.weights import WeightsStore
 
 BATCH_SIZE = 256  # images per forward pass
@@ -86,25 +86,26 @@ class Features:
     pooled: torch.Tensor  # [N, num_features] what the classifier sees: the labels' fit
 
 
-def weights_variant(suite: SuiteSpec, arch: ArchitectureSpec) -> str:
+def weights_variant(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "fp32") -> str:
     """The pretrained variant ``arch`` has in ``suite``: ``zoo pretrain``'s tag for a suite
-    with a source data set, the default hub weights otherwise."""
+    with a source data set (pretrained in ``precision``), the default hub weights otherwise."""
     if suite.source is not None:
-        return f"{arch.name}.{plan(suite, arch).tag}"
+        return f"{arch.name}.{plan(suite, arch, precision).tag}"
     if arch.default_weights is None:
         raise WeightsError(f"{arch.name} has no hub weights, so suite {suite.name!r} has no pretrained {arch.name}")
     return f"{arch.name}.{arch.default_weights.tag}"
 
 
-def stored_architectures(suite: SuiteSpec, store: WeightsStore | None = None) -> list[str]:
-    """Architectures whose weights for ``suite`` are in the local weights store, by name."""
+def stored_architectures(suite: SuiteSpec, store: WeightsStore | None = None, precision: str = "fp32") -> list[str]:
+    """Architectures whose weights for ``suite`` (pretrained in ``precision``) are in the local
+    weights store, by name."""
     store = store or WeightsStore()
     registry = zoo.get_zoo().architectures
     found = []
     for name in registry.names():
         arch = registry.get(name)
         try:
-            tag = weights_variant(suite, arch).partition(".")[2]
+            tag = weights_variant(suite, arch, precision).partition(".")[2]
         except ZooError:
             continue
         if store.find(name, tag) is not None:
@@ -119,7 +120,7 @@ def load_backbone(suite: SuiteSpec, arch: ArchitectureSpec, device: torch.device
     how to make them (forward passes only is the point of recommending without training).
     """
     store = store or WeightsStore()
-    variant = weights_variant(suite, arch)
+    variant = weights_variant(suite, arch, precision(device))
     tag = variant.partition(".")[2]
     if suite.source is not None:
         entry = store.find(arch.name, tag)

@@ -1,14 +1,21 @@
 """The harness: expand the grid, run each cell, store each result as it finishes.
 
-A cell is one (architecture, strategy, task, seed) run; its key hashes its whole config, so
-a rerun skips what is stored and any change to a cell's config makes it a new cell. A cell
-that fails (divergence, out of memory, an exception in a plugin) is stored with its status
-and reason, and the grid goes on.
+A cell is one (architecture, strategy, task, seed, learning rate) run; its key hashes its
+whole config, so a rerun skips what is stored and any change to a cell's config makes it a
+new cell. A cell's result is a function of that config alone: its random draws (training
+subset, validation split, new classifier or scratch weights, batch order, augmentation) all
+come from its seed, whatever ran before it in the process.
+
+The grid runs in two waves per (task, architecture, strategy), a :class:`CellGroup`: seed 0
+at each learning rate of the suite's sweep, then the other seeds at the rate the sweep chose
+on validation data (:mod:`zoo.sweep`). A cell that fails (divergence, out of memory, an
+exception in a plugin) is stored with its status and reason, and the grid goes on.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -25,6 +32,8 @@ import torch
 
 import zoo
 from zoo.complexity import build_meta, measure
+from zoo.confidence import encode_correct
+from zoo.data import stratified_split
 from zoo.features import weights_variant
 from zoo.preprocess import prepare
 from zoo.pretrain import pretrain, source_stats
@@ -32,8 +41,9 @@ from zoo.results import ResultsStore
 from zoo.speed import SpeedReport, measure_speed
 from zoo.strategies import resolve_strategy
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec, load_selection
+from zoo.sweep import chosen_lrs, group_key
 from zoo.team_data import FOLDER_DATASET, fingerprint
-from zoo.training import Diverged, Recipe, device_name, evaluate, precision
+from zoo.training import Diverged, Recipe, device_name, evaluate
 from zoo.transfer import PrefixCache, run_strategy
 
 EpochCallback = Callable[["Cell", int, int], None]  # (cell, epochs done, epochs in all)
@@ -55,7 +65,8 @@ class Cell:
     epochs: int
     input_size: tuple[int, int, int]
     weights: str | None  # pretrained variant it starts from; None for a strategy that starts from scratch
-    recipe: dict = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)  # the Recipe, learning rate and precision included
+    validation: float = 0.0  # share of each class's training images held out for early stopping and the sweep
     data_root: str | None = None  # a team's image folder (zoo bench --data); None: the suite's own task
     data_fingerprint: str | None = None  # that folder's files, so that changing them makes new cells
 
@@ -76,6 +87,36 @@ class Cell:
         return f"{self.architecture}/{self.strategy}/{self.task}/seed{self.seed}"
 
 
+@dataclass(frozen=True)
+class CellGroup:
+    """One (task, architecture, strategy) of the grid: the learning rates its sweep tries on
+    seed 0, and how many seeds then train at the rate chosen on validation data."""
+
+    base: Cell  # seed 0 at the recipe's own learning rate
+    lrs: tuple[float, ...]  # the sweep; one rate: no sweep
+    seeds: int
+
+    def at(self, seed: int, lr: float) -> Cell:
+        return dataclasses.replace(self.base, seed=seed, recipe={**self.base.recipe, "lr": lr})
+
+    def sweep(self) -> list[Cell]:
+        """The first wave: seed 0 at every learning rate."""
+        return [self.at(0, lr) for lr in self.lrs]
+
+    def seeded(self, lr: float) -> list[Cell]:
+        """The second wave: the other seeds at ``lr``."""
+        return [self.at(seed, lr) for seed in range(1, self.seeds)]
+
+    @property
+    def size(self) -> int:
+        return len(self.lrs) + self.seeds - 1
+
+    @property
+    def key(self) -> str:
+        """The sweep group its rows share (:func:`zoo.sweep.group_key`)."""
+        return group_key({"config": self.base.config(), "seed": 0})
+
+
 def expand_grid(
     suite: SuiteSpec,
     architectures: Iterable[str],
@@ -83,27 +124,33 @@ def expand_grid(
     tasks: Iterable[TaskSpec],
     seeds: int | None = None,
     epochs: int | None = None,
-) -> list[Cell]:
-    """Every cell of the grid, task by task, so a partial run already covers whole tasks.
+    precision: str = "fp32",
+) -> list[CellGroup]:
+    """Every (task, architecture, strategy) of the grid, task by task, so a partial run
+    already covers whole tasks.
 
-    ``seeds`` and ``epochs`` override every task's own.
+    ``seeds`` and ``epochs`` (the cap) override every task's own; ``precision`` is what the
+    cells compute in, part of their config.
     """
     registry = zoo.get_zoo()
-    cells = []
+    groups = []
     for task in tasks:
         folder_print = fingerprint(Path(task.root)) if task.root else None
         for arch_name in architectures:
             arch = registry.architectures.get(arch_name)
             for strategy_name in strategies:
                 strategy = resolve_strategy(strategy_name)
-                weights = weights_variant(suite, arch) if strategy.pretrained else None
-                recipe = Recipe(epochs=epochs or task.epochs, batch_size=task.batch_size).at_lr_scale(arch.lr_scale)
-                for seed in range(seeds or task.seeds):
-                    cells.append(
-                        Cell(suite.name, task.name, task.quadrant, arch_name, strategy_name, seed, recipe.epochs,
-                             suite.input_size(arch), weights, asdict(recipe), task.root, folder_print)  # fmt: skip
-                    )
-    return cells
+                weights = weights_variant(suite, arch, precision) if strategy.pretrained else None
+                recipe = Recipe(
+                    epochs=epochs or task.epochs, batch_size=task.batch_size, patience=task.patience, precision=precision
+                ).at_lr_scale(arch.lr_scale)
+                base = Cell(
+                    suite.name, task.name, task.quadrant, arch_name, strategy_name, 0, recipe.epochs, suite.input_size(arch),
+                    weights, asdict(recipe), task.validation, task.root, folder_print,
+                )  # fmt: skip
+                lrs = tuple(recipe.lr * factor for factor in suite.lr_factors)
+                groups.append(CellGroup(base, lrs, seeds or task.seeds))
+    return groups
 
 
 @cache
@@ -117,7 +164,8 @@ def git_revision() -> str | None:
     return done.stdout.strip() or None
 
 
-def environment(device: torch.device) -> dict:
+def environment(device: torch.device, mode: str) -> dict:
+    """Where a cell ran: device, versions, threads, and ``mode``, the precision it computed in."""
     return {
         "device": str(device),
         "device_name": device_name(device),
@@ -125,7 +173,7 @@ def environment(device: torch.device) -> dict:
         "zoo": zoo.__version__,
         "git_revision": git_revision(),
         "threads": torch.get_num_threads(),
-        "precision": precision(device),
+        "precision": mode,
     }
 
 
@@ -139,16 +187,20 @@ class CellRunner:
         self._speed: dict[tuple, SpeedReport] = {}
         self._pretrained: dict[str, torch.nn.Module] = {}  # variant -> network as loaded, on the CPU
 
-    def pretrained(self, variant: str, num_classes: int) -> torch.nn.Module:
-        """A fresh copy of the pretrained network with a new ``num_classes`` classifier.
+    def pretrained(self, variant: str, num_classes: int, seed: int) -> torch.nn.Module:
+        """A fresh copy of the pretrained network with a new ``num_classes`` classifier drawn
+        from ``seed``.
 
         Building and loading once per variant, then copying, saves every later cell the
         random initialisation that loading overwrites and the reading of the checkpoint:
-        about 2 s a cell for vgg11_bn's 129M parameters on a 2-core CPU.
+        about 2 s a cell for vgg11_bn on a 2-core CPU. The classifier is drawn after the
+        copy, from the cell's own seed, so it is the same whether this cell built the network
+        or found it built.
         """
         if variant not in self._pretrained:
             self._pretrained[variant] = zoo.create_model(variant)
         model = copy.deepcopy(self._pretrained[variant])
+        torch.manual_seed(seed)
         model.reset_classifier(num_classes)
         return model
 
@@ -167,7 +219,7 @@ class CellRunner:
         row = {
             "key": cell.key, "suite": cell.suite, "task": cell.task, "quadrant": cell.quadrant,
             "architecture": cell.architecture, "strategy": cell.strategy, "seed": cell.seed, "epochs": cell.epochs,
-            "weights": cell.weights, "config": cell.config(), "environment": environment(self.device),
+            "weights": cell.weights, "config": cell.config(), "environment": environment(self.device, Recipe(**cell.recipe).precision),
             "started": started.isoformat(timespec="seconds"),
         }  # fmt: skip
         try:
@@ -189,33 +241,50 @@ class CellRunner:
         # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
         size = None if suite.image_size and root is None else cell.input_size[1]
         train, test = load_selection(selection, cell.seed, root=root, size=size)
+        held_out = None
+        if cell.validation:
+            fit_index, val_index = stratified_split(train.labels, cell.validation, cell.seed)
+            train, held_out = train.subset(fit_index), train.subset(val_index)
+        recipe = Recipe(**cell.recipe)
         if cell.weights is not None and suite.source is not None:
-            pretrain(suite, arch, device=self.device)
-        torch.manual_seed(cell.seed)  # the random weights (a scratch network, a new classifier) are the seed's
+            pretrain(suite, arch, device=self.device, precision=recipe.precision)
+        pretraining = None
         if cell.weights is not None:
-            model = self.pretrained(cell.weights, len(train.classes))
+            model = self.pretrained(cell.weights, len(train.classes), cell.seed)
             mean, std = model.zoo_weights.mean, model.zoo_weights.std
+            pretraining = pretraining_summary(model.zoo_weights.metadata)
         else:
-            model = zoo.create_model(cell.architecture, num_classes=len(train.classes))
+            torch.manual_seed(cell.seed)  # the scratch network's random weights are the seed's
+            model = zoo.create_model(cell.architecture, num_classes=len(train.classes), img_size=cell.input_size[1])
             mean, std = _reference_stats(suite, arch)
         model = model.to(self.device)
         mirror = registry.datasets.get(selection.dataset).mirror_invariant
-        train_set = prepare(train, cell.input_size, mean, std, mirror).to(self.device)
-        test_set = prepare(test, cell.input_size, mean, std, mirror).to(self.device)
-        recipe = Recipe(**cell.recipe)
+        train_set, test_set = (prepare(part, cell.input_size, mean, std, mirror).to(self.device) for part in (train, test))
+        val_set = prepare(held_out, cell.input_size, mean, std, mirror).to(self.device) if held_out is not None else None
         prefix_key = None
         if cell.weights:
-            prefix_key = (cell.weights, cell.suite, cell.task, cell.data_fingerprint, cell.seed, cell.input_size)
+            prefix_key = (cell.weights, cell.suite, cell.task, cell.data_fingerprint, cell.seed, cell.validation,
+                          cell.input_size, recipe.precision)  # fmt: skip
         runs = run_strategy(
-            model, strategy, train_set, recipe, seed=cell.seed, device=self.device, cache=self.prefixes, cache_key=prefix_key,
-            on_epoch=on_epoch,
+            model, strategy, train_set, recipe, seed=cell.seed, device=self.device, validation=val_set, cache=self.prefixes,
+            cache_key=prefix_key, on_epoch=on_epoch,
         )  # fmt: skip
         trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
-        complexity = measure(build_meta(arch, num_classes=len(train.classes)), cell.input_size)
-        accuracy = evaluate(model, test_set, self.device)
+        complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
+        accuracy = evaluate(model, test_set, self.device, recipe.precision)
         speed = self.speed(cell.architecture, cell.input_size)
         steps_seconds = sum(r.stats.seconds for r in runs)
+        last = runs[-1].stats
         return {
+            "lr": recipe.lr,
+            "val_top1": last.val_top1,
+            "val_loss": last.val_loss,
+            "trained_epochs": sum(r.stats.epochs for r in runs),
+            "stopped_early": all(r.stats.stopped_early for r in runs) if val_set is not None else None,
+            "curve": [r.stats.curve for r in runs] if val_set is not None else None,
+            "pretraining": pretraining,
+            "test_images": accuracy.count,
+            "test_correct": encode_correct(accuracy.correct.numpy()),
             "top1": accuracy.top1,
             "top5": accuracy.top5,
             "mean_per_class": accuracy.mean_per_class,
@@ -232,9 +301,22 @@ class CellRunner:
             "trainable_params": trainable,
             "macs": complexity.macs,
             "phases": [
-                {"frozen_stages": r.frozen_stages, "epochs": r.epochs, "cached_prefix": r.cached_prefix} for r in runs
+                {"frozen_stages": r.frozen_stages, "epochs": r.stats.epochs, "cap": r.epochs, "best_epoch": r.stats.best_epoch,
+                 "cached_prefix": r.cached_prefix}  # fmt: skip
+                for r in runs
             ],
         }
+
+
+PRETRAINING_FACTS = ("source_test_accuracy", "source_val_top1", "epochs", "epoch_cap", "best_epoch", "stopped_early", "curve", "seconds")
+
+
+def pretraining_summary(metadata: dict) -> dict | None:
+    """What a cell's leaderboard needs of the weights it started from (source accuracy, how
+    long pretraining ran and its validation curve), kept in the row so that the leaderboards
+    need only the database; None for weights without such metadata (hub weights)."""
+    facts = {key: metadata[key] for key in PRETRAINING_FACTS if key in metadata}
+    return facts or None
 
 
 def failure(exc: BaseException) -> dict:
@@ -280,32 +362,52 @@ class LocalExecutor:
 
 
 def run_grid(
-    cells: list[Cell],
+    groups: list[CellGroup],
     store: ResultsStore,
     executor: LocalExecutor,
     on_cell: Callable[[Cell, dict | None, int, int], None] | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> list[dict]:
-    """Run the cells not yet stored, storing each as it finishes; returns the new rows.
+    """Run the cells of ``groups`` not yet stored, storing each as it finishes; returns the new rows.
+
+    First every group's sweep (seed 0 at each learning rate), then the other seeds at the
+    rate each sweep chose (:func:`zoo.sweep.chosen_lrs`, on validation data). A group whose
+    sweep has no ``ok`` cell runs no more seeds; its failures are stored and shown. A group
+    without a sweep (one rate) runs every seed whatever seed 0 gave.
 
     The executor only computes rows; this process, the driver, writes every one of them, so
     the database never has two writers. ``on_cell(cell, row, done, total)`` is called after
     each cell (``row`` None for a cell already stored); ``on_epoch(cell, done, total)`` after
     each epoch of a cell, where the executor can tell (the local one can; Ray's cannot).
     """
+    total = sum(g.size for g in groups)
+    progress = {"done": 0}
+    rows = _run_wave([c for g in groups for c in g.sweep()], store, executor, total, progress, on_cell, on_epoch)
+    chosen = chosen_lrs(store.rows())
+    second = []
+    for group in groups:
+        lr = group.lrs[0] if len(group.lrs) == 1 else chosen.get(group.key)
+        if lr is None:
+            progress["done"] += group.seeds - 1  # its sweep failed: nothing more to run
+            continue
+        second += group.seeded(lr)
+    rows += _run_wave(second, store, executor, total, progress, on_cell, on_epoch)
+    return rows
+
+
+def _run_wave(cells, store, executor, total, progress, on_cell, on_epoch) -> list[dict]:
     finished = store.finished_keys()
     pending = [cell for cell in cells if cell.key not in finished]
-    done = 0
     for cell in cells:
         if cell.key in finished:
-            done += 1
+            progress["done"] += 1
             if on_cell:
-                on_cell(cell, None, done, len(cells))
+                on_cell(cell, None, progress["done"], total)
     rows = []
     for cell, row in executor.run(pending, on_epoch=on_epoch):
         store.record(row)
         rows.append(row)
-        done += 1
+        progress["done"] += 1
         if on_cell:
-            on_cell(cell, row, done, len(cells))
+            on_cell(cell, row, progress["done"], total)
     return rows

@@ -7,6 +7,9 @@ Writing the tables to files is :mod:`zoo.report`'s job.
 
 How the numbers are combined
 ----------------------------
+* **Which cells**: each (task, architecture, strategy) reports the cells at the learning rate
+  its sweep chose on validation data (:func:`zoo.sweep.selected_rows`); the sweep's other
+  cells appear only in the sweep table of the budgets board.
 * A *task setting* is (suite, task, quadrant, epochs): accuracies are only ever compared
   within one, on the same test images. Each task sits in one quadrant.
 * **Accuracy**, per task setting × architecture × strategy, over the cells that finished
@@ -25,21 +28,24 @@ How the numbers are combined
 
   - *measured*: the strategy with the highest mean top-1; a tie goes to the strategy the rule
     recommends, then to the name that sorts first;
-  - *recommended*: among the strategies present, those whose registered ``quadrants`` name
-    the task's quadrant; the seed strategies (``full``, ``partial``, ``linear_probe``) come
-    first, then by name. A strategy in the database that is no longer registered keeps the
-    place DESIGN's table gives the seed strategies (Q1 full, Q2 and Q3 partial, Q4
-    linear_probe) or is otherwise never recommended; a variant (``partial:k=3``) competes
-    but is never the rule's pick: the rule names strategies, not their variants;
+  - *recommended*: the rule of thumb's pick among the strategies present
+    (:func:`zoo.rule.rule_of_thumb`: those whose registered ``quadrants`` name the task's
+    quadrant, the seed strategies first, then by name; a seed strategy no longer registered
+    keeps DESIGN's place, a variant such as ``partial:k=3`` competes but is never the pick);
   - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
     disagree, or minus the runner-up's when they agree (how clearly the rule's pick won);
-  - *spread*: the larger seed standard deviation of the two strategies compared (a strategy
-    with one seed has none); the margin is *beyond the spread* when it exceeds it, and with
-    one seed on both sides the spread is unknown;
+  - *interval*: a 95% confidence interval of that margin by a paired, hierarchical bootstrap
+    (:mod:`zoo.confidence`) that resamples the seeds both strategies have and the test images,
+    the same ones for both; over the seeds alone where a cell lacks its per-image results,
+    and none with a single seed as well. The verdict is *decisive* only when the interval
+    lies above zero;
   - the *overall* line takes, per strategy, the mean over architectures of its mean top-1,
     over every architecture of the task and the strategies measured on all of them (the
-    others are named in a note); its spread is the root mean square of the per-architecture
-    seed standard deviations.
+    others are named in a note); its interval resamples the seeds and images jointly for
+    every architecture and averages the per-architecture differences.
+* **Budgets** (:mod:`zoo.budgets`): per reported (task, architecture, strategy), the epochs
+  trained and kept against the cap, and whether doubling the cap could change the result;
+  the source models' accuracy and pretraining length; the learning-rate sweep.
 * **Pareto front**, per task setting: one point per (architecture, strategy), mean top-1
   against median inference throughput; a point is on the front when no other point is at
   least as good on both and better on one.
@@ -47,24 +53,27 @@ How the numbers are combined
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from zoo.budgets import budget_rows, learning_curves, pretraining_curves, pretraining_rows
+from zoo.confidence import REPLICATES, Interval, SeedRun, decode_correct, margin_interval
 from zoo.registry import natural_key
+from zoo.rule import DESIGN_RULE, rule_of_thumb
+from zoo.sweep import selected_rows, sweep_rows
 
 TASK_FIELDS = ("suite", "task", "quadrant", "epochs")
-SEED_STRATEGIES = ("full", "partial", "linear_probe")  # preferred, in this order, when several strategies name a quadrant
-DESIGN_RULE = {"full": ("Q1",), "partial": ("Q2", "Q3"), "linear_probe": ("Q4",)}  # DESIGN's table, for seed strategies no longer registered
 OVERALL = "all architectures"  # the scope of a verdict's overall line
 VERDICT_RULE = (  # shown under the verdict table
     "Won: the highest mean top-1. Rule: the strategy whose registered quadrants name the task's quadrant "
     "(DESIGN: Q1 full, Q2 partial, Q3 partial or deeper, Q4 linear_probe; the seed strategies first). "
-    "The margin is the winner's lead over the rule's pick when they disagree, over the runner-up when they agree; "
-    "it is beyond the spread when it exceeds the larger seed std of the two. The overall line compares each "
-    "strategy's mean over architectures."
+    "The margin is the winner's lead over the rule's pick when they disagree, over the runner-up when they agree, "
+    f"with a 95% confidence interval from a paired, hierarchical bootstrap ({REPLICATES:,} replicates resampling the seeds "
+    "both strategies have and the test images, the same for both); it is decisive only when the interval lies above "
+    "zero. Without per-image results the bootstrap is over the seeds alone, and with a single seed as well there is no interval. "
+    "The overall line compares each strategy's mean over architectures, resampling seeds and images jointly for all of them."
 )
 
 
@@ -123,9 +132,11 @@ class Board:
 class Leaderboard:
     """Every leaderboard of one results database."""
 
-    boards: list[Board]  # verdict, accuracy, speed, memory: the order pages show them in
+    boards: list[Board]  # verdict, accuracy, budgets, speed, memory: the order pages show them in
     environment: dict  # devices, versions, dates, suites, plugins (see environment_summary)
     cells: int  # rows read, failures included
+    curves: dict = field(default_factory=dict)  # per task setting, the validation curves (zoo.budgets.learning_curves)
+    pretraining_curves: dict = field(default_factory=dict)  # per suite and architecture (zoo.budgets.pretraining_curves)
 
     def board(self, name: str) -> Board:
         return next(b for b in self.boards if b.name == name)
@@ -134,6 +145,11 @@ class Leaderboard:
         return next(t for b in self.boards for t in b.tables if t.name == name)
 
 
+BUDGETS_NOTE = (
+    "Every cell trains until its validation split (held out of its training images) stops improving, and keeps its best "
+    "validation epoch; the schedule never reads the cap, so a cell that stopped before its cap gives the same result with "
+    "the cap doubled. Ranges are over seeds."
+)
 TASK_COLUMNS = (Column("suite", "suite"), Column("quadrant", "quadrant"), Column("task", "task"), Column("epochs", "epochs"))
 
 
@@ -330,38 +346,22 @@ class Contender:
 
     strategy: str
     mean: float  # mean top-1, percent
-    std: float | None  # seed-to-seed standard deviation, percent; None with one seed
     seeds: int
-
-
-def strategy_quadrants(name: str, rule: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
-    """Quadrants the rule of thumb recommends ``name`` in: the registered strategy's, else
-    DESIGN's table for a seed strategy; a variant (``partial:k=3``) is never recommended."""
-    if name in rule:
-        return tuple(rule[name])
-    return DESIGN_RULE.get(name, ())
-
-
-def recommended_strategy(quadrant: str, present: Iterable[str], rule: Mapping[str, Sequence[str]]) -> str | None:
-    """The strategy the size–similarity rule picks for ``quadrant`` among those ``present``:
-    a seed strategy first (full, partial, linear_probe), then the first name."""
-    naming = sorted((s for s in set(present) if quadrant in strategy_quadrants(s, rule)), key=natural_key)
-    seeds = [s for s in SEED_STRATEGIES if s in naming]
-    return (seeds or naming or [None])[0]
+    runs: tuple[Mapping[int, SeedRun], ...] = ()  # per architecture of the scope (one for an architecture's own verdict): seed → its run
 
 
 def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Sequence[str]]) -> dict:
     """The verdict for one scope: the measured winner, the rule's pick, the margin between
-    them (or to the runner-up when they agree) and whether it exceeds the seed spread."""
-    recommended = recommended_strategy(quadrant, [c.strategy for c in contenders], rule)
+    them (or to the runner-up when they agree), its 95% confidence interval and whether it
+    is decisive (the interval lies above zero)."""
+    recommended, _ = rule_of_thumb(quadrant, rule, [c.strategy for c in contenders])
     ranked = sorted(contenders, key=lambda c: (-c.mean, c.strategy != recommended, natural_key(c.strategy)))
     winner = ranked[0]
     pick = next((c for c in contenders if c.strategy == recommended), None)
     other = (ranked[1] if len(ranked) > 1 else None) if pick is winner else pick
     margin = winner.mean - other.mean if other else None
-    stds = [c.std for c in (winner, other) if c is not None and c.std is not None]
-    spread = max(stds) if stds else None
-    beyond = margin > spread if margin is not None and spread is not None else None
+    interval = margin_interval(winner.runs, other.runs) if other else None
+    decisive = interval.low > 0 if interval is not None and interval.known else None
     return {
         "measured": winner.strategy,
         "measured_top1_pct": winner.mean,
@@ -370,14 +370,16 @@ def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Se
         "agree": None if recommended is None else winner is pick,
         "compared_with": other.strategy if other else None,
         "margin_points": margin,
-        "spread_points": spread,
-        "beyond_spread": beyond,
-        "seeds": min(c.seeds for c in (winner, other) if c is not None),
-        "verdict": _verdict_text(winner, pick, other, quadrant, margin, spread, beyond),
+        "ci_low_points": interval.low if interval else None,
+        "ci_high_points": interval.high if interval else None,
+        "decisive": decisive,
+        "seeds": interval.seeds if interval else winner.seeds,
+        "test_images": interval.images if interval else None,
+        "verdict": _verdict_text(winner, pick, other, quadrant, margin, interval, decisive),
     }
 
 
-def _verdict_text(winner, pick, other, quadrant, margin, spread, beyond) -> str:
+def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | None, decisive) -> str:
     if other is None:
         return f"only {winner.strategy} was measured"
     if pick is None:
@@ -387,27 +389,48 @@ def _verdict_text(winner, pick, other, quadrant, margin, spread, beyond) -> str:
     else:
         head = f"disagree: {winner.strategy} beat the rule's {pick.strategy}"
     head += f" by {margin:.2f} points"
-    if beyond is None:
-        return head + "; one seed: spread unknown"
-    if beyond:
-        return head + f", more than the seed spread ({spread:.2f})"
-    return head + f", within the seed spread ({spread:.2f}): not decisive"
+    if not interval.known:
+        if interval.seeds == 0:
+            return head + "; no seed measured for both: interval unknown"
+        return head + "; one seed and no per-image results: interval unknown"
+    over = "" if interval.images else ", seeds alone: no per-image results"
+    return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {'decisive' if decisive else 'not decisive'}"
 
 
-def verdict_rows(accuracy: Sequence[Mapping], rule: Mapping[str, Sequence[str]]) -> tuple[list[dict], list[str]]:
+def seed_runs(rows: Iterable[Mapping]) -> dict[tuple, dict[int, SeedRun]]:
+    """The ``ok`` cells by (task setting, architecture, strategy): seed → its top-1 and, where
+    stored, its per-image correctness (``test_correct`` over ``test_images``)."""
+    runs: dict[tuple, dict[int, SeedRun]] = defaultdict(dict)
+    for row in _ok(rows):
+        stored = row.get("test_correct") and row.get("test_images")
+        try:
+            correct = decode_correct(row["test_correct"], row["test_images"]) if stored else None
+        except ValueError:  # unreadable: the interval falls back to the seeds, and says so
+            correct = None
+        runs[(*task_key(row), row.get("architecture"), row.get("strategy"))][row.get("seed")] = SeedRun(row["top1"], correct)
+    return runs
+
+
+def verdict_rows(
+    accuracy: Sequence[Mapping], cells: Iterable[Mapping], rule: Mapping[str, Sequence[str]]
+) -> tuple[list[dict], list[str]]:
     """Per task setting: one verdict per architecture, then the overall one; and notes on
-    strategies the overall line had to leave out."""
+    strategies the overall line had to leave out. ``cells`` are the rows ``accuracy`` was
+    computed from, for the intervals."""
+    runs = seed_runs(cells)
     by_task: dict[tuple, dict[str, dict[str, Contender]]] = defaultdict(lambda: defaultdict(dict))
     for row in accuracy:
+        key = (*task_key(row), row["architecture"], row["strategy"])
         by_task[task_key(row)][row["architecture"]][row["strategy"]] = Contender(
-            row["strategy"], row["top1_mean_pct"], row["top1_std_pct"], row["seeds"]
+            row["strategy"], row["top1_mean_pct"], row["seeds"], (runs.get(key, {}),)
         )
     verdicts, notes = [], []
     for key in sorted(by_task, key=_task_order):
         quadrant = key[2]
         task = dict(zip(TASK_FIELDS, key, strict=True))
         archs = by_task[key]
-        for arch in sorted(archs, key=lambda a: natural_key(str(a))):
+        ordered = sorted(archs, key=lambda a: natural_key(str(a)))
+        for arch in ordered:
             verdicts.append({**task, "scope": arch, **decide(list(archs[arch].values()), quadrant, rule)})
         if len(archs) < 2:
             continue
@@ -419,19 +442,18 @@ def verdict_rows(accuracy: Sequence[Mapping], rule: Mapping[str, Sequence[str]])
                 "not measured on every architecture"
             )
         if everywhere:
-            overall = [_overall(name, [archs[a][name] for a in archs]) for name in everywhere]
+            overall = [_overall(name, [archs[a][name] for a in ordered]) for name in everywhere]
             verdicts.append({**task, "scope": OVERALL, **decide(overall, quadrant, rule)})
     return verdicts, notes
 
 
 def _overall(strategy: str, per_arch: Sequence[Contender]) -> Contender:
-    """A strategy over architectures: the mean of its means; the RMS of its seed stds."""
-    stds = [c.std for c in per_arch if c.std is not None]
+    """A strategy over architectures: the mean of its means, and every architecture's runs."""
     return Contender(
         strategy,
         statistics.fmean(c.mean for c in per_arch),
-        math.sqrt(statistics.fmean(s * s for s in stds)) if stds else None,
         min(c.seeds for c in per_arch),
+        tuple(run for c in per_arch for run in c.runs),
     )
 
 
@@ -530,9 +552,9 @@ def build_leaderboard(
     :param plugins: the loaded plugins, with their versions (``zoo.report.plugin_summaries``).
     """
     every = [dict(r) for r in rows]
-    cells, superseded = latest_cells(every)
+    cells, superseded = latest_cells(selected_rows(every))
     accuracy = accuracy_rows(cells)
-    verdicts, verdict_notes = verdict_rows(accuracy, rule)
+    verdicts, verdict_notes = verdict_rows(accuracy, cells, rule)
     quality_notes = [f"{superseded} older cells were superseded by a rerun of the same seed and are not counted"] if superseded else []
     accuracy_board = Board("accuracy", "Accuracy", [
         Table("accuracy", "Test accuracy per task, architecture and strategy (percent)",
@@ -577,8 +599,9 @@ def build_leaderboard(
               TASK_COLUMNS + _columns(("scope", "architecture"), ("measured", "won"), ("measured_top1_pct", "top-1", ".2f"),
                                       ("recommended", "rule"), ("recommended_top1_pct", "rule top-1", ".2f"), ("agree", "agree"),
                                       ("compared_with", "margin over"), ("margin_points", "margin (points)", ".2f"),
-                                      ("spread_points", "seed spread", ".2f"), ("beyond_spread", "beyond spread"),
-                                      ("seeds", "seeds"), ("verdict", "verdict")),
+                                      ("ci_low_points", "95% CI low", ".2f"), ("ci_high_points", "95% CI high", ".2f"),
+                                      ("decisive", "decisive"), ("seeds", "seeds"), ("test_images", "test images"),
+                                      ("verdict", "verdict")),
               verdicts, VERDICT_RULE),
         Table("pareto", "Accuracy against inference throughput: the Pareto front",
               TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"),
@@ -587,6 +610,30 @@ def build_leaderboard(
               pareto_rows(cells, accuracy), "On the front: no other (architecture, strategy) is at least as accurate and "
                                             "as fast, and better in one."),
     ], verdict_notes + registration_notes({r.get("strategy") for r in cells if r.get("strategy")}, rule))  # fmt: skip
+    budgets_board = Board("budgets", "Budgets, convergence and learning rates", [
+        Table("budgets", "How long each reported cell trained, and what doubling its budget would change",
+              _columns(("suite", "suite"), ("quadrant", "quadrant"), ("task", "task"), ("architecture", "architecture"),
+                       ("strategy", "strategy"), ("seeds", "seeds"), ("lr", "lr", ".4g"), ("cap", "epoch cap"),
+                       ("trained_epochs", "epochs trained"), ("best_epoch", "epoch kept"), ("stopped_early", "stopped before the cap"),
+                       ("doubling_changes", "doubling the cap changes top-1 by")),
+              budget_rows(cells), BUDGETS_NOTE),
+        Table("pretraining", "Source models: how long pretraining ran and how good they are on their own task",
+              _columns(("suite", "suite"), ("architecture", "architecture"), ("weights", "weights"),
+                       ("source_test_top1_pct", "source test top-1", ".2f"), ("source_val_top1_pct", "source val top-1", ".2f"),
+                       ("epochs", "epochs"), ("best_epoch", "epoch kept"), ("cap", "cap"), ("stopped_early", "stopped early"),
+                       ("seconds", "seconds", ",.0f")),
+              pretraining_rows(cells), "Each backbone pretrained on the suite's source until a held-out tenth of its "
+                                       "training images stopped improving; top-1 on the source's own test set."),
+        Table("sweep", "Learning-rate sweep: seed 0 of every (task, architecture, strategy), scored on validation",
+              _columns(("suite", "suite"), ("quadrant", "quadrant"), ("task", "task"), ("architecture", "architecture"),
+                       ("strategy", "strategy"), ("lr", "lr", ".4g"), ("status", "status"), ("val_top1_pct", "val top-1", ".2f"),
+                       ("val_loss", "val loss", ".4f"), ("chosen", "chosen")),
+              sweep_rows(every), "The rate with the best validation top-1 (then the lower loss) trains the other seeds; "
+                                 "the test set never takes part."),
+    ])  # fmt: skip
     environment = environment_summary(cells) | {"suites": list(suites), "plugins": list(plugins)}
-    return Leaderboard([verdict_board, accuracy_board, speed_board, memory_board], environment, len(every))
+    return Leaderboard(
+        [verdict_board, accuracy_board, budgets_board, speed_board, memory_board], environment, len(every),
+        learning_curves(cells), pretraining_curves(cells),
+    )  # fmt: skip
 

@@ -79,7 +79,7 @@ def _probe(arch: str, batch_size: int, input_size: tuple[int, int, int], train: 
     import zoo
 
     torch.manual_seed(0)
-    model = zoo.create_model(arch, num_classes=10)
+    model = zoo.create_model(arch, num_classes=10, img_size=input_size[1])
     images = torch.randn(batch_size, *input_size)
     with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current resident size
         f.write("5")

@@ -1,4 +1,5 @@
-"""The leaderboards' plots, per task setting: accuracy against speed, and a heatmap.
+"""The leaderboards' plots: per task setting, accuracy against speed, a heatmap and the
+learning curves; per suite, the source models' pretraining curves.
 
 Figures are drawn with matplotlib's Agg renderer on their own ``Figure`` (no pyplot, no
 global state, no display needed) and saved as PNG without the software and date metadata,
@@ -100,6 +101,49 @@ def heatmap_plot(accuracy: Sequence[Mapping], title: str) -> bytes:
     return _png(fig)
 
 
+def learning_curve_plot(curves: Sequence[Mapping], title: str) -> bytes:
+    """Validation top-1 against epoch, one panel per architecture, one line per strategy
+    (seed 0 at the chosen learning rate); a dot marks the epoch whose weights were kept."""
+    archs = sorted({c["architecture"] for c in curves}, key=lambda a: natural_key(str(a)))
+    strategies = sorted({c["strategy"] for c in curves}, key=lambda s: natural_key(str(s)))
+    colours = {s: f"C{i % 10}" for i, s in enumerate(strategies)}
+    fig = Figure(figsize=(3.2 * len(archs) + 0.8, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(archs), squeeze=False, sharey=True)[0]
+    for ax, arch in zip(axes, archs, strict=True):
+        for curve in sorted((c for c in curves if c["architecture"] == arch), key=lambda c: natural_key(str(c["strategy"]))):
+            colour = colours[curve["strategy"]]
+            ax.plot(curve["epochs"], curve["val_top1_pct"], color=colour, linewidth=1.2, label=str(curve["strategy"]))
+            if curve["kept_epoch"] in curve["epochs"]:
+                kept = curve["epochs"].index(curve["kept_epoch"])
+                ax.plot([curve["kept_epoch"]], [curve["val_top1_pct"][kept]], "o", color=colour, markersize=4)
+        ax.set_title(str(arch), fontsize=9, parse_math=False)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("validation top-1, %", fontsize=8)
+    axes[-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def pretraining_plot(curves: Mapping[str, Mapping], title: str) -> bytes:
+    """Source validation top-1 against epoch, one line per architecture, the kept epoch marked."""
+    fig = Figure(figsize=(6, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (arch, facts) in enumerate(sorted(curves.items(), key=lambda item: natural_key(str(item[0])))):
+        epochs = [e["epoch"] for e in facts["curve"]]
+        top1 = [100.0 * e["val_top1"] for e in facts["curve"]]
+        ax.plot(epochs, top1, color=f"C{i % 10}", label=str(arch))
+        if facts.get("best_epoch") in epochs:
+            kept = epochs.index(facts["best_epoch"])
+            ax.plot([epochs[kept]], [top1[kept]], "o", color=f"C{i % 10}", markersize=4)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("source validation top-1, %")
+    ax.set_title(title, fontsize=10, parse_math=False)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
 def leaderboard_plots(board: Leaderboard) -> list[Plot]:
     """For each task setting: the accuracy–speed plot (when throughput was measured) and the heatmap."""
     pareto, accuracy = board.table("pareto").rows, board.table("accuracy").rows
@@ -115,4 +159,11 @@ def leaderboard_plots(board: Leaderboard) -> list[Plot]:
                               accuracy_speed_plot(points, title)))  # fmt: skip
         rows = [r for r in accuracy if task_key(r) == key]
         plots.append(Plot(f"heatmap_{slug}.png", f"{title}: mean top-1 per strategy and architecture", heatmap_plot(rows, title)))
+        if board.curves.get(key):
+            plots.append(Plot(f"learning_curves_{slug}.png", f"{title}: validation top-1 per epoch, seed 0",
+                              learning_curve_plot(board.curves[key], f"{title}: validation top-1, seed 0")))  # fmt: skip
+    for suite, curves in sorted(board.pretraining_curves.items(), key=lambda item: natural_key(str(item[0]))):
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(suite)).strip("_") or "suite"
+        title = f"{suite}: pretraining on the source"
+        plots.append(Plot(f"pretraining_{slug}.png", f"{title}, validation top-1 per epoch", pretraining_plot(curves, title)))
     return plots

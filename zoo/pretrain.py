@@ -1,13 +1,19 @@
 """Source pretraining: ``zoo pretrain`` trains backbones on a suite's source data set.
 
 The weights go to the local weights store under the tag ``<suite>-<fingerprint>``, where the
-fingerprint hashes everything that shapes them: the recipe, the source selection, the input
-size and the seed. An existing checkpoint with that tag is reused; any change to those makes
-a new one, so stale weights are never picked up silently.
+fingerprint hashes everything that shapes them: the recipe (its precision included), the
+source selection, the validation share, the input size and the seed. An existing checkpoint
+with that tag is reused; any change to those makes a new one, so stale weights are never
+picked up silently, and a machine with an empty store rebuilds the same network from them.
+
+Pretraining runs until more of it no longer helps: it early-stops on a validation split held
+out of the source's training images (:func:`zoo.training.fit`), with the recipe's epochs as a
+cap, and the weights' metadata keep the validation curve and the source test accuracy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -21,8 +27,9 @@ from zoo.architectures import ArchitectureSpec
 from zoo.errors import ZooError
 from zoo.preprocess import channel_stats, prepare
 from zoo.progress import progress
+from zoo.data import stratified_split
 from zoo.suites import DataSelection, SuiteSpec, load_selection
-from zoo.training import Recipe, device_name, evaluate, fit, precision
+from zoo.training import Recipe, device_name, evaluate, fit
 from zoo.weights import StoredWeights, WeightsStore
 
 PRETRAIN_SEED = 0
@@ -34,6 +41,7 @@ class PretrainPlan:
 
     suite: SuiteSpec
     arch: ArchitectureSpec
+    precision: str = "fp32"  # what it computes in ("fp32" or "bf16" autocast)
 
     @property
     def input_size(self) -> tuple[int, int, int]:
@@ -41,13 +49,14 @@ class PretrainPlan:
 
     @property
     def recipe(self) -> Recipe:
-        """The suite's pretraining recipe at the architecture's learning-rate scale."""
-        return self.suite.pretrain_recipe.at_lr_scale(self.arch.lr_scale)
+        """The suite's pretraining recipe at the architecture's learning-rate scale and the plan's precision."""
+        return dataclasses.replace(self.suite.pretrain_recipe.at_lr_scale(self.arch.lr_scale), precision=self.precision)
 
     def fingerprint(self) -> str:
         described = {
             "recipe": asdict(self.recipe),
             "source": asdict(self.suite.source),
+            "validation": self.suite.pretrain_validation,
             "input_size": self.input_size,
             "seed": PRETRAIN_SEED,
         }
@@ -67,12 +76,12 @@ def source_stats(source: DataSelection, channels: int) -> tuple[tuple[float, ...
     return channel_stats(train, channels)
 
 
-def plan(suite: SuiteSpec, arch: ArchitectureSpec) -> PretrainPlan:
+def plan(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "fp32") -> PretrainPlan:
     if suite.source is None:
         raise ZooError(
             f"suite {suite.name!r} uses hub weights ({suite.source_description}); there is nothing to pretrain"
         )
-    return PretrainPlan(suite, arch)
+    return PretrainPlan(suite, arch, precision)
 
 
 def pretrain(
@@ -82,13 +91,15 @@ def pretrain(
     device: torch.device,
     store: WeightsStore | None = None,
     force: bool = False,
+    precision: str = "fp32",
 ) -> tuple[StoredWeights, bool]:
     """Weights of ``arch`` pretrained on ``suite``'s source, and whether they were trained now.
 
     :param force: train again even when matching weights are stored.
+    :param precision: what to compute in; part of the weights' fingerprint.
     """
     store = store or WeightsStore()
-    job = plan(suite, arch)
+    job = plan(suite, arch, precision)
     existing = store.find(arch.name, job.tag)
     if existing is not None and not force:
         return existing, False
@@ -96,12 +107,14 @@ def pretrain(
     recipe = job.recipe
     train, test = load_selection(suite.source, seed=PRETRAIN_SEED)
     mean, std = source_stats(suite.source, job.input_size[0])
+    fit_index, val_index = stratified_split(train.labels, suite.pretrain_validation, PRETRAIN_SEED)
     mirror = zoo.get_zoo().datasets.get(suite.source.dataset).mirror_invariant
-    train_set = prepare(train, job.input_size, mean, std, mirror).to(device)
-    test_set = prepare(test, job.input_size, mean, std, mirror).to(device)
+    train_set, val_set, test_set = (
+        prepare(part, job.input_size, mean, std, mirror).to(device) for part in (train.subset(fit_index), train.subset(val_index), test)
+    )
 
     torch.manual_seed(PRETRAIN_SEED)
-    model = zoo.create_model(arch.name, num_classes=len(train.classes)).to(device)
+    model = zoo.create_model(arch.name, num_classes=len(train.classes), img_size=job.input_size[1]).to(device)
     started = time.perf_counter()
     with progress(f"pretrain {arch.name} on {suite.name}", recipe.epochs) as bar:
         stats = fit(
@@ -110,9 +123,10 @@ def pretrain(
             recipe,
             seed=PRETRAIN_SEED,
             device=device,
+            validation=val_set,
             on_epoch=lambda epoch, loss: bar.update(epoch, f"loss {loss:.3f}"),
         )
-    accuracy = evaluate(model, test_set, device)
+    accuracy = evaluate(model, test_set, device, recipe.precision)
     entry = store.save(
         arch.name,
         job.tag,
@@ -126,8 +140,14 @@ def pretrain(
         std=list(std),
         recipe=asdict(recipe),
         source=asdict(suite.source),
-        epochs=recipe.epochs,
-        source_train_images=len(train),
+        epochs=stats.epochs,
+        epoch_cap=recipe.epochs,
+        best_epoch=stats.best_epoch,
+        stopped_early=stats.stopped_early,
+        source_val_top1=stats.val_top1,
+        curve=stats.curve,
+        source_train_images=len(train_set),
+        source_val_images=len(val_set),
         source_test_images=len(test),
         source_test_accuracy=round(accuracy.top1, 4),
         source_test_mean_per_class=round(accuracy.mean_per_class, 4),
@@ -137,6 +157,6 @@ def pretrain(
         torch_version=torch.__version__,
         zoo_version=zoo.__version__,
         machine=device_name(device),
-        precision=precision(device),
+        precision=recipe.precision,
     )
     return entry, True

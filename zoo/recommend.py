@@ -11,9 +11,12 @@ and zoo measures both with forward passes only, through the backbones a suite pr
 
 Together they place the folder in a quadrant (:func:`measure_quadrant`, which ``zoo bench
 --data`` also uses). The backbones are ranked by LogME (:mod:`zoo.logme`) on the team's own
-labels, and the strategy is the one the rule of thumb names for the quadrant, checked against
-the results database: where the suite's task in the same quadrant was measured, the strategy
-that won there by mean top-1 is recommended, and the recommendation says whether the two agree.
+labels. The strategy is the one the rule of thumb names for the quadrant
+(:func:`zoo.rule.rule_of_thumb`, the function the leaderboard's verdict uses), checked
+against the results database: where the suite's task in the same quadrant was measured, the
+leaderboard's verdict over all architectures decides. Its measured winner is recommended when
+the verdict is decisive (the 95% confidence interval of its margin lies above zero), and the
+rule of thumb's pick otherwise; the reasons quote the margin and its interval.
 """
 
 from __future__ import annotations
@@ -30,26 +33,29 @@ import zoo
 from zoo.data import ImageSet
 from zoo.errors import ZooError
 from zoo.features import Features, SuiteBackbone, load_backbone, stored_architectures
+from zoo.leaderboard import OVERALL, build_leaderboard, task_key
 from zoo.logme import logme
 from zoo.progress import progress
+from zoo.report import read_results, strategy_rule
+from zoo.rule import rule_of_thumb
 from zoo.similarity import STATISTIC, SimilarityReading, check_measurable, read
 from zoo.suites import QUADRANTS, SuiteSpec, load_selection
-from zoo.training import select_device
+from zoo.training import precision, select_device
 
 __all__ = [
+    "Measured",
     "Placement",
     "Recommendation",
     "SizeReading",
     "load_folder",
     "logme_agreement",
     "measure_quadrant",
+    "measured",
     "place",
     "recommend",
-    "rule_of_thumb",
 ]
 
 DEFAULT_RESULTS = Path("leaderboards/results.sqlite")
-RULE_OF_THUMB = ("linear_probe", "partial", "full")  # the seed strategies DESIGN's table names
 
 
 @dataclass(frozen=True)
@@ -158,9 +164,10 @@ def load_folder(path: Path, suite: SuiteSpec, archs: Sequence[str], *, skip_corr
     return loader("train", root=Path(path), size=side, skip_corrupt=skip_corrupt)
 
 
-def architectures(suite: SuiteSpec, archs: Sequence[str] | None) -> list[str]:
-    """``archs``, or when None every architecture with weights for ``suite`` in the store."""
-    names = list(archs) if archs else stored_architectures(suite)
+def architectures(suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device) -> list[str]:
+    """``archs``, or when None every architecture with weights for ``suite`` (pretrained in
+    ``device``'s precision) in the store."""
+    names = list(archs) if archs else stored_architectures(suite, precision=precision(device))
     if not names:
         raise ZooError(
             f"no backbone has {suite.name} weights in the weights store yet; run "
@@ -174,10 +181,11 @@ def _prepare(
 ) -> tuple[ImageSet, list[SuiteBackbone]]:
     """The images (a folder is checked before any weights load) and the backbones."""
     check_measurable(suite)
-    names = architectures(suite, archs)
+    device = device or select_device()
+    names = architectures(suite, archs, device)
     if not isinstance(data, ImageSet):
         data = load_folder(Path(data), suite, names, skip_corrupt=skip_corrupt)
-    registry, device = zoo.get_zoo().architectures, device or select_device()
+    registry = zoo.get_zoo().architectures
     return data, [load_backbone(suite, registry.get(name), device) for name in names]
 
 
@@ -205,53 +213,47 @@ def measure_quadrant(
     return place(data, suite, backbones, small_threshold=small_threshold)
 
 
-def rule_of_thumb(quadrant: str) -> tuple[str, list[str]]:
-    """The strategy DESIGN's rule of thumb names for ``quadrant``, and the other registered
-    strategies whose ``quadrants`` include it."""
-    fits = [s.name for s in zoo.get_zoo().strategies if quadrant in s.quadrants]
-    if not fits:
-        raise ZooError(f"no registered strategy is recommended for {quadrant} (see `zoo list --kind strategies`)")
-    named = [name for name in RULE_OF_THUMB if name in fits]
-    chosen = named[0] if named else fits[0]
-    return chosen, [name for name in fits if name != chosen]
-
-
 @dataclass(frozen=True)
 class Measured:
-    """What the results database says about the quadrant."""
+    """What the leaderboard of the results database says about the suite's task in a quadrant."""
 
     path: Path
-    by_strategy: dict[str, float]  # mean top-1 of every strategy's finished cells
-    rows: list[dict]  # per (task, architecture, strategy): mean top-1 and seeds
+    verdicts: list[dict]  # verdict rows (zoo.leaderboard) with "deciding": the deciding ones, then the chosen backbone's own
 
     @property
-    def winner(self) -> str:
-        return max(self.by_strategy, key=self.by_strategy.get)
+    def deciding(self) -> list[dict]:
+        """Per task setting, its verdict over all architectures (or on the only one measured)."""
+        return [v for v in self.verdicts if v["deciding"]]
+
+    @property
+    def winner(self) -> str | None:
+        """The measured winner when every deciding verdict is decisive and names it; else None."""
+        winners = {v["measured"] for v in self.deciding}
+        if len(winners) == 1 and all(v["decisive"] for v in self.deciding):
+            return winners.pop()
+        return None
 
 
-def measured(results: Path, suite: str, quadrant: str) -> Measured | None:
-    """The finished cells of ``suite``'s tasks in ``quadrant``, or None when there are none."""
-    from zoo.results import ResultsStore
+def measured(results: Path, suite: SuiteSpec, quadrant: str, architecture: str | None = None) -> Measured | None:
+    """The leaderboard's verdicts on ``suite``'s tasks in ``quadrant``, from the results
+    database at ``results`` (as ``zoo leaderboard`` builds them), or None when it holds none.
 
+    The verdict over all architectures decides (or, where a single architecture was
+    measured, that architecture's); ``architecture``'s own verdict is shown beside it.
+    """
     if not Path(results).is_file():
         return None
-    cells = [
-        r
-        for r in ResultsStore(Path(results)).rows()
-        if r["suite"] == suite and r["quadrant"] == quadrant and r["status"] == "ok" and r["top1"] is not None
-    ]
-    if not cells:
-        return None
-    by_strategy: dict[str, list[float]] = defaultdict(list)
-    by_cell: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for r in cells:
-        by_strategy[r["strategy"]].append(r["top1"])
-        by_cell[r["task"], r["architecture"], r["strategy"]].append(r["top1"])
-    rows = [
-        {"task": task, "architecture": arch, "strategy": strategy, "top1_mean": round(statistics.fmean(v), 4), "seeds": len(v)}
-        for (task, arch, strategy), v in sorted(by_cell.items())
-    ]
-    return Measured(Path(results), {s: round(statistics.fmean(v), 4) for s, v in by_strategy.items()}, rows)
+    tasks = {t.name for t in suite.tasks if t.quadrant == quadrant}
+    rows = [r for r in read_results(Path(results)) if r["suite"] == suite.name and r["task"] in tasks]
+    by_setting: dict[tuple, list[dict]] = defaultdict(list)
+    for verdict in build_leaderboard(rows, strategy_rule()).table("verdict").rows if rows else ():
+        by_setting[task_key(verdict)].append(verdict)
+    shown = []
+    for scoped in by_setting.values():
+        deciding = [v for v in scoped if v["scope"] == OVERALL] or (scoped if len(scoped) == 1 else [])
+        shown += [{**v, "deciding": True} for v in deciding]
+        shown += [{**v, "deciding": False} for v in scoped if v["scope"] == architecture and v not in deciding]
+    return Measured(Path(results), shown) if by_setting else None
 
 
 @dataclass(frozen=True)
@@ -273,8 +275,9 @@ class Recommendation:
 
     @property
     def strategy(self) -> str:
-        """The measured winner where the quadrant was measured, else the rule of thumb's."""
-        return self.measured.winner if self.measured else self.rule_of_thumb
+        """The measured winner where the quadrant's verdict is decisive, else the rule of thumb's."""
+        winner = self.measured.winner if self.measured else None
+        return winner or self.rule_of_thumb
 
     def as_dict(self) -> dict:
         return {
@@ -287,6 +290,7 @@ class Recommendation:
                 "architecture": self.architecture,
                 "weights": self.variant,
                 "strategy": self.strategy,
+                "strategy_from": "measured" if self.measured and self.measured.winner else "rule of thumb",
                 "rule_of_thumb": self.rule_of_thumb,
                 "alternatives": self.alternatives,
             },
@@ -294,10 +298,8 @@ class Recommendation:
             if self.measured is None
             else {
                 "results": str(self.measured.path),
-                "winner": self.measured.winner,
-                "agrees_with_rule_of_thumb": self.measured.winner == self.rule_of_thumb,
-                "mean_top1_by_strategy": self.measured.by_strategy,
-                "rows": self.measured.rows,
+                "decisive_winner": self.measured.winner,
+                "verdicts": self.measured.verdicts,
             },
             "results": str(self.results),
             "reasons": self.reasons,
@@ -333,8 +335,10 @@ def recommend(
     scores = dict(sorted(scores.items(), key=lambda item: -item[1]))
     best = next(iter(scores))
     architecture = next(b.arch.name for b in backbones if b.variant == best)
-    strategy, alternatives = rule_of_thumb(placement.quadrant)
-    evidence = measured(results, suite.name, placement.quadrant)
+    strategy, alternatives = rule_of_thumb(placement.quadrant, strategy_rule())
+    if strategy is None:
+        raise ZooError(f"no registered strategy is recommended for {placement.quadrant} (see `zoo list --kind strategies`)")
+    evidence = measured(results, suite, placement.quadrant, architecture)
     recommendation = Recommendation(
         name, len(data), data.classes, placement, scores, architecture, best, strategy, alternatives, evidence, Path(results)
     )
@@ -373,13 +377,26 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
     reasons.append(f"Strategy: the rule of thumb for {placement.quadrant} is {rec.rule_of_thumb}.")
     if rec.measured is None:
         reasons.append(f"No measured results for {placement.quadrant} in {rec.results}; run `zoo bench` to check the rule of thumb.")
-    else:
-        means = ", ".join(f"{s} {v:.2%}" for s, v in sorted(rec.measured.by_strategy.items(), key=lambda i: -i[1]))
-        verdict = "agrees" if rec.measured.winner == rec.rule_of_thumb else f"disagrees, so {rec.measured.winner} is recommended"
+        return reasons
+    for v in rec.measured.verdicts:
+        if v["deciding"]:
+            scope = "over all architectures" if v["scope"] == OVERALL else f"on {v['scope']}, the only architecture measured"
+        else:
+            scope = f"on {v['scope']} alone"
+        reasons.append(f"Measured on {v['task']} ({rec.measured.path}) {scope}: {v['verdict']}.")
+    winner, deciding = rec.measured.winner, rec.measured.deciding
+    if winner == rec.rule_of_thumb:
+        reasons.append(f"The verdict is decisive and agrees with the rule of thumb: {winner} is recommended.")
+    elif winner is not None:
         reasons.append(
-            f"Measured in {placement.quadrant} ({rec.measured.path}): mean top-1 {means}; "
-            f"{rec.measured.winner} won, which {verdict}."
+            f"The verdict is decisive, so the measured winner {winner} is recommended over the rule of thumb's {rec.rule_of_thumb}."
         )
+    elif not deciding:
+        reasons.append(f"No strategy was measured on every architecture, so the rule of thumb's {rec.rule_of_thumb} is recommended.")
+    elif all(v["decisive"] for v in deciding):
+        reasons.append(f"The task settings measured disagree on the winner, so the rule of thumb's {rec.rule_of_thumb} is recommended.")
+    else:
+        reasons.append(f"The verdict is not decisive, so the rule of thumb's {rec.rule_of_thumb} is recommended.")
     return reasons
 
 
@@ -414,8 +431,8 @@ def logme_agreement(
         mean = statistics.fmean(values)
         if mean > best[task].get(arch, (-1.0, ""))[0]:
             best[task][arch] = (mean, strategy)
-    wanted = set(archs) if archs else set(stored_architectures(suite))
     device = device or select_device()
+    wanted = set(archs) if archs else set(stored_architectures(suite, precision=precision(device)))
     backbones: dict[str, SuiteBackbone] = {}
     report = []
     for task in suite.tasks:

@@ -12,7 +12,8 @@ their versions), builds the tables of :mod:`zoo.leaderboard` and writes, into ``
 ``accuracy.md`` ``.json``       accuracy per task, architecture and strategy; failed cells
 ``speed.md`` ``.json``          inference per architecture, training per strategy
 ``memory.md`` ``.json``         peak memory and parameters; trainable parameters
-``verdict.md`` ``.json``        the quadrant verdict and the Pareto front
+``verdict.md`` ``.json``        the quadrant verdict (margin, 95% interval, decisive) and the
+                                Pareto front
 ``<table>.csv``                 one per table: accuracy, accuracy_failed, speed_inference,
                                 speed_training, memory, memory_trainable, verdict, pareto
 ``plots/*.png``                 per task: accuracy against speed, and a heatmap

@@ -12,9 +12,20 @@ column                    type     meaning
 key                       TEXT     primary key: sha256 of the cell's whole config
 suite, task, quadrant     TEXT     where the cell sits
 architecture, strategy    TEXT     what ran
-seed, epochs              INTEGER  the training subset's seed; the epoch budget
+seed, epochs              INTEGER  the training subset's seed; the epoch cap
 status                    TEXT     ``ok``, ``diverged``, ``oom`` or ``error``
 reason                    TEXT     why a cell did not finish ``ok`` (NULL when it did)
+lr                        REAL     the peak learning rate (the sweep's; also in ``config``)
+val_top1, val_loss        REAL     validation score of the weights kept (the sweep chooses on it)
+trained_epochs            INTEGER  epochs actually trained, over all phases
+stopped_early             INTEGER  1: validation stopped every phase before its cap, so a
+                                   larger cap gives the same result; NULL without validation
+curve                     TEXT     JSON: per phase, per epoch: lr factor, train loss, val loss and top-1
+pretraining               TEXT     JSON: the starting weights' source test accuracy, epochs, best
+                                   epoch, cap and validation curve (NULL: scratch or hub weights)
+test_images               INTEGER  test images scored
+test_correct              TEXT     hex of the per-image right/wrong bits (bit i of byte i//8
+                                   is image i), for the verdicts' bootstrap
 top1, top5                REAL     test accuracy (top-5 only with more than five classes)
 mean_per_class            REAL     mean of the per-class test accuracies
 per_class                 TEXT     JSON list of per-class test accuracies
@@ -48,12 +59,13 @@ from zoo.errors import ZooError
 
 COLUMNS = (
     "key", "suite", "task", "quadrant", "architecture", "strategy", "seed", "epochs", "status", "reason",
+    "lr", "val_top1", "val_loss", "trained_epochs", "stopped_early", "curve", "pretraining", "test_images", "test_correct",
     "top1", "top5", "mean_per_class", "per_class", "train_images_per_second", "train_seconds",
     "infer_images_per_second", "latency_ms_p50", "latency_ms_p95", "train_peak_bytes", "infer_peak_bytes",
     "memory_method", "params", "trainable_params", "macs", "weights", "phases", "config", "environment",
     "started", "finished", "wall_seconds",
 )  # fmt: skip
-JSON_COLUMNS = ("per_class", "phases", "config", "environment")
+JSON_COLUMNS = ("per_class", "curve", "pretraining", "phases", "config", "environment")
 SCHEMA = f"CREATE TABLE IF NOT EXISTS cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in COLUMNS)})"
 
 

@@ -49,9 +49,11 @@ class TaskSpec:
     size: str  # "large" or "small"
     similarity: str  # "similar" or "different" to the suite's source domain
     why: str  # why the task sits in its quadrant
-    epochs: int = 10  # training budget of a cell on this task (zoo bench --epochs overrides)
-    seeds: int = 1  # training subsets drawn per cell; more where results vary (zoo bench --seeds overrides)
+    epochs: int = 10  # most epochs a cell trains; validation usually stops it sooner (zoo bench --epochs overrides)
+    seeds: int = 3  # training subsets drawn, each a cell (zoo bench --seeds overrides)
     batch_size: int = 128  # smaller for a few dozen images, so that an epoch is more than one step
+    patience: int = 3  # epochs without a better validation score before the learning rate drops
+    validation: float = 0.2  # share of each class's training images held out for early stopping and the sweep
     root: str | None = None  # the folder the data are read from, for a team's own folder (zoo bench --data)
 
     @property
@@ -71,6 +73,8 @@ class SuiteSpec:
     image_size: int | None  # working side length; None: each architecture's default input size
     small_threshold: int  # training images per class below which a task is "small"
     pretrain_recipe: Recipe | None = None  # how `zoo pretrain` trains on the source
+    pretrain_validation: float = 0.1  # share of the source's training images pretraining early-stops on
+    lr_factors: tuple[float, ...] = (1.0,)  # the learning-rate sweep, times each recipe's rate (zoo.sweep)
     notes: str = ""  # budgets, caps and thresholds explained, shown wherever the suite is
 
     def input_size(self, arch: ArchitectureSpec) -> tuple[int, int, int]:
@@ -93,10 +97,14 @@ class SuiteSpec:
 def validate_suite_spec(spec: SuiteSpec) -> str | None:
     if (spec.source is None) != (spec.pretrain_recipe is None):
         return "a suite with a source needs a pretrain_recipe, and one without a source none"
+    if not spec.lr_factors or not all(isinstance(f, int | float) and f > 0 for f in spec.lr_factors):
+        return f"lr_factors must be positive numbers, got {spec.lr_factors!r}"
     names = [t.name for t in spec.tasks]
     if len(set(names)) != len(names):
         return "task names repeat"
     for task in spec.tasks:
+        if not 0 <= task.validation < 1:
+            return f"task {task.name!r}: validation must be a share in [0, 1), got {task.validation!r}"
         if (task.size, task.similarity) not in QUADRANTS:
             return f"task {task.name!r}: size must be large/small and similarity similar/different"
         budget = task.data.train_per_class

@@ -73,4 +73,6 @@ def folder_task(
     like = next((t for t in suite.tasks if t.size == task.size), None)
     if like is None:
         return task
-    return dataclasses.replace(task, epochs=like.epochs, seeds=like.seeds, batch_size=like.batch_size)
+    return dataclasses.replace(
+        task, epochs=like.epochs, seeds=like.seeds, batch_size=like.batch_size, patience=like.patience, validation=like.validation
+    )

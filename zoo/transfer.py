@@ -48,12 +48,15 @@ class FeatureSet:
 
 
 @torch.no_grad()
-def compute_prefix(model: nn.Module, data: PreparedSet, count: int, device: torch.device, batch_size: int = 256) -> FeatureSet:
-    """The outputs of the lowest ``count`` stages for every image of ``data``, in eval mode."""
+def compute_prefix(
+    model: nn.Module, data: PreparedSet, count: int, device: torch.device, mode: str | None = None, batch_size: int = 256
+) -> FeatureSet:
+    """The outputs of the lowest ``count`` stages for every image of ``data``, in eval mode
+    and precision ``mode``."""
     prefix = nn.Sequential(*(stage_module(model, s) for s in stages(model)[:count])).eval()
     outputs = []
     for images, _ in data.batches(batch_size):
-        with autocast(device):
+        with autocast(device, mode):
             outputs.append(prefix(images).float())
     return FeatureSet(torch.cat(outputs), data.labels, data.classes)
 
@@ -132,6 +135,7 @@ def run_strategy(
     *,
     seed: int,
     device: torch.device,
+    validation: PreparedSet | None = None,
     cache: PrefixCache | None = None,
     cache_key: Hashable | None = None,
     cache_prefixes: bool = True,
@@ -139,7 +143,9 @@ def run_strategy(
 ) -> list[PhaseRun]:
     """Train ``model`` (classifier already sized for ``data``) on ``data`` as ``strategy`` says.
 
-    ``recipe.epochs`` is the cell's whole budget, shared out between the phases. A phase
+    ``recipe.epochs`` is the cell's whole budget, shared out between the phases; with a
+    ``validation`` split each phase's share is a cap and the phase stops when the split stops
+    improving (:func:`zoo.training.fit`), keeping its best epoch's weights. A phase
     trains on the cached outputs of its frozen prefix when it does not augment and none of
     those stages has trained yet in this cell (so their outputs are still those of the
     starting weights); ``cache`` and ``cache_key`` let other cells reuse them.
@@ -169,18 +175,25 @@ def run_strategy(
         cached = cache_prefixes and frozen > 0 and not phase.augment and frozen <= lowest_trained
         if cached:
 
-            def compute(count=frozen) -> FeatureSet:
-                return compute_prefix(model, data, count, device)
+            def prefix_of(images: PreparedSet, part: str, count: int = frozen) -> FeatureSet:
+                def compute() -> FeatureSet:
+                    return compute_prefix(model, images, count, device, recipe.precision)
 
-            features = shared.get((cache_key, frozen), compute) if shared is not None else compute()
+                return shared.get((cache_key, part, count), compute) if shared is not None else compute()
+
+            features = prefix_of(data, "train")
+            held_out = prefix_of(validation, "validation") if validation is not None else None
             suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
-            stats = fit(suffix, features, phase_recipe, seed=seed, device=device, param_groups=groups, on_epoch=report)
+            stats = fit(
+                suffix, features, phase_recipe, seed=seed, device=device, validation=held_out, param_groups=groups,
+                on_epoch=report,
+            )  # fmt: skip
         else:
             frozen_modules = [stage_module(model, s) for s in stage_list[:frozen]]
             stats = fit(
-                model, data, phase_recipe, seed=seed, device=device, param_groups=groups, eval_modules=frozen_modules,
-                on_epoch=report,
-            )
+                model, data, phase_recipe, seed=seed, device=device, validation=validation, param_groups=groups,
+                eval_modules=frozen_modules, on_epoch=report,
+            )  # fmt: skip
         lowest_trained = min(lowest_trained, frozen)
         done += epochs
         runs.append(PhaseRun(frozen, epochs, cached, stats))

@@ -1,0 +1,71 @@
+"""The learning-rate sweep: chosen on validation, run in two waves, reported at the chosen rate."""
+
+import dataclasses
+
+import pytest
+
+from zoo.budgets import budget_rows
+from zoo.harness import LocalExecutor, expand_grid, run_grid
+from zoo.leaderboard import build_leaderboard
+from zoo.results import ResultsStore
+from zoo.sweep import choose_lr, selected_rows, sweep_rows
+from zoo.training import select_device
+from zoo_plugins import datasets as offline
+
+RULE = {"linear_probe": ("Q4",), "full": ("Q1",)}
+
+
+def row(seed, lr, val_top1, top1, strategy="full", status="ok", stopped=True, val_loss=0.5):
+    return {
+        "key": f"{strategy}-{seed}-{lr}", "suite": "s", "task": "t", "quadrant": "Q1", "architecture": "a",
+        "strategy": strategy, "seed": seed, "epochs": 40, "status": status, "lr": lr, "val_top1": val_top1,
+        "val_loss": val_loss, "top1": top1, "trained_epochs": 12, "stopped_early": stopped,
+        "phases": [{"best_epoch": 9, "epochs": 12, "cap": 40}],
+        "config": {"task": "t", "architecture": "a", "strategy": strategy, "seed": seed, "recipe": {"lr": lr, "epochs": 40}},
+        "finished": f"2026-01-01T00:00:{seed:02d}",
+    }  # fmt: skip
+
+
+def test_the_best_validation_score_chooses_then_the_loss_then_the_rate_nearest_the_recipes():
+    assert choose_lr([row(0, 0.01, 0.8, 0.1), row(0, 0.03, 0.9, 0.0), row(0, 0.1, 0.7, 1.0)]) == 0.03  # test never counts
+    assert choose_lr([row(0, 0.01, 0.9, 0, val_loss=0.4), row(0, 0.03, 0.9, 0, val_loss=0.5)]) == 0.01
+    assert choose_lr([row(0, 0.01, 0.9, 0), row(0, 0.03, 0.9, 0), row(0, 0.1, 0.9, 0)], base_lr=0.03) == 0.03
+    assert choose_lr([row(0, 0.1, 0.99, 0, status="diverged"), row(0, 0.03, 0.5, 0)]) == 0.03
+    assert choose_lr([row(0, 0.1, None, 0, status="error")]) is None
+
+
+def test_the_leaderboard_reports_the_chosen_rate_and_shows_the_sweep():
+    rows = [row(0, 0.01, 0.80, 0.70), row(0, 0.03, 0.90, 0.80), row(0, 0.1, 0.85, 0.99),
+            row(1, 0.03, 0.9, 0.82), row(2, 0.03, 0.9, 0.84)]  # fmt: skip
+    chosen = selected_rows(rows)
+    assert sorted((r["seed"], r["lr"]) for r in chosen) == [(0, 0.03), (1, 0.03), (2, 0.03)]
+    sweep = sweep_rows(rows)
+    assert [(r["lr"], r["chosen"]) for r in sweep] == [(0.01, False), (0.03, True), (0.1, False)]
+    board = build_leaderboard(rows, RULE)
+    (accuracy,) = board.table("accuracy").rows
+    assert accuracy["seeds"] == 3 and accuracy["top1_mean_pct"] == pytest.approx(82.0)  # not 0.99 from the test-best rate
+    assert len(board.table("sweep").rows) == 3
+
+
+def test_the_budget_board_says_what_doubling_the_cap_changes():
+    converged = budget_rows([row(0, 0.03, 0.9, 0.8), row(1, 0.03, 0.9, 0.8)])
+    assert converged[0]["doubling_changes"].startswith("0.00 points") and converged[0]["stopped_early"] == "2 of 2"
+    assert converged[0]["trained_epochs"] == "12" and converged[0]["best_epoch"] == "9"
+    capped = budget_rows([row(0, 0.03, 0.9, 0.8), row(1, 0.03, 0.9, 0.8, stopped=False)])
+    assert capped[0]["doubling_changes"].startswith("not shown: 1 seed(s) reached the cap")
+
+
+@pytest.mark.skipif(
+    not offline.DIGITS_PNG.exists() or not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    reason="the offline data sets are not installed: run `make test` as root",
+)
+def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
+    suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.2, 1.0, 5.0))
+    groups = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    rows = run_grid(groups, store, LocalExecutor(select_device("cpu")))
+    sweep = [r for r in rows if r["seed"] == 0]
+    assert sorted(r["lr"] for r in sweep) == pytest.approx([0.01, 0.05, 0.25]) and len(rows) == 4
+    (other,) = [r for r in rows if r["seed"] == 1]
+    assert other["lr"] == choose_lr(sweep, 0.05) and other["config"]["recipe"]["lr"] == other["lr"]
+    assert run_grid(groups, store, LocalExecutor(select_device("cpu"))) == [], "a rerun finds every cell stored"
