@@ -138,3 +138,20 @@ def test_simple_cnn_is_the_classic_tutorial_network():
     assert [c.out_channels for c in convs] == [32, 64]
     assert [lin.out_features for lin in linears] == [128, 10]
     assert sum(p.numel() for p in model.parameters()) == 545_098
+
+
+@pytest.mark.parametrize("side, pool", [(32, 1), (64, 2), (96, 3), (224, 7)])
+def test_vgg_pools_its_head_to_the_feature_maps_own_side_and_reads_torchvision_weights_exactly(side, pool):
+    from zoo.architectures import build_network
+
+    spec = zoo.get_zoo().architectures.get("vgg11_bn")
+    torch.manual_seed(0)
+    reference = torchvision.models.vgg11_bn().eval()
+    net = build_network(spec, 1000, side).eval()
+    assert net.pool_size == pool and net.pre_logits[2].in_features == 512 * pool * pool
+    net.load_state_dict(net.remap_state_dict(reference.state_dict()))
+    x = torch.randn(2, 3, side, side)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), reference(x), rtol=1e-4, atol=1e-5)  # the same function, fc6 folded
+    at_32 = measure(build_meta(spec, 10, 32), (3, 32, 32))
+    assert at_32.params == 28_149_514 and zoo.create_model("vgg11_bn", num_classes=10, img_size=32).pre_logits[2].in_features == 512

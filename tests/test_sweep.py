@@ -69,3 +69,16 @@ def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
     (other,) = [r for r in rows if r["seed"] == 1]
     assert other["lr"] == choose_lr(sweep, 0.05) and other["config"]["recipe"]["lr"] == other["lr"]
     assert run_grid(groups, store, LocalExecutor(select_device("cpu"))) == [], "a rerun finds every cell stored"
+
+
+def test_cells_of_one_weights_variant_from_two_files_are_flagged():
+    from zoo.budgets import pretraining_notes, pretraining_rows
+
+    first, second = row(0, 0.03, 0.9, 0.8), row(1, 0.03, 0.9, 0.8)
+    for cell, digest in ((first, "aa"), (second, "aa")):
+        cell.update(weights="a.s-123", pretraining={"sha256": digest, "source_test_accuracy": 0.9, "epochs": 12})
+    assert pretraining_notes([first, second]) == []
+    assert pretraining_rows([first, second])[0]["source_test_top1_pct"] == 90.0
+    second["pretraining"] = {**second["pretraining"], "sha256": "bb"}
+    (note,) = pretraining_notes([first, second])
+    assert note.startswith("a.s-123: its cells started from 2 different weights files")

@@ -91,6 +91,23 @@ def pretraining_rows(rows: Iterable[Mapping]) -> list[dict]:
     return sorted(seen.values(), key=lambda r: (natural_key(str(r["suite"])), natural_key(str(r["architecture"]))))
 
 
+def pretraining_notes(rows: Iterable[Mapping]) -> list[str]:
+    """A note for each weights variant whose reported cells started from different files: the
+    same fingerprint pretrained again elsewhere (another machine's kernels round differently),
+    so its cells are two experiments under one name."""
+    checksums: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        facts = row.get("pretraining") or {}
+        if row.get("status") == "ok" and facts.get("sha256"):
+            checksums[row["weights"]].add(facts["sha256"])
+    return [
+        f"{variant}: its cells started from {len(found)} different weights files (pretrained again on another machine); "
+        "rerun its cells with --fresh on one machine to compare like with like"
+        for variant, found in sorted(checksums.items())
+        if len(found) > 1
+    ]
+
+
 def _percent(value: float | None) -> float | None:
     return None if value is None else 100.0 * value
 

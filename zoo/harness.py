@@ -48,7 +48,8 @@ from zoo.transfer import PrefixCache, run_strategy
 
 EpochCallback = Callable[["Cell", int, int], None]  # (cell, epochs done, epochs in all)
 
-SPEED_STEPS = 5  # timed steps per architecture for inference speed, after warm-up
+SPEED_STEPS = 5  # timed steps per architecture and input size, after SPEED_WARMUP untimed ones (once per process)
+SPEED_WARMUP = 3
 SPEED_BATCH = 128
 
 
@@ -208,7 +209,7 @@ class CellRunner:
         key = (arch, input_size)
         if key not in self._speed:
             spec = zoo.get_zoo().architectures.get(arch)
-            self._speed[key] = measure_speed(spec, self.device, SPEED_BATCH, input_size, steps=SPEED_STEPS)
+            self._speed[key] = measure_speed(spec, self.device, SPEED_BATCH, input_size, steps=SPEED_STEPS, warmup=SPEED_WARMUP)
         return self._speed[key]
 
     def run(self, cell: Cell, on_epoch: Callable[[int, int], None] | None = None) -> dict:
@@ -308,7 +309,10 @@ class CellRunner:
         }
 
 
-PRETRAINING_FACTS = ("source_test_accuracy", "source_val_top1", "epochs", "epoch_cap", "best_epoch", "stopped_early", "curve", "seconds")
+PRETRAINING_FACTS = (
+    "sha256", "source_test_accuracy", "source_val_top1", "epochs", "epoch_cap", "best_epoch", "stopped_early", "curve", "seconds",
+    "machine",
+)  # fmt: skip
 
 
 def pretraining_summary(metadata: dict) -> dict | None:

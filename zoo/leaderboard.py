@@ -58,7 +58,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from zoo.budgets import budget_rows, learning_curves, pretraining_curves, pretraining_rows
+from zoo.budgets import budget_rows, learning_curves, pretraining_curves, pretraining_notes, pretraining_rows
 from zoo.confidence import REPLICATES, Interval, SeedRun, decode_correct, margin_interval
 from zoo.registry import natural_key
 from zoo.rule import DESIGN_RULE, rule_of_thumb
@@ -630,7 +630,7 @@ def build_leaderboard(
                        ("val_loss", "val loss", ".4f"), ("chosen", "chosen")),
               sweep_rows(every), "The rate with the best validation top-1 (then the lower loss) trains the other seeds; "
                                  "the test set never takes part."),
-    ])  # fmt: skip
+    ], pretraining_notes(cells))  # fmt: skip
     environment = environment_summary(cells) | {"suites": list(suites), "plugins": list(plugins)}
     return Leaderboard(
         [verdict_board, accuracy_board, budgets_board, speed_board, memory_board], environment, len(every),

@@ -124,7 +124,7 @@ def _throughput(step, device: torch.device, batch_size: int, timing: str, warmup
 def _setup(spec: ArchitectureSpec, device: torch.device, batch_size: int, size: tuple[int, int, int]):
     """The network (10-class head) and a batch of random input, on ``device``."""
     torch.manual_seed(0)
-    model = zoo.create_model(spec.name, num_classes=10).to(device)
+    model = zoo.create_model(spec.name, num_classes=10, img_size=size[1]).to(device)
     images = torch.randn(batch_size, *size, device=device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -224,7 +224,7 @@ def measure_speed(
     else:
         train_memory = measure_cpu(spec.name, batch_size, size, train=True)
         infer_memory = measure_cpu(spec.name, batch_size, size, train=False)
-    complexity = measure(build_meta(spec, num_classes=10), size)
+    complexity = measure(build_meta(spec, 10, size[1]), size)
     return SpeedReport(
         architecture=spec.name,
         device=str(device),
