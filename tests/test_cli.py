@@ -127,14 +127,15 @@ def test_info_mini_json_gives_four_tasks_with_quadrants_classes_and_counts(capsy
     info = json.loads(out)
     assert info["small_threshold"] == 100 and info["image_size"] == 32
     assert info["source"]["classes"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt"]
-    assert info["source"]["train_per_class"] == [700] * 6 and info["source"]["test_per_class"] == [500] * 6
+    assert info["source"]["train_per_class"] == [2000] * 6 and info["source"]["test_per_class"] == [1000] * 6
+    assert info["pretrain_validation"] == 0.1 and len(info["lr_factors"]) == 3
     tasks = {t["quadrant"]: t for t in info["tasks"]}
     assert sorted(tasks) == ["Q1", "Q2", "Q3", "Q4"]
     assert tasks["Q2"]["classes"] == ["Sandal", "Sneaker", "Bag", "Ankle boot"]
-    assert tasks["Q2"]["train_per_class"] == [200] * 4 and tasks["Q4"]["train_per_class"] == [10] * 4
-    assert tasks["Q1"]["train_per_class"] == [150] * 10 and tasks["Q3"]["train_per_class"] == [10] * 10
-    assert tasks["Q1"]["test_per_class"] == [50] * 10 and tasks["Q4"]["test_per_class"] == [125] * 4
-    assert tasks["Q3"]["seeds"] == 3 and tasks["Q1"]["seeds"] == 1
+    assert tasks["Q2"]["train_per_class"] == [200] * 4 and tasks["Q4"]["train_per_class"] == [20] * 4
+    assert tasks["Q1"]["train_per_class"] == [150] * 10 and tasks["Q3"]["train_per_class"] == [20] * 10
+    assert tasks["Q1"]["test_per_class"] == [100] * 10 and tasks["Q4"]["test_per_class"] == [1000] * 4
+    assert all(task["seeds"] == 3 and task["validation"] == 0.2 for task in tasks.values())
     assert not set(tasks["Q2"]["classes"]) & set(info["source"]["classes"])
     code, out, _ = run(capsys, "info", "mini")
     assert "Q4  fashion_footwear_small" in out and "small below:     100 training images per class" in out

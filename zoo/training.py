@@ -279,7 +279,7 @@ class _Plateau:
     def update(self, model: nn.Module, epoch: int, scale: float, train_loss: float, val_loss: float, val_top1: float) -> bool:
         """Record an epoch; False once training should stop."""
         self.curve.append(
-            {"epoch": epoch, "lr_factor": scale, "train_loss": round(train_loss, 5),
+            {"epoch": epoch, "lr_factor": round(scale, 8), "train_loss": round(train_loss, 5),
              "val_loss": round(val_loss, 5), "val_top1": round(val_top1, 5)}  # fmt: skip
         )
         if val_top1 > self.best_top1 or (val_top1 == self.best_top1 and val_loss < self.best_loss * (1 - 1e-3)):

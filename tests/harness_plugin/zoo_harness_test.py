@@ -38,8 +38,9 @@ def zoo_register_suites(registry):
             source=DataSelection("fashion_mnist", CLOTHING, 20, 10),
             source_description="Fashion-MNIST clothing",
             tasks=(
-                TaskSpec("digits_tiny", DataSelection("digits", (), 5, 5), "small", "different", "test", epochs=1),
-                TaskSpec("footwear_tiny", DataSelection("fashion_mnist", FOOTWEAR, 5, 5), "small", "similar", "test", epochs=1),
+                TaskSpec("digits_tiny", DataSelection("digits", (), 5, 5), "small", "different", "test", epochs=1, seeds=1),
+                TaskSpec("footwear_tiny", DataSelection("fashion_mnist", FOOTWEAR, 5, 5), "small", "similar", "test", epochs=1,
+                         seeds=1),  # fmt: skip
             ),
             image_size=32,
             small_threshold=100,
