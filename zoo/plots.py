@@ -38,7 +38,7 @@ class Plot:
 
 def task_title(key: tuple) -> str:
     suite, task, quadrant, epochs = key
-    return f"{quadrant} {task} ({suite}, {epochs} epochs)"
+    return f"{quadrant} {task} ({suite}, at most {epochs} epochs)"
 
 
 def _slug(key: tuple) -> str:
@@ -107,7 +107,7 @@ def learning_curve_plot(curves: Sequence[Mapping], title: str) -> bytes:
     archs = sorted({c["architecture"] for c in curves}, key=lambda a: natural_key(str(a)))
     strategies = sorted({c["strategy"] for c in curves}, key=lambda s: natural_key(str(s)))
     colours = {s: f"C{i % 10}" for i, s in enumerate(strategies)}
-    fig = Figure(figsize=(3.2 * len(archs) + 0.8, 3.4), layout="constrained")
+    fig = Figure(figsize=(max(6.4, 3.2 * len(archs) + 0.8), 3.4), layout="constrained")
     axes = fig.subplots(1, len(archs), squeeze=False, sharey=True)[0]
     for ax, arch in zip(axes, archs, strict=True):
         for curve in sorted((c for c in curves if c["architecture"] == arch), key=lambda c: natural_key(str(c["strategy"]))):
