@@ -247,8 +247,9 @@ def test_without_per_image_results_the_interval_is_over_the_seeds_or_unknown():
     assert verdict["verdict"] == "disagree: partial beat the rule's full by 10.00 points; one seed and no per-image results: interval unknown"
 
     with_images = [cell("t", "Q1", "resnet18", "full", 0, known(N, 800)), cell("t", "Q1", "resnet18", "partial", 0, known(N, 900))]
-    verdict = by(verdicts_of(with_images), scope="resnet18")  # one seed, but its test images can be resampled
-    assert verdict["ci_low_points"] > 0 and verdict["decisive"] is True and verdict["test_images"] == N
+    verdict = by(verdicts_of(with_images), scope="resnet18")  # one seed: its test images can be resampled, its seed cannot
+    assert verdict["ci_low_points"] > 0 and verdict["decisive"] is None and verdict["test_images"] == N
+    assert verdict["verdict"].endswith("over test images alone): one seed, not called decisive")
 
 
 def test_per_image_results_from_the_database_give_the_same_files_twice(tmp_path):

@@ -64,6 +64,7 @@ from zoo.registry import natural_key
 from zoo.rule import DESIGN_RULE, rule_of_thumb
 from zoo.sweep import selected_rows, sweep_rows
 
+MIN_SEEDS = 2  # seeds both strategies need before a verdict can be decisive
 TASK_FIELDS = ("suite", "task", "quadrant", "epochs")
 OVERALL = "all architectures"  # the scope of a verdict's overall line
 VERDICT_RULE = (  # shown under the verdict table
@@ -361,7 +362,9 @@ def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Se
     other = (ranked[1] if len(ranked) > 1 else None) if pick is winner else pick
     margin = winner.mean - other.mean if other else None
     interval = margin_interval(winner.runs, other.runs) if other else None
-    decisive = interval.low > 0 if interval is not None and interval.known else None
+    # One seed: the interval sees test-set sampling only, not the spread between training
+    # draws, which is what a verdict about strategies must beat; it is shown, never decisive.
+    decisive = interval.low > 0 if interval is not None and interval.known and interval.seeds >= MIN_SEEDS else None
     return {
         "measured": winner.strategy,
         "measured_top1_pct": winner.mean,
@@ -394,6 +397,8 @@ def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | No
             return head + "; no seed measured for both: interval unknown"
         return head + "; one seed and no per-image results: interval unknown"
     over = "" if interval.images else ", seeds alone: no per-image results"
+    if interval.seeds < MIN_SEEDS:
+        return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f} over test images alone): one seed, not called decisive"
     return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {'decisive' if decisive else 'not decisive'}"
 
 
