@@ -137,6 +137,22 @@ def test_a_corrupt_results_file_is_refused_untouched(tmp_path, capsys):
     assert bad.read_bytes() == b"not a database at all" * 100
 
 
+def test_a_database_from_before_a_column_was_added_gains_it_and_keeps_its_rows(tmp_path):
+    from zoo.report import read_results
+    from zoo.results import ADDED_COLUMNS, COLUMNS
+
+    path = tmp_path / "results.sqlite"
+    older = [c for c in COLUMNS if c not in ADDED_COLUMNS]
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE cells ({', '.join(older)})")
+        conn.execute("INSERT INTO cells (key, top1, config) VALUES ('old', 0.5, '{}')")
+    (before,) = read_results(path)  # its rows read back with the new column empty
+    assert before["key"] == "old" and before["seconds"] is None
+    store = ResultsStore(path)
+    store.record({"key": "new", "top1": 0.7, "seconds": {"training": 1.5}})
+    assert {r["key"]: r["seconds"] for r in store.rows()} == {"old": None, "new": {"training": 1.5}}
+
+
 def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, harness_plugin_site):
     site = harness_plugin_site
     out = tmp_path / "out"

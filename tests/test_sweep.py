@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from zoo.budgets import budget_rows
+from zoo.budgets import PHASES, budget_rows, time_rows
 from zoo.harness import LocalExecutor, expand_grid, run_grid
 from zoo.leaderboard import build_leaderboard
 from zoo.results import ResultsStore
@@ -68,6 +68,7 @@ def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
     assert sorted(r["lr"] for r in sweep) == pytest.approx([0.01, 0.05, 0.25]) and len(rows) == 4
     (other,) = [r for r in rows if r["seed"] == 1]
     assert other["lr"] == choose_lr(sweep, 0.05) and other["config"]["recipe"]["lr"] == other["lr"]
+    assert set(other["seconds"]) == set(PHASES) and 0 < sum(other["seconds"].values()) <= other["wall_seconds"]
     assert run_grid(groups, store, LocalExecutor(select_device("cpu"))) == [], "a rerun finds every cell stored"
 
 
@@ -82,3 +83,16 @@ def test_cells_of_one_weights_variant_from_two_files_are_flagged():
     second["pretraining"] = {**second["pretraining"], "sha256": "bb"}
     (note,) = pretraining_notes([first, second])
     assert note.startswith("a.s-123: its cells started from 2 different weights files")
+
+
+def test_the_time_table_splits_each_architectures_wall_time_by_phase():
+    timed = {**row(0, 0.03, 0.9, 0.8), "wall_seconds": 130.0, "environment": {"device_name": "cpu X"},
+             "seconds": {"setup": 6.0, "pretraining": 60.0, "training": 54.0, "evaluation": 6.0, "measurement": 3.0}}
+    untimed = {**row(1, 0.03, 0.9, 0.8), "wall_seconds": 50.0, "environment": {"device_name": "cpu X"}}  # before phases were timed
+    other = {**row(0, 0.03, 0.9, 0.8), "architecture": "b", "wall_seconds": 60.0, "status": "error", "environment": {"device_name": "cpu Y"},
+             "seconds": {"setup": 60.0}}  # fmt: skip
+    first, second, total = time_rows([timed, untimed, other])
+    assert (first["architecture"], first["cells"], first["timed_cells"]) == ("a", 2, 1)
+    assert first["wall_minutes"] == pytest.approx(3.0) and first["pretraining_minutes"] == pytest.approx(1.0)
+    assert second["training_minutes"] == 0.0 and second["setup_minutes"] == pytest.approx(1.0)
+    assert total["cells"] == 3 and total["wall_minutes"] == pytest.approx(4.0) and total["machine"] == "cpu X; cpu Y"

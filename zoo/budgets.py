@@ -143,3 +143,33 @@ def pretraining_curves(rows: Iterable[Mapping]) -> dict[str, dict[str, dict]]:
         if row.get("status") == "ok" and facts.get("curve"):
             curves[row.get("suite")].setdefault(row["architecture"], {"curve": facts["curve"], "best_epoch": facts.get("best_epoch")})
     return dict(curves)
+
+
+PHASES = ("setup", "pretraining", "training", "evaluation", "measurement")
+
+
+def time_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Where a run's wall time went: per (suite, architecture), over every cell stored
+    (failed and sweep cells included, since they cost time too), minutes per phase of
+    :class:`zoo.harness.PhaseClock`, on which machines; then the total. Pretraining is
+    charged to the cell that found its weights missing."""
+    groups: dict[tuple, list[Mapping]] = defaultdict(list)
+    for row in rows:
+        groups[(row.get("suite"), row.get("architecture"))].append(row)
+    table = [_time_row({"suite": suite, "architecture": arch}, cells) for (suite, arch), cells in groups.items()]
+    table.sort(key=lambda r: (natural_key(str(r["suite"])), natural_key(str(r["architecture"]))))
+    if len(table) > 1:
+        table.append(_time_row({"suite": "all", "architecture": "all"}, [r for cells in groups.values() for r in cells]))
+    return table
+
+
+def _time_row(head: dict, cells: list[Mapping]) -> dict:
+    timed = [c["seconds"] for c in cells if c.get("seconds")]
+    machines = sorted({(c.get("environment") or {}).get("device_name") or "unknown" for c in cells})
+    return head | {
+        "cells": len(cells),
+        "timed_cells": len(timed),
+        "wall_minutes": sum(c.get("wall_seconds") or 0.0 for c in cells) / 60,
+        **{f"{phase}_minutes": sum(t.get(phase, 0.0) for t in timed) / 60 if timed else None for phase in PHASES},
+        "machine": "; ".join(machines),
+    }

@@ -53,6 +53,21 @@ SPEED_WARMUP = 3
 SPEED_BATCH = 128
 
 
+class PhaseClock:
+    """Wall seconds per phase of a cell (setup, pretraining, training, evaluation,
+    measurement), so a run can say what its time went to."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """Charge the time since the previous lap to ``phase``."""
+        now = time.perf_counter()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 2)
+        self._last = now
+
+
 @dataclass(frozen=True)
 class Cell:
     """One (architecture, strategy, task, seed) run and everything that shapes its result."""
@@ -220,7 +235,7 @@ class CellRunner:
         row = {
             "key": cell.key, "suite": cell.suite, "task": cell.task, "quadrant": cell.quadrant,
             "architecture": cell.architecture, "strategy": cell.strategy, "seed": cell.seed, "epochs": cell.epochs,
-            "weights": cell.weights, "config": cell.config(), "environment": environment(self.device, Recipe(**cell.recipe).precision),
+            "weights": cell.weights, "config": cell.config(), "environment": environment(self.device, cell.recipe["precision"]),
             "started": started.isoformat(timespec="seconds"),
         }  # fmt: skip
         try:
@@ -232,6 +247,7 @@ class CellRunner:
         return row
 
     def _train_and_measure(self, cell: Cell, on_epoch: Callable[[int, int], None] | None) -> dict:
+        clock = PhaseClock()
         registry = zoo.get_zoo()
         suite, strategy = registry.suites.get(cell.suite), resolve_strategy(cell.strategy)
         arch = registry.architectures.get(cell.architecture)
@@ -247,8 +263,10 @@ class CellRunner:
             fit_index, val_index = stratified_split(train.labels, cell.validation, cell.seed)
             train, held_out = train.subset(fit_index), train.subset(val_index)
         recipe = Recipe(**cell.recipe)
+        clock.lap("setup")
         if cell.weights is not None and suite.source is not None:
             pretrain(suite, arch, device=self.device, precision=recipe.precision)
+        clock.lap("pretraining")
         pretraining = None
         if cell.weights is not None:
             model = self.pretrained(cell.weights, len(train.classes), cell.seed)
@@ -266,14 +284,18 @@ class CellRunner:
         if cell.weights:
             prefix_key = (cell.weights, cell.suite, cell.task, cell.data_fingerprint, cell.seed, cell.validation,
                           cell.input_size, recipe.precision)  # fmt: skip
+        clock.lap("setup")
         runs = run_strategy(
             model, strategy, train_set, recipe, seed=cell.seed, device=self.device, validation=val_set, cache=self.prefixes,
             cache_key=prefix_key, on_epoch=on_epoch,
         )  # fmt: skip
+        clock.lap("training")
+        accuracy = evaluate(model, test_set, self.device, recipe.precision)
+        clock.lap("evaluation")
         trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
         complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
-        accuracy = evaluate(model, test_set, self.device, recipe.precision)
         speed = self.speed(cell.architecture, cell.input_size)
+        clock.lap("measurement")
         steps_seconds = sum(r.stats.seconds for r in runs)
         last = runs[-1].stats
         return {
@@ -306,6 +328,7 @@ class CellRunner:
                  "cached_prefix": r.cached_prefix}  # fmt: skip
                 for r in runs
             ],
+            "seconds": clock.seconds,
         }
 
 

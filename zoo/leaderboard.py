@@ -58,7 +58,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from zoo.budgets import budget_rows, learning_curves, pretraining_curves, pretraining_notes, pretraining_rows
+from zoo.budgets import budget_rows, learning_curves, pretraining_curves, pretraining_notes, pretraining_rows, time_rows
 from zoo.confidence import REPLICATES, Interval, SeedRun, decode_correct, margin_interval
 from zoo.registry import natural_key
 from zoo.rule import DESIGN_RULE, rule_of_thumb
@@ -635,6 +635,16 @@ def build_leaderboard(
                        ("val_loss", "val loss", ".4f"), ("chosen", "chosen")),
               sweep_rows(every), "The rate with the best validation top-1 (then the lower loss) trains the other seeds; "
                                  "the test set never takes part."),
+        Table("time", "Where the run's time went (minutes of wall time)",
+              _columns(("suite", "suite"), ("architecture", "architecture"), ("cells", "cells"),
+                       ("timed_cells", "cells timed per phase"), ("wall_minutes", "wall", ",.1f"),
+                       ("pretraining_minutes", "pretraining", ",.1f"), ("training_minutes", "training", ",.1f"),
+                       ("evaluation_minutes", "evaluation", ",.1f"), ("measurement_minutes", "measurement", ",.1f"),
+                       ("setup_minutes", "setup", ",.1f"), ("machine", "machine")),
+              time_rows(every), "Every stored cell, sweep and failed cells included. Training includes the "
+                                "per-epoch validation passes; measurement is speed, memory and MACs (once per "
+                                "architecture and process); setup is loading data and building the network; "
+                                "pretraining is charged to the cell that needed the weights first."),
     ], pretraining_notes(cells))  # fmt: skip
     environment = environment_summary(cells) | {"suites": list(suites), "plugins": list(plugins)}
     return Leaderboard(

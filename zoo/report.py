@@ -42,7 +42,7 @@ from zoo.errors import ZooError
 from zoo.html_report import render_html
 from zoo.leaderboard import Board, Column, Leaderboard, Table, build_leaderboard
 from zoo.plots import Plot, leaderboard_plots
-from zoo.results import COLUMNS, ResultsStore
+from zoo.results import ADDED_COLUMNS, COLUMNS, ResultsStore
 
 RESULTS_FILE = "results.sqlite"
 PLOTS_DIR = "plots"
@@ -77,7 +77,7 @@ def read_results(path: Path) -> list[dict]:
         raise ZooError(f"{path} is not a zoo results database ({exc}): point --out at a directory `zoo bench` wrote") from None
     if not found:
         raise ZooError(f"{path} is an SQLite database without zoo's cells table: point --out at a directory `zoo bench` wrote")
-    missing = set(COLUMNS) - found
+    missing = set(COLUMNS) - found - set(ADDED_COLUMNS)
     if missing:
         raise ZooError(
             f"{path} lacks the columns {', '.join(sorted(missing))}: another version of zoo wrote it; "

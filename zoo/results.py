@@ -44,6 +44,9 @@ config                    TEXT     JSON of the whole config the key hashes
 environment               TEXT     JSON: device, its name, torch, zoo version, git revision, precision
 started, finished         TEXT     ISO timestamps (UTC)
 wall_seconds              REAL     the cell's wall time, data and measurement included
+seconds                   TEXT     JSON: wall seconds per phase: setup (data, network), pretraining
+                                   (0 unless this cell had to pretrain its weights), training
+                                   (validation passes included), evaluation, measurement
 ========================  =======  ===========================================================
 """
 
@@ -63,9 +66,12 @@ COLUMNS = (
     "top1", "top5", "mean_per_class", "per_class", "train_images_per_second", "train_seconds",
     "infer_images_per_second", "latency_ms_p50", "latency_ms_p95", "train_peak_bytes", "infer_peak_bytes",
     "memory_method", "params", "trainable_params", "macs", "weights", "phases", "config", "environment",
-    "started", "finished", "wall_seconds",
+    "started", "finished", "wall_seconds", "seconds",
 )  # fmt: skip
-JSON_COLUMNS = ("per_class", "curve", "pretraining", "phases", "config", "environment")
+# Columns added after the first databases were written: a database without them is read with
+# them empty and gains them when a run writes to it.
+ADDED_COLUMNS = ("seconds",)
+JSON_COLUMNS = ("per_class", "curve", "pretraining", "phases", "config", "environment", "seconds")
 SCHEMA = f"CREATE TABLE IF NOT EXISTS cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in COLUMNS)})"
 
 
@@ -79,10 +85,13 @@ class ResultsStore:
             with closing(self._connect()) as conn, conn:
                 conn.execute(SCHEMA)
                 found = {row[1] for row in conn.execute("PRAGMA table_info(cells)")}
+                missing = set(COLUMNS) - found
+                if missing <= set(ADDED_COLUMNS):
+                    for column in sorted(missing):
+                        conn.execute(f"ALTER TABLE cells ADD COLUMN {column}")
         except sqlite3.DatabaseError as exc:
             raise ZooError(f"{self.path} is not a zoo results database ({exc}); move it away or pick another --out") from None
-        missing = set(COLUMNS) - found
-        if missing:
+        if not missing <= set(ADDED_COLUMNS):
             raise ZooError(f"{self.path} lacks the columns {', '.join(sorted(missing))}: it was written by another version; use another --out")
 
     def _connect(self) -> sqlite3.Connection:
@@ -110,5 +119,5 @@ class ResultsStore:
             for row in conn.execute("SELECT * FROM cells ORDER BY finished"):
                 record = dict(row)
                 for column in JSON_COLUMNS:
-                    record[column] = json.loads(record[column]) if record[column] is not None else None
+                    record[column] = json.loads(record[column]) if record.get(column) is not None else None
                 yield record
