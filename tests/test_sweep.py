@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from zoo.budgets import PHASES, budget_rows, time_rows
-from zoo.harness import LocalExecutor, expand_grid, run_grid
+from zoo.harness import CellGroup, LocalExecutor, expand_grid, run_grid
 from zoo.leaderboard import build_leaderboard
 from zoo.results import ResultsStore
 from zoo.sweep import choose_lr, selected_rows, sweep_rows
@@ -60,7 +60,7 @@ def test_the_budget_board_says_what_doubling_the_cap_changes():
     reason="the offline data sets are not installed: run `make test` as root",
 )
 def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
-    suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.2, 1.0, 5.0))
+    suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.2, 1.0, 5.0), lr_extensions=0)
     groups = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
     store = ResultsStore(tmp_path / "results.sqlite")
     rows = run_grid(groups, store, LocalExecutor(select_device("cpu")))
@@ -96,3 +96,41 @@ def test_the_time_table_splits_each_architectures_wall_time_by_phase():
     assert first["wall_minutes"] == pytest.approx(3.0) and first["pretraining_minutes"] == pytest.approx(1.0)
     assert second["training_minutes"] == 0.0 and second["setup_minutes"] == pytest.approx(1.0)
     assert total["cells"] == 3 and total["wall_minutes"] == pytest.approx(4.0) and total["machine"] == "cpu X; cpu Y"
+
+
+def test_a_sweep_whose_best_rate_is_on_its_edge_tries_one_step_further(tiny_zoo):
+    (group,) = expand_grid(tiny_zoo.suites.get("tiny"), ["simple_cnn"], ["linear_probe"], tiny_zoo.suites.get("tiny").tasks[:1])
+    group = CellGroup(group.base, (0.01, 0.03, 0.09), seeds=3, extensions=2)
+
+    def next_rate(tried, chosen):
+        cell = group.beyond_edge(tried, chosen)
+        return None if cell is None else (cell.seed, round(cell.recipe["lr"], 6))
+
+    assert next_rate([0.01, 0.03, 0.09], 0.03) is None  # bracketed
+    assert next_rate([0.01, 0.03, 0.09], 0.09) == (0, 0.27)
+    assert next_rate([0.01, 0.03, 0.09, 0.27], 0.27) == (0, 0.81)
+    assert next_rate([0.01, 0.03, 0.09, 0.27, 0.81], 0.81) is None  # its steps are spent
+    assert next_rate([0.01, 0.03, 0.09, 0.27], 0.09) is None  # the step past the edge did worse
+    assert next_rate([0.01, 0.03, 0.09], 0.01) == (0, round(0.01 / 3, 6))
+    assert CellGroup(group.base, (0.03,), seeds=3, extensions=2).beyond_edge([0.03], 0.03) is None
+
+
+@pytest.mark.skipif(
+    not offline.DIGITS_PNG.exists() or not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    reason="the offline data sets are not installed: run `make test` as root",
+)
+def test_the_harness_extends_a_sweep_past_its_edge_before_training_the_other_seeds(tiny_zoo, tmp_path):
+    # Expected before running: at a thousandth of the recipe's rate a linear probe barely
+    # moves, so the highest rate wins on validation and the sweep goes one step past it.
+    suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.0003, 0.001), lr_extensions=1)
+    groups = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    totals = []
+    rows = run_grid(groups, store, LocalExecutor(select_device("cpu")), on_cell=lambda cell, row, done, total: totals.append(total))
+    rates = sorted(round(r["lr"] / groups[0].base.recipe["lr"], 6) for r in rows if r["seed"] == 0)
+    assert rates == [0.0003, 0.001, round(0.001 * 0.001 / 0.0003, 6)]
+    assert totals[0] == 3 and totals[-1] == 4 and len(rows) == 4
+    (other,) = [r for r in rows if r["seed"] == 1]
+    assert other["lr"] == choose_lr([r for r in rows if r["seed"] == 0])
+    (chosen,) = [r for r in sweep_rows(rows) if r["chosen"]]
+    assert chosen["edge"] in (None, "highest tried")  # still on the edge only if the extra step won too

@@ -429,19 +429,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
             return f"top-1 {row['top1']:.2%} in {row['wall_seconds']:.0f} s"
         return f"{row['status']}: {row['reason']}"
 
-    cells = sum(group.size for group in groups)
     stored = []
 
     def on_cell(cell, row: dict | None, done: int, total: int) -> None:
         if row is None:
             stored.append(cell)
-        bar.update(done, f"{cell.label}: {status(row)}")
+        bar.update(done, f"{cell.label}: {status(row)}", total)
 
-    with progress(f"bench {suite.name}", cells) as bar:
+    with progress(f"bench {suite.name}", sum(group.size for group in groups)) as bar:
         rows = run_grid(
             groups, store, executor, on_cell=on_cell, on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total)
         )
     failed = [r for r in rows if r["status"] != "ok"]
+    cells = bar.total  # the sweeps that went past their edges included
     if args.json:
         _print_json(rows)
     else:

@@ -19,9 +19,11 @@ import dataclasses
 import functools
 import hashlib
 import json
+import math
 import subprocess
 import time
 import traceback
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -41,7 +43,7 @@ from zoo.results import ResultsStore
 from zoo.speed import SpeedReport, measure_speed
 from zoo.strategies import resolve_strategy
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec, load_selection
-from zoo.sweep import chosen_lrs, group_key
+from zoo.sweep import chosen_lrs, group_key, row_lr
 from zoo.team_data import FOLDER_DATASET, fingerprint
 from zoo.training import Diverged, Recipe, device_name, evaluate
 from zoo.transfer import PrefixCache, run_strategy
@@ -109,8 +111,9 @@ class CellGroup:
     seed 0, and how many seeds then train at the rate chosen on validation data."""
 
     base: Cell  # seed 0 at the recipe's own learning rate
-    lrs: tuple[float, ...]  # the sweep; one rate: no sweep
+    lrs: tuple[float, ...]  # the sweep, ascending; one rate: no sweep
     seeds: int
+    extensions: int = 0  # steps the sweep may take past either end of ``lrs`` (SuiteSpec.lr_extensions)
 
     def at(self, seed: int, lr: float) -> Cell:
         return dataclasses.replace(self.base, seed=seed, recipe={**self.base.recipe, "lr": lr})
@@ -122,6 +125,25 @@ class CellGroup:
     def seeded(self, lr: float) -> list[Cell]:
         """The second wave: the other seeds at ``lr``."""
         return [self.at(seed, lr) for seed in range(1, self.seeds)]
+
+    def beyond_edge(self, tried: Iterable[float], chosen: float) -> Cell | None:
+        """Seed 0 one step past the sweep's end when the rate chosen is the highest (or the
+        lowest) tried, so that the best rate is bracketed by worse ones rather than assumed to
+        lie among the suite's factors; each step is the sweep's own ratio, at most
+        ``extensions`` steps past each end. None once the choice is bracketed or the steps are
+        spent."""
+        if len(self.lrs) < 2:
+            return None
+        tried = sorted(tried)
+        low, high = self.lrs[0], self.lrs[-1]
+        if math.isclose(chosen, tried[-1]):
+            ladder = [high * (high / self.lrs[-2]) ** k for k in range(1, self.extensions + 1)]
+        elif math.isclose(chosen, tried[0]):
+            ladder = [low / (self.lrs[1] / low) ** k for k in range(1, self.extensions + 1)]
+        else:
+            return None
+        untried = [lr for lr in ladder if not any(math.isclose(lr, t) for t in tried)]
+        return self.at(0, untried[0]) if untried else None
 
     @property
     def size(self) -> int:
@@ -164,8 +186,8 @@ def expand_grid(
                     suite.name, task.name, task.quadrant, arch_name, strategy_name, 0, recipe.epochs, suite.input_size(arch),
                     weights, asdict(recipe), task.validation, task.root, folder_print,
                 )  # fmt: skip
-                lrs = tuple(recipe.lr * factor for factor in suite.lr_factors)
-                groups.append(CellGroup(base, lrs, seeds or task.seeds))
+                lrs = tuple(sorted(recipe.lr * factor for factor in suite.lr_factors))
+                groups.append(CellGroup(base, lrs, seeds or task.seeds, suite.lr_extensions))
     return groups
 
 
@@ -397,44 +419,71 @@ def run_grid(
 ) -> list[dict]:
     """Run the cells of ``groups`` not yet stored, storing each as it finishes; returns the new rows.
 
-    First every group's sweep (seed 0 at each learning rate), then the other seeds at the
-    rate each sweep chose (:func:`zoo.sweep.chosen_lrs`, on validation data). A group whose
-    sweep has no ``ok`` cell runs no more seeds; its failures are stored and shown. A group
-    without a sweep (one rate) runs every seed whatever seed 0 gave.
+    First every group's sweep (seed 0 at each learning rate); then, while a sweep's choice
+    lies on its edge, one more rate past that edge (:meth:`CellGroup.beyond_edge`); then the
+    other seeds at the rate each sweep chose (:func:`zoo.sweep.chosen_lrs`, on validation
+    data). A group whose sweep has no ``ok`` cell runs no more seeds; its failures are stored
+    and shown. A group without a sweep (one rate) runs every seed whatever seed 0 gave.
 
     The executor only computes rows; this process, the driver, writes every one of them, so
     the database never has two writers. ``on_cell(cell, row, done, total)`` is called after
-    each cell (``row`` None for a cell already stored); ``on_epoch(cell, done, total)`` after
-    each epoch of a cell, where the executor can tell (the local one can; Ray's cannot).
+    each cell (``row`` None for a cell already stored; ``total`` grows when a sweep goes past
+    its edge); ``on_epoch(cell, done, total)`` after each epoch of a cell, where the executor
+    can tell (the local one can; Ray's cannot).
     """
-    total = sum(g.size for g in groups)
-    progress = {"done": 0}
-    rows = _run_wave([c for g in groups for c in g.sweep()], store, executor, total, progress, on_cell, on_epoch)
+    count = _Count(sum(g.size for g in groups), on_cell)
+    rows = _run_wave([c for g in groups for c in g.sweep()], store, executor, count, on_epoch)
+    while extra := _beyond_edges(groups, list(store.rows())):
+        count.total += len(extra)
+        rows += _run_wave(extra, store, executor, count, on_epoch)
     chosen = chosen_lrs(store.rows())
     second = []
     for group in groups:
         lr = group.lrs[0] if len(group.lrs) == 1 else chosen.get(group.key)
         if lr is None:
-            progress["done"] += group.seeds - 1  # its sweep failed: nothing more to run
+            count.skip(group.seeds - 1)  # its sweep failed: nothing more to run
             continue
         second += group.seeded(lr)
-    rows += _run_wave(second, store, executor, total, progress, on_cell, on_epoch)
+    rows += _run_wave(second, store, executor, count, on_epoch)
     return rows
 
 
-def _run_wave(cells, store, executor, total, progress, on_cell, on_epoch) -> list[dict]:
+def _beyond_edges(groups: list[CellGroup], rows: list[dict]) -> list[Cell]:
+    """The next cell of each sweep whose chosen rate is on its edge (see :meth:`CellGroup.beyond_edge`)."""
+    chosen = chosen_lrs(rows)
+    tried: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        if row.get("seed") == 0 and row_lr(row) is not None:
+            tried[group_key(row)].append(row_lr(row))
+    extra = (group.beyond_edge(tried[group.key], chosen[group.key]) for group in groups if group.key in chosen)
+    return [cell for cell in extra if cell is not None]
+
+
+@dataclass
+class _Count:
+    """Cells done out of the total, told to ``on_cell`` after each."""
+
+    total: int
+    on_cell: Callable[[Cell, dict | None, int, int], None] | None
+    done: int = 0
+
+    def tell(self, cell: Cell, row: dict | None) -> None:
+        self.done += 1
+        if self.on_cell:
+            self.on_cell(cell, row, self.done, self.total)
+
+    def skip(self, cells: int) -> None:
+        self.done += cells
+
+
+def _run_wave(cells: list[Cell], store: ResultsStore, executor, count: _Count, on_epoch: EpochCallback | None) -> list[dict]:
     finished = store.finished_keys()
-    pending = [cell for cell in cells if cell.key not in finished]
     for cell in cells:
         if cell.key in finished:
-            progress["done"] += 1
-            if on_cell:
-                on_cell(cell, None, progress["done"], total)
+            count.tell(cell, None)
     rows = []
-    for cell, row in executor.run(pending, on_epoch=on_epoch):
+    for cell, row in executor.run([cell for cell in cells if cell.key not in finished], on_epoch=on_epoch):
         store.record(row)
         rows.append(row)
-        progress["done"] += 1
-        if on_cell:
-            on_cell(cell, row, progress["done"], total)
+        count.tell(cell, row)
     return rows

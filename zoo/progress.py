@@ -22,9 +22,11 @@ class Reporter:
         self.description, self.total = description, total
         self._inner_id: int | None = None
 
-    def update(self, done: int, message: str = "") -> None:
+    def update(self, done: int, message: str = "", total: int | None = None) -> None:
+        """``done`` steps of ``total`` (the total so far, when it can grow)."""
+        self.total = total if total is not None else self.total
         if self._bar is not None:
-            self._bar.update(self._task_id, completed=done, info=message)
+            self._bar.update(self._task_id, completed=done, total=self.total, info=message)
         else:
             print(f"{self.description}: {done}/{self.total} {message}".rstrip(), file=sys.stderr, flush=True)
 

@@ -75,6 +75,7 @@ class SuiteSpec:
     pretrain_recipe: Recipe | None = None  # how `zoo pretrain` trains on the source
     pretrain_validation: float = 0.1  # share of the source's training images pretraining early-stops on
     lr_factors: tuple[float, ...] = (1.0,)  # the learning-rate sweep, times each recipe's rate (zoo.sweep)
+    lr_extensions: int = 2  # steps the sweep may take past either end while its best rate is on that end
     notes: str = ""  # budgets, caps and thresholds explained, shown wherever the suite is
 
     def input_size(self, arch: ArchitectureSpec) -> tuple[int, int, int]:
@@ -99,6 +100,8 @@ def validate_suite_spec(spec: SuiteSpec) -> str | None:
         return "a suite with a source needs a pretrain_recipe, and one without a source none"
     if not spec.lr_factors or not all(isinstance(f, int | float) and f > 0 for f in spec.lr_factors):
         return f"lr_factors must be positive numbers, got {spec.lr_factors!r}"
+    if not isinstance(spec.lr_extensions, int) or spec.lr_extensions < 0:
+        return f"lr_extensions must be a whole number of steps, 0 or more, got {spec.lr_extensions!r}"
     names = [t.name for t in spec.tasks]
     if len(set(names)) != len(names):
         return "task names repeat"

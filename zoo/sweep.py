@@ -5,7 +5,10 @@ the grid first trains seed 0 at a few learning rates, the recipe's own times eac
 suite's ``lr_factors`` (a small sweep, as VTAB does); every such cell early-stops on its
 validation split, held out of its training images. The learning rate whose cell scored the
 best validation top-1 (ties: the lower validation loss, then the rate nearer the recipe's)
-is the one the other seeds train at, and the one the leaderboards report. The pretrained
+is the one the other seeds train at, and the one the leaderboards report. While the rate chosen is the
+highest (or lowest) tried, the harness tries one more, a factor further, up to the suite's
+``lr_extensions`` steps, so that the choice is bracketed by worse rates; the sweep table says
+when it still is not. The pretrained
 stages' rate follows the head's (a strategy's ``backbone_lr`` multiplier), so sweeping the one
 sweeps both.
 
@@ -89,15 +92,22 @@ def sweep_rows(rows: Iterable[Mapping]) -> list[dict]:
             by_group[group_key(row)].append(row)
     table = []
     for key, sweep in by_group.items():
-        if len({row_lr(r) for r in sweep}) < 2:
+        rates = sorted({row_lr(r) for r in sweep if row_lr(r)})
+        if len(rates) < 2:
             continue
         for row in sorted(sweep, key=lambda r: row_lr(r) or 0):
+            is_chosen = key in chosen and _same(row_lr(row), chosen[key])
+            edge = None
+            if is_chosen and _same(row_lr(row), rates[-1]):
+                edge = "highest tried"
+            elif is_chosen and _same(row_lr(row), rates[0]):
+                edge = "lowest tried"
             table.append(
                 {
                     "suite": row.get("suite"), "quadrant": row.get("quadrant"), "task": row.get("task"),
                     "architecture": row.get("architecture"), "strategy": row.get("strategy"), "lr": row_lr(row),
                     "status": row.get("status"), "val_top1_pct": None if row.get("val_top1") is None else 100 * row["val_top1"],
-                    "val_loss": row.get("val_loss"), "chosen": key in chosen and _same(row_lr(row), chosen[key]),
+                    "val_loss": row.get("val_loss"), "chosen": is_chosen, "edge": edge,
                 }  # fmt: skip
             )
     return table
