@@ -323,6 +323,8 @@ def _print_suite(info: dict) -> None:
     if len(info["lr_factors"]) > 1:
         factors = ", ".join(f"×{f:.3g}" for f in info["lr_factors"])
         lines.append(f"  lr sweep:        {factors} the recipe's rate on seed 0; the best on validation trains the other seeds")
+        if info["lr_extensions"]:
+            lines.append(f"                   while the best is the highest or lowest tried, one step further (at most {info['lr_extensions']})")
     lines.append("  tasks:")
     for task in info["tasks"]:
         classes = task["classes"] if isinstance(task["classes"], str) else ", ".join(task["classes"])

@@ -129,6 +129,7 @@ def suite_info(suite: SuiteSpec, plugin: str) -> dict:
         "pretrain_recipe": asdict(suite.pretrain_recipe) if suite.pretrain_recipe else None,
         "pretrain_validation": suite.pretrain_validation if suite.source else None,
         "lr_factors": list(suite.lr_factors),
+        "lr_extensions": suite.lr_extensions,
         "image_size": suite.image_size,
         "small_threshold": suite.small_threshold,
         "tasks": [
