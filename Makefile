@@ -14,9 +14,10 @@ test: setup data browser
 
 # The default benchmark: the mini suite's grid (resnet18, vgg11_bn, googlenet × scratch,
 # linear_probe, partial, full), pretraining what is missing; results and leaderboards go to
-# leaderboards/. A rerun skips every stored cell.
+# leaderboards/, and the verdict and accuracy tables into README.md. A rerun skips every stored cell.
 bench: setup data
 	$(BIN)/zoo bench
+	$(BIN)/zoo leaderboard --readme README.md > /dev/null
 
 # pytest-benchmark figures for the hot paths (engine overhead, cached prefixes, start-up).
 benchmark: setup data

@@ -453,6 +453,25 @@ def test_zoo_leaderboard_prints_the_headline_and_writes_the_files(results_dir, c
     assert (results_dir / "index.html").is_file() and f"written to {results_dir}" in out
 
 
+def test_zoo_leaderboard_fills_the_marked_sections_of_a_readme(results_dir, tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    text = ("# Results\n\n<!-- zoo leaderboard: verdict -->\nold verdict\n<!-- /zoo leaderboard -->\n\nprose stays\n\n"
+            "<!-- zoo leaderboard: accuracy -->\n<!-- /zoo leaderboard -->\n")  # fmt: skip
+    readme.write_text(text)
+    assert main(["leaderboard", "--out", str(results_dir), "--readme", str(readme)]) == 0
+    filled = readme.read_text()
+    assert "old verdict" not in filled and "prose stays" in filled and filled.startswith("# Results\n")
+    verdict = filled.split("<!-- zoo leaderboard: verdict -->\n")[1].split("<!-- /zoo leaderboard -->")[0]
+    assert verdict.startswith("| quadrant | task | architecture | won | rule | verdict |") and "partial beat the rule's full" in verdict
+    assert "| faces_small |" in filled.split("<!-- zoo leaderboard: accuracy -->")[1]
+    assert main(["leaderboard", "--out", str(results_dir), "--readme", str(readme)]) == 0 and readme.read_text() == filled
+
+    readme.write_text("# no markers\n")
+    capsys.readouterr()
+    assert main(["leaderboard", "--out", str(results_dir), "--readme", str(readme)]) == 2
+    assert f"{readme} has no section to fill" in capsys.readouterr().err and readme.read_text() == "# no markers\n"
+
+
 def test_zoo_leaderboard_json(results_dir, capsys):
     assert main(["leaderboard", "--out", str(results_dir), "--json"]) == 0
     captured = capsys.readouterr()

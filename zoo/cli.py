@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser("leaderboard", help="write the accuracy, speed, memory and verdict leaderboards of a bench run")
     cmd.add_argument("--out", type=Path, default=Path("leaderboards"),
                      help="directory holding results.sqlite; the leaderboards are written there (default: %(default)s)")
+    cmd.add_argument("--readme", type=Path, metavar="FILE",
+                     help="also put the verdict and accuracy tables into FILE, between its "
+                          "<!-- zoo leaderboard: verdict --> (or accuracy) and <!-- /zoo leaderboard --> comments")
     cmd.add_argument("--json", action="store_true", help="print the combined leaderboard JSON")
     cmd.set_defaults(run=cmd_leaderboard)
 
@@ -493,22 +496,18 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
 
 # ---------------------------------------------------------------------------- leaderboard
 
-HEADLINE = {
-    "accuracy": ("quadrant", "task", "architecture", "strategy", "seeds", "top1_mean_pct", "top1_std_pct", "failed"),
-    "verdict": ("quadrant", "task", "scope", "measured", "recommended", "verdict"),
-}
-
-
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from zoo.report import write_leaderboards
+    from zoo.report import HEADLINE, fill_readme, headline_columns, write_leaderboards
 
     written = write_leaderboards(args.out)
+    if args.readme:
+        written.files.append(fill_readme(args.readme, written.leaderboard))
     if args.json:
         _print_json(written.combined)
     else:
-        for name, keys in HEADLINE.items():
+        for name in HEADLINE:
             table = written.leaderboard.table(name)
-            columns = [c for key in keys for c in table.columns if c.key == key]
+            columns = headline_columns(table)
             print(f"{table.title}\n")
             _print_table([{c.header: c.format(row.get(c.key)) for c in columns} for row in table.rows], [c.header for c in columns])
             print()

@@ -19,6 +19,9 @@ their versions), builds the tables of :mod:`zoo.leaderboard` and writes, into ``
 ``plots/*.png``                 per task: accuracy against speed, and a heatmap
 =============================== ===========================================================
 
+``fill_readme`` puts the headline tables into a README between marker comments, so the
+results a README shows are the harness's, never typed in.
+
 Nothing written depends on the time of writing, so the files change only when the results do.
 Each file is written to a temporary name and renamed, so a reader never sees half of one.
 """
@@ -30,6 +33,7 @@ import html
 import io
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
@@ -335,3 +339,40 @@ def write_leaderboards(out_dir: Path) -> WrittenLeaderboards:
     summary = f"{env['cells']} cells ({env['ok']} ok). {footer}"
     files.append(_write(out_dir / "index.html", render_html(leaderboard.boards, plots, context, summary, suite_notes)))
     return WrittenLeaderboards(leaderboard, files, combined)
+
+
+# The columns of each table a README shows (fill_readme); the CLI prints the same ones.
+HEADLINE = {
+    "verdict": ("quadrant", "task", "scope", "measured", "recommended", "verdict"),
+    "accuracy": ("quadrant", "task", "architecture", "strategy", "seeds", "top1_mean_pct", "top1_std_pct", "failed"),
+}
+README_SECTION = re.compile(r"(<!-- zoo leaderboard: (\w+) -->\n).*?(<!-- /zoo leaderboard -->)", re.DOTALL)
+
+
+def headline_columns(table: Table) -> list[Column]:
+    return [c for key in HEADLINE[table.name] for c in table.columns if c.key == key]
+
+
+def fill_readme(path: Path, leaderboard: Leaderboard) -> Path:
+    """Replace each ``<!-- zoo leaderboard: NAME -->`` … ``<!-- /zoo leaderboard -->``
+    section of the file at ``path`` with table NAME's headline columns (``verdict`` or
+    ``accuracy``); the rest of the file is left as it is."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ZooError(f"cannot read {path} for --readme: {exc.strerror}") from None
+
+    def fill(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in HEADLINE:
+            raise ZooError(f"{path}: no leaderboard table {name!r} to put there; sections name one of {', '.join(HEADLINE)}")
+        table = leaderboard.table(name)
+        shown = Table(table.name, table.title, tuple(headline_columns(table)), table.rows)
+        body = markdown_table(shown).split("\n", 2)[2]  # without its "## title" line
+        return f"{match.group(1)}{body}{match.group(3)}"
+
+    filled, sections = README_SECTION.subn(fill, text)
+    if not sections:
+        raise ZooError(f"{path} has no section to fill: mark one with <!-- zoo leaderboard: verdict --> and <!-- /zoo leaderboard -->")
+    return _write(path, filled)
