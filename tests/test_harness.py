@@ -90,6 +90,44 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
     assert stored[0]["config"]["architecture"] == "simple_cnn"
 
 
+def test_a_rerun_retries_the_failed_cells_only_and_counts_their_attempts(tiny_zoo, executor, tmp_path):
+    suite = tiny_zoo.suites.get("tiny")
+    cells = expand_grid(suite, ["simple_cnn"], ["test_oom", "test_nan", "test_bug", "linear_probe"], suite.tasks[:1], seeds=1)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    first = {r["strategy"]: r for r in run_grid(cells, store, executor)}
+    assert run_grid(cells, store, executor, retry=False) == []
+    again = run_grid(cells, store, executor)
+    assert sorted(r["strategy"] for r in again) == ["test_bug", "test_nan", "test_oom"]  # ok cells are never recomputed
+    stored = {r["strategy"]: r for r in store.rows()}
+    assert {name: r["attempts"] for name, r in stored.items()} == {"test_oom": 2, "test_nan": 2, "test_bug": 2, "linear_probe": 1}
+    assert stored["linear_probe"]["finished"] == first["linear_probe"]["finished"] and len(stored) == 4
+
+
+def test_a_stored_ok_cell_is_kept_and_a_failed_one_replaced(tmp_path):
+    store = ResultsStore(tmp_path / "results.sqlite")
+    assert store.record({"key": "k", "status": "error", "reason": "first"})
+    assert store.record({"key": "k", "status": "ok", "top1": 0.5})
+    assert not store.record({"key": "k", "status": "ok", "top1": 0.9})  # another run on the database stored it first
+    assert not store.record({"key": "k", "status": "error", "reason": "late"})
+    (row,) = store.rows()
+    assert (row["status"], row["top1"], row["reason"], row["attempts"]) == ("ok", 0.5, None, 2)
+    assert store.statuses() == {"k": "ok"}
+
+
+def test_bench_exits_1_listing_the_failed_cells_and_0_once_they_pass(tiny_zoo, tmp_path, capsys, monkeypatch):
+    argv = ["bench", "--suite", "tiny", "--arch", "simple_cnn", "--task", "digits_tiny", "--out", str(tmp_path)]
+    assert main([*argv, "--strategy", "linear_probe,test_bug"]) == 1
+    out = capsys.readouterr().out
+    assert "2 cells: 2 run, 0 already stored, 1 failed" in out
+    assert "  failed: simple_cnn/test_bug/digits_tiny/seed0: error: ValueError: a bug in a strategy plugin" in out
+    assert main([*argv, "--strategy", "linear_probe,test_bug", "--no-retry"]) == 1
+    assert "failed in an earlier run, kept (--no-retry): simple_cnn/test_bug/digits_tiny/seed0" in capsys.readouterr().out
+    fixed = dataclasses.replace(tiny_zoo.strategies.get("test_bug"), setup=None)  # the bug is fixed
+    monkeypatch.setitem(tiny_zoo.strategies._entries, "test_bug", fixed)
+    assert main([*argv, "--strategy", "linear_probe,test_bug"]) == 0
+    assert "2 cells: 1 run, 1 already stored, 0 failed" in capsys.readouterr().out
+
+
 def test_failure_statuses():
     from zoo.harness import failure
     from zoo.training import Diverged
@@ -144,13 +182,13 @@ def test_a_database_from_before_a_column_was_added_gains_it_and_keeps_its_rows(t
     path = tmp_path / "results.sqlite"
     older = [c for c in COLUMNS if c not in ADDED_COLUMNS]
     with sqlite3.connect(path) as conn:
-        conn.execute(f"CREATE TABLE cells ({', '.join(older)})")
+        conn.execute(f"CREATE TABLE cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in older)})")
         conn.execute("INSERT INTO cells (key, top1, config) VALUES ('old', 0.5, '{}')")
     (before,) = read_results(path)  # its rows read back with the new column empty
     assert before["key"] == "old" and before["seconds"] is None
     store = ResultsStore(path)
     store.record({"key": "new", "top1": 0.7, "seconds": {"training": 1.5}})
-    assert {r["key"]: r["seconds"] for r in store.rows()} == {"old": None, "new": {"training": 1.5}}
+    assert {r["key"]: (r["seconds"], r["attempts"]) for r in store.rows()} == {"old": (None, None), "new": ({"training": 1.5}, 1)}
 
 
 def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, harness_plugin_site):

@@ -493,7 +493,7 @@ def test_zoo_bench_writes_the_leaderboards_at_the_end(tmp_path, capsys, monkeypa
 
     monkeypatch.setattr(zoo.harness, "run_grid", run_grid)
     argv = ["bench", "--arch", "simple_cnn", "--strategy", "scratch", "--task", "digits_small", "--device", "cpu", "--out", str(tmp_path)]
-    assert main(argv) == 0
+    assert main(argv) == 1  # the known rows hold failed cells; without them, the grid's cells did not run
     captured = capsys.readouterr()
     if stored:
         assert f"leaderboard files written to {tmp_path}" in captured.out

@@ -1,7 +1,9 @@
 """The ``zoo`` command line.
 
-Every listing and report has ``--json``. User errors (an unknown name, a bad file, a broken
-plugin) print one ``zoo: error: …`` line on stderr and exit with status 2, no traceback.
+Every listing and report has ``--json``. Exit status: 0 when everything asked for finished
+``ok``; 1 when a command finished but a cell failed or a plugin did not load (``zoo bench``,
+``zoo plugins --strict``); 2 for a user error (an unknown name, a bad file, a broken plugin
+asked for by name), printed as one ``zoo: error: …`` line on stderr, no traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from zoo.errors import UnknownNameError, ZooError
 from zoo.registry import split_names
 from zoo.strategies import StrategySpec, resolve_strategy
 
+EXIT_FAILED = 1  # the command finished, but a cell failed or a plugin did not load
 EXIT_USER_ERROR = 2
 DEFAULT_ARCHS = ("resnet18", "vgg11_bn", "googlenet")  # one per family
 DEFAULT_STRATEGIES = ("scratch", "linear_probe", "partial", "full")  # the seed strategies
@@ -78,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--out", type=Path, default=Path("leaderboards"), help="output directory (default: %(default)s)")
     cmd.add_argument("--fresh", action="store_true", help="forget stored results and run every cell again")
+    cmd.add_argument("--no-retry", action="store_true",
+                     help="keep cells stored as error, oom or diverged instead of running them again")
     cmd.add_argument("--executor", choices=("local", "ray"), default="local",
                      help="run cells one by one in this process, or as Ray tasks (needs zoo[ray]) (default: %(default)s)")
     cmd.add_argument("--ray-address", metavar="ADDRESS",
@@ -137,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = commands.add_parser("plugins", help="show the plugins loaded, their versions, and failures")
     cmd.add_argument("--verbose", "-v", action="store_true", help="show the traceback of each failure")
+    cmd.add_argument("--strict", action="store_true", help="exit with status 1 if any plugin failed to load")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_plugins)
     return parser
@@ -404,7 +410,7 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
 def cmd_bench(args: argparse.Namespace) -> int:
     from zoo.harness import LocalExecutor, expand_grid, run_grid
     from zoo.progress import progress
-    from zoo.results import ResultsStore
+    from zoo.results import FAILED, ResultsStore
     from zoo.training import precision, select_device
 
     if args.ray_address and args.executor != "ray":
@@ -443,21 +449,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     with progress(f"bench {suite.name}", sum(group.size for group in groups)) as bar:
         rows = run_grid(
-            groups, store, executor, on_cell=on_cell, on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total)
-        )
+            groups, store, executor, on_cell=on_cell, on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total),
+            retry=not args.no_retry,
+        )  # fmt: skip
     failed = [r for r in rows if r["status"] != "ok"]
+    statuses = store.statuses()
+    kept = [cell for cell in stored if statuses.get(cell.key) in FAILED]
     cells = bar.total  # the sweeps that went past their edges included
+    unrun = cells - len(rows) - len(stored)
     if args.json:
         _print_json(rows)
     else:
-        unrun = cells - len(rows) - len(stored)
         skipped = f", {unrun} not run because their learning-rate sweep failed" if unrun else ""
         print(
             f"{cells} cells: {len(rows)} run, {len(stored)} already stored, {len(failed)} failed{skipped}; "
             f"results in {store.path}"
         )
+        for row in failed:
+            print(f"  failed: {row['architecture']}/{row['strategy']}/{row['task']}/seed{row['seed']}: {row['status']}: {row['reason']}")
+        for cell in kept:
+            print(f"  failed in an earlier run, kept (--no-retry): {cell.label}")
     _write_bench_leaderboards(args.out, args.json)
-    return 0
+    broken = [r.name for r in zoo.get_zoo().reports.values() if r.errors]
+    return EXIT_FAILED if failed or kept or unrun or broken else 0
 
 
 def _folder_task(folder: Path, suite, archs: Sequence[str], device):
@@ -662,7 +676,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     reports = sorted(zoo.get_zoo().reports.values(), key=lambda r: r.name)
     if args.json:
         _print_json([vars(r) for r in reports])
-        return 0
+        return EXIT_FAILED if args.strict and any(r.errors for r in reports) else 0
     rows = [
         {
             "plugin": r.name,
@@ -679,7 +693,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             print(f"\n{report.name}: {error}")
         if args.verbose and report.traceback:
             print(report.traceback)
-    return 0
+    return EXIT_FAILED if args.strict and any(r.errors for r in reports) else 0
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from zoo.data import stratified_split
 from zoo.features import weights_variant
 from zoo.preprocess import prepare
 from zoo.pretrain import pretrain, source_stats
-from zoo.results import ResultsStore
+from zoo.results import FAILED, ResultsStore
 from zoo.speed import SpeedReport, measure_speed
 from zoo.strategies import resolve_strategy
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec, load_selection
@@ -416,8 +416,11 @@ def run_grid(
     executor: LocalExecutor,
     on_cell: Callable[[Cell, dict | None, int, int], None] | None = None,
     on_epoch: EpochCallback | None = None,
+    retry: bool = True,
 ) -> list[dict]:
-    """Run the cells of ``groups`` not yet stored, storing each as it finishes; returns the new rows.
+    """Run the cells of ``groups`` not yet stored ``ok``, storing each as it finishes; returns
+    the new rows. A cell stored as failed (``error``, ``oom``, ``diverged``) runs again and
+    its row is replaced, unless ``retry`` is False.
 
     First every group's sweep (seed 0 at each learning rate); then, while a sweep's choice
     lies on its edge, one more rate past that edge (:meth:`CellGroup.beyond_edge`); then the
@@ -427,15 +430,16 @@ def run_grid(
 
     The executor only computes rows; this process, the driver, writes every one of them, so
     the database never has two writers. ``on_cell(cell, row, done, total)`` is called after
-    each cell (``row`` None for a cell already stored; ``total`` grows when a sweep goes past
+    each cell (``row`` None for a cell stored before and not run again; ``total`` grows when a sweep goes past
     its edge); ``on_epoch(cell, done, total)`` after each epoch of a cell, where the executor
     can tell (the local one can; Ray's cannot).
     """
     count = _Count(sum(g.size for g in groups), on_cell)
-    rows = _run_wave([c for g in groups for c in g.sweep()], store, executor, count, on_epoch)
+    wave = functools.partial(_run_wave, store=store, executor=executor, count=count, on_epoch=on_epoch, retry=retry)
+    rows = wave([c for g in groups for c in g.sweep()])
     while extra := _beyond_edges(groups, list(store.rows())):
         count.total += len(extra)
-        rows += _run_wave(extra, store, executor, count, on_epoch)
+        rows += wave(extra)
     chosen = chosen_lrs(store.rows())
     second = []
     for group in groups:
@@ -444,7 +448,7 @@ def run_grid(
             count.skip(group.seeds - 1)  # its sweep failed: nothing more to run
             continue
         second += group.seeded(lr)
-    rows += _run_wave(second, store, executor, count, on_epoch)
+    rows += wave(second)
     return rows
 
 
@@ -476,14 +480,18 @@ class _Count:
         self.done += cells
 
 
-def _run_wave(cells: list[Cell], store: ResultsStore, executor, count: _Count, on_epoch: EpochCallback | None) -> list[dict]:
-    finished = store.finished_keys()
+def _run_wave(
+    cells: list[Cell], store: ResultsStore, executor, count: _Count, on_epoch: EpochCallback | None, retry: bool
+) -> list[dict]:
+    stored = store.statuses()
+    again = FAILED if retry else ()
+    pending = [cell for cell in cells if cell.key not in stored or stored[cell.key] in again]
     for cell in cells:
-        if cell.key in finished:
+        if cell.key in stored and stored[cell.key] not in again:
             count.tell(cell, None)
     rows = []
-    for cell, row in executor.run([cell for cell in cells if cell.key not in finished], on_epoch=on_epoch):
-        store.record(row)
-        rows.append(row)
+    for cell, row in executor.run(pending, on_epoch=on_epoch):
+        if store.record(row):  # False: another run on this database stored it ok first
+            rows.append(row)
         count.tell(cell, row)
     return rows

@@ -109,6 +109,7 @@ class RayExecutor:
         ray = self._ray
         self.connect()
         remote = ray.remote(**self.task_options())(_run_cell)
+        threads = self.threads
         waiting = list(cells)
         warming: set[str] = set()  # weights whose first cell is running
         warm: set[str] = set()  # weights whose first cell has finished, however it ended
@@ -122,7 +123,7 @@ class RayExecutor:
                         held.append(cell)
                         continue
                     warming.add(cell.weights)
-                ref = remote.remote(cell, self.device)
+                ref = remote.remote(cell, self.device, threads)
                 running[ref] = (cell, datetime.now(timezone.utc), time.perf_counter())
             waiting[:] = held
 
@@ -144,12 +145,24 @@ class RayExecutor:
             for ref in running:
                 ray.cancel(ref, force=True)
 
+    @property
+    def threads(self) -> int:
+        """The intra-op threads each task computes with: the driver's own, so that a cell
+        computes as it would in a local run. A different count reorders floating-point
+        reductions (seen on a CPU with AVX-512: a validation loss 2e-6 apart), and a cell's
+        result would then depend on the executor, not on its config alone. Fewer where no
+        node has that many CPUs, or the tasks could never be scheduled; each row's
+        ``environment`` records the count."""
+        node_cpus = [node["Resources"].get("CPU", 0) for node in self._ray.nodes() if node.get("Alive")]
+        return max(1, min(torch.get_num_threads(), int(max(node_cpus, default=1))))
+
     def task_options(self) -> dict:
         """Resources, retries and environment of each cell's task."""
         gpus = self._ray.cluster_resources().get("GPU", 0) > 0
         # One GPU per task when there are GPUs: Ray then gives each task a fresh worker
         # (max_calls=1 for GPU tasks), so no worker keeps a CUDA context of another task's GPU.
-        resources = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+        # On CPUs, a task reserves as many CPUs as it runs threads, so tasks never share a core.
+        resources = {"num_gpus": 1} if gpus else {"num_cpus": self.threads}
         return {**resources, "max_retries": self.max_retries, "runtime_env": {"env_vars": worker_environment()}}
 
     def _failed_row(self, cell: Cell, reason: str, started: datetime, clock: float) -> dict:
@@ -235,14 +248,15 @@ def _code_paths() -> list[str]:
 _runners: dict[str, CellRunner] = {}  # per worker process: what cells share, as in one local run
 
 
-def _run_cell(cell: Cell, device: str) -> dict:
-    """The task: a cell's row, computed on a Ray worker.
+def _run_cell(cell: Cell, device: str, threads: int) -> dict:
+    """The task: a cell's row, computed on a Ray worker with the driver's ``threads``.
 
     The runner is kept for the worker's later cells, so they share pretrained weights,
     cached frozen prefixes and speed figures as cells do in one local run.
     """
     import ray
 
+    torch.set_num_threads(threads)
     if ray.get_gpu_ids() and torch.cuda.is_available():
         device = "cuda"  # the GPU Ray gave this task: the only one CUDA_VISIBLE_DEVICES shows
     runner = _runners.get(device)

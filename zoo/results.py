@@ -44,6 +44,8 @@ config                    TEXT     JSON of the whole config the key hashes
 environment               TEXT     JSON: device, its name, torch, zoo version, git revision, precision
 started, finished         TEXT     ISO timestamps (UTC)
 wall_seconds              REAL     the cell's wall time, data and measurement included
+attempts                  INTEGER  how many times the cell ran: a rerun retries a failed cell and
+                                   replaces its row (NULL in rows stored before this column: 1)
 seconds                   TEXT     JSON: wall seconds per phase: setup (data, network), pretraining
                                    (0 unless this cell had to pretrain its weights), training
                                    (validation passes included), evaluation, measurement
@@ -66,11 +68,12 @@ COLUMNS = (
     "top1", "top5", "mean_per_class", "per_class", "train_images_per_second", "train_seconds",
     "infer_images_per_second", "latency_ms_p50", "latency_ms_p95", "train_peak_bytes", "infer_peak_bytes",
     "memory_method", "params", "trainable_params", "macs", "weights", "phases", "config", "environment",
-    "started", "finished", "wall_seconds", "seconds",
+    "started", "finished", "wall_seconds", "seconds", "attempts",
 )  # fmt: skip
 # Columns added after the first databases were written: a database without them is read with
 # them empty and gains them when a run writes to it.
-ADDED_COLUMNS = ("seconds",)
+ADDED_COLUMNS = ("seconds", "attempts")
+FAILED = ("error", "oom", "diverged")  # the statuses a rerun retries
 JSON_COLUMNS = ("per_class", "curve", "pretraining", "phases", "config", "environment", "seconds")
 SCHEMA = f"CREATE TABLE IF NOT EXISTS cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in COLUMNS)})"
 
@@ -99,15 +102,26 @@ class ResultsStore:
         conn.execute("PRAGMA journal_mode=WAL")
         return conn
 
-    def finished_keys(self) -> set[str]:
+    def statuses(self) -> dict[str, str]:
+        """Each stored cell's key and status."""
         with closing(self._connect()) as conn:
-            return {row[0] for row in conn.execute("SELECT key FROM cells")}
+            return dict(conn.execute("SELECT key, status FROM cells"))
 
-    def record(self, row: dict) -> None:
-        """Store one finished cell, atomically; a key stored before is an error, not a duplicate."""
-        values = [json.dumps(row.get(c)) if c in JSON_COLUMNS else row.get(c) for c in COLUMNS]
+    def record(self, row: dict) -> bool:
+        """Store one finished cell, atomically. A cell stored as failed is replaced, its
+        ``attempts`` counted on; one stored ``ok`` (by another run on the same database) is
+        kept as it is and False returned, so no cell is ever stored twice or recomputed over."""
+        values = [json.dumps(row.get(c)) if c in JSON_COLUMNS else row.get(c) for c in COLUMNS if c != "attempts"]
+        columns = [c for c in COLUMNS if c != "attempts"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "key")
         with closing(self._connect()) as conn, conn:
-            conn.execute(f"INSERT INTO cells ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", values)
+            done = conn.execute(
+                f"INSERT INTO cells ({', '.join(columns)}, attempts) VALUES ({', '.join('?' * len(columns))}, 1) "
+                f"ON CONFLICT(key) DO UPDATE SET {updates}, attempts = COALESCE(cells.attempts, 1) + 1 "
+                f"WHERE cells.status IS NOT 'ok'",
+                values,
+            )
+            return done.rowcount == 1
 
     def clear(self) -> None:
         with closing(self._connect()) as conn, conn:
