@@ -45,6 +45,15 @@ def test_grid_keys_are_stable_and_distinct(tiny_zoo):
     assert longer[0].base.epochs == 3 and longer[0].base.key != scratch.key
     bf16 = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, precision="bf16")
     assert bf16[0].base.recipe["precision"] == "bf16" and bf16[0].base.key != scratch.key
+    # A change to the suite's data makes new cells: the task's images, and the source whose
+    # statistics normalise a scratch cell (a pretrained cell's weights fingerprint their source).
+    more = dataclasses.replace(suite.tasks[0], data=dataclasses.replace(suite.tasks[0].data, train_per_class=6))
+    grown = expand_grid(dataclasses.replace(suite, tasks=(more,)), ["simple_cnn"], ["scratch"], [more], seeds=1)
+    assert grown[0].base.key != scratch.key
+    other_source = dataclasses.replace(suite, source=dataclasses.replace(suite.source, train_per_class=21))
+    (renormalised,) = expand_grid(other_source, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1)
+    assert renormalised.base.key != scratch.key and renormalised.base.data["normalised_by"]["train_per_class"] == 21
+    assert probe.data["normalised_by"] is None and probe.data["selection"]["dataset"] == "digits"
 
 
 def test_a_sweep_tries_each_rate_on_seed_0_and_the_other_seeds_train_at_one(tiny_zoo):
@@ -74,6 +83,7 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
     assert rows["test_nan"]["status"] == "diverged" and "loss became nan" in rows["test_nan"]["reason"]
     assert rows["test_bug"]["status"] == "error"
     assert "ValueError: a bug in a strategy plugin (at zoo_harness_test.py" in rows["test_bug"]["reason"]
+    assert rows["test_bug"]["reason"].endswith(", while training") and rows["test_oom"]["reason"].endswith(", while training")
     for ok in ("linear_probe", "scratch"):
         row = rows[ok]
         assert row["status"] == "ok" and row["reason"] is None and 0 <= row["top1"] <= 1
@@ -138,6 +148,7 @@ def test_failure_statuses():
     cpu_oom = RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes")
     assert failure(cpu_oom)["status"] == "oom"
     assert failure(KeyError("x")) == {"status": "error", "reason": "KeyError: 'x'"}
+    assert failure(KeyError("x"), "pretraining")["reason"] == "KeyError: 'x', while pretraining the backbone"
 
 
 def test_rerunning_skips_stored_cells_and_fresh_starts_over(tiny_zoo, executor, tmp_path):
@@ -221,3 +232,38 @@ def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, har
     assert set(before) <= set(after), "a finished cell was recomputed or lost"
     assert second.stderr.count(": stored") == len(before)
     assert f"8 cells: {8 - len(before)} run, {len(before)} already stored, 0 failed" in second.stdout
+
+
+def test_two_benches_on_one_directory_store_every_cell_once(tmp_path, harness_plugin_site):
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(harness_plugin_site), "ZOO_HOME": str(tmp_path / "home")}
+    argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch",
+            "--seeds", "2", "--out", str(out), "--wait"]  # fmt: skip
+    lock = out / "results.sqlite.lock"
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    first, deadline = start(), time.monotonic() + 240
+    while not (lock.exists() and lock.read_text()) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first holds the directory
+    both = [first, start()]
+    finished = [(run.wait(timeout=600), *run.communicate()) for run in both]
+    assert [code for code, *_ in finished] == [0, 0], [err for *_, err in finished]
+    with sqlite3.connect(out / "results.sqlite") as conn:
+        keys = [key for (key,) in conn.execute("SELECT key FROM cells")]
+    assert len(keys) == len(set(keys)) == 4
+    summaries = sorted(out_text.strip().splitlines()[0] for _, out_text, _ in finished)
+    assert summaries[0].startswith("4 cells: 0 run, 4 already stored") and summaries[1].startswith("4 cells: 4 run, 0 already stored")
+    assert f"zoo: waiting for zoo bench (pid {first.pid} on " in finished[1][2]
+
+
+def test_a_bench_on_a_directory_in_use_names_the_holder(tiny_zoo, tmp_path, capsys):
+    store = ResultsStore(tmp_path / "results.sqlite")
+    with store.lock():
+        argv = ["bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch", "--out", str(tmp_path)]
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"zoo: error: {tmp_path} is in use by zoo bench (pid {os.getpid()} on ")
+    assert "add --wait to queue behind it" in err and "Traceback" not in err
+    assert list(store.rows()) == []

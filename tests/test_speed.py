@@ -84,6 +84,20 @@ def test_cpu_memory_grows_with_the_batch():
     assert large > small + 8 * 2**20  # 512 images' activations need megabytes more
 
 
+def test_the_memory_probe_imports_the_installed_zoo_from_any_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "zoo").mkdir()  # a checkout's parent folder: `python -m` would import this as zoo
+    monkeypatch.chdir(tmp_path)
+    assert measure_cpu("simple_cnn", 8, (3, 32, 32), train=False).bytes > 0
+
+
+def test_a_failing_memory_probe_says_how_to_run_it_again():
+    with pytest.raises(RuntimeError) as failed:
+        measure_cpu("no_such_network", 8, (3, 32, 32), train=True)
+    message = str(failed.value)
+    assert message.startswith("the memory probe failed (zoo.errors.UnknownNameError: unknown architecture 'no_such_network'")
+    assert message.endswith(" -P -m zoo.memory no_such_network 8 3 32 32 train")
+
+
 def test_speed_refuses_a_size_below_the_minimum(capsys):
     assert main(["speed", "--arch", "inception_v3", "--img-size", "32"]) == 2
     assert "below inception_v3's minimum input size 75×75" in capsys.readouterr().err

@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--out", type=Path, default=Path("leaderboards"), help="output directory (default: %(default)s)")
     cmd.add_argument("--fresh", action="store_true", help="forget stored results and run every cell again")
+    cmd.add_argument("--wait", action="store_true",
+                     help="if another zoo bench is writing to --out, wait for it to finish instead of stopping")
     cmd.add_argument("--no-retry", action="store_true",
                      help="keep cells stored as error, oom or diverged instead of running them again")
     cmd.add_argument("--executor", choices=("local", "ray"), default="local",
@@ -408,9 +410,8 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from zoo.harness import LocalExecutor, expand_grid, run_grid
-    from zoo.progress import progress
-    from zoo.results import FAILED, ResultsStore
+    from zoo.harness import LocalExecutor, expand_grid
+    from zoo.results import ResultsStore
     from zoo.training import precision, select_device
 
     if args.ray_address and args.executor != "ray":
@@ -430,8 +431,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     tasks += [_folder_task(folder, suite, archs, device) for folder in args.data or ()]
     groups = expand_grid(suite, archs, strategies, tasks, args.seeds, args.epochs, precision(device))
     store = ResultsStore(args.out / "results.sqlite")
-    if args.fresh:
-        store.clear()
+    with store.lock(args.wait, on_wait=lambda holder: print(f"zoo: waiting for {holder} to finish", file=sys.stderr)):
+        if args.fresh:
+            store.clear()
+        return _run_bench(args, suite, groups, store, executor)
+
+
+def _run_bench(args: argparse.Namespace, suite, groups, store, executor) -> int:
+    """The grid's cells not yet stored, then the summary and the leaderboards; the exit status."""
+    from zoo.harness import run_grid
+    from zoo.progress import progress
+    from zoo.results import FAILED
 
     def status(row: dict | None) -> str:
         if row is None:

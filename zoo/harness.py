@@ -25,6 +25,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cache
@@ -56,18 +57,24 @@ SPEED_BATCH = 128
 
 
 class PhaseClock:
-    """Wall seconds per phase of a cell (setup, pretraining, training, evaluation,
-    measurement), so a run can say what its time went to."""
+    """Wall seconds per phase of a cell, so that a run can say what its time went to, and the
+    phase a failing cell was in, so that its reason says where it failed."""
+
+    DOING = {
+        "setup": "setting up (data, network)", "pretraining": "pretraining the backbone", "training": "training",
+        "evaluation": "evaluating on the test set", "measurement": "measuring speed and memory",
+    }  # fmt: skip
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
+        self.current: str | None = None  # the phase running, or the one that raised
 
-    def lap(self, phase: str) -> None:
-        """Charge the time since the previous lap to ``phase``."""
-        now = time.perf_counter()
-        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 2)
-        self._last = now
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        self.current, started = name, time.perf_counter()
+        yield  # an exception leaves ``current`` naming this phase
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 2)
+        self.current = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +94,13 @@ class Cell:
     validation: float = 0.0  # share of each class's training images held out for early stopping and the sweep
     data_root: str | None = None  # a team's image folder (zoo bench --data); None: the suite's own task
     data_fingerprint: str | None = None  # that folder's files, so that changing them makes new cells
+    # What else the cell reads, so that changing a suite's definition makes new cells: the
+    # task's data selection ("selection", a suite task's) and the source whose statistics
+    # normalise a scratch cell's inputs ("normalised_by"); a pretrained cell's are its weights'.
+    data: dict = field(default_factory=dict)
 
     def config(self) -> dict:
-        """What the key hashes: every field; the folder fields only for a team's folder, so a
-        suite task's cells keep their keys whatever is added for folders."""
+        """What the key hashes: every field; the folder fields only for a team's folder."""
         config = asdict(self)
         if self.data_root is None:
             del config["data_root"], config["data_fingerprint"]
@@ -179,12 +189,16 @@ def expand_grid(
             for strategy_name in strategies:
                 strategy = resolve_strategy(strategy_name)
                 weights = weights_variant(suite, arch, precision) if strategy.pretrained else None
+                data = {
+                    "selection": None if task.root else asdict(task.data),
+                    "normalised_by": asdict(suite.source) if suite.source and not strategy.pretrained else None,
+                }
                 recipe = Recipe(
                     epochs=epochs or task.epochs, batch_size=task.batch_size, patience=task.patience, precision=precision
                 ).at_lr_scale(arch.lr_scale)
                 base = Cell(
                     suite.name, task.name, task.quadrant, arch_name, strategy_name, 0, recipe.epochs, suite.input_size(arch),
-                    weights, asdict(recipe), task.validation, task.root, folder_print,
+                    weights, asdict(recipe), task.validation, task.root, folder_print, data,
                 )  # fmt: skip
                 lrs = tuple(sorted(recipe.lr * factor for factor in suite.lr_factors))
                 groups.append(CellGroup(base, lrs, seeds or task.seeds, suite.lr_extensions))
@@ -260,64 +274,64 @@ class CellRunner:
             "weights": cell.weights, "config": cell.config(), "environment": environment(self.device, cell.recipe["precision"]),
             "started": started.isoformat(timespec="seconds"),
         }  # fmt: skip
+        phases = PhaseClock()
         try:
-            row.update(self._train_and_measure(cell, on_epoch), status="ok", reason=None)
+            row.update(self._train_and_measure(cell, phases, on_epoch), status="ok", reason=None)
         except Exception as exc:  # a failing cell, whatever the cause, is recorded and the grid goes on
-            row.update(failure(exc))
+            row.update(failure(exc, phases.current))
         row["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         row["wall_seconds"] = round(time.perf_counter() - clock, 2)
         return row
 
-    def _train_and_measure(self, cell: Cell, on_epoch: Callable[[int, int], None] | None) -> dict:
-        clock = PhaseClock()
+    def _train_and_measure(self, cell: Cell, clock: PhaseClock, on_epoch: Callable[[int, int], None] | None) -> dict:
         registry = zoo.get_zoo()
         suite, strategy = registry.suites.get(cell.suite), resolve_strategy(cell.strategy)
         arch = registry.architectures.get(cell.architecture)
-        if cell.data_root is None:
-            selection, root = suite.task(cell.task).data, None
-        else:
-            selection, root = DataSelection(FOLDER_DATASET), Path(cell.data_root)
-        # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
-        size = None if suite.image_size and root is None else cell.input_size[1]
-        train, test = load_selection(selection, cell.seed, root=root, size=size)
-        held_out = None
-        if cell.validation:
-            fit_index, val_index = stratified_split(train.labels, cell.validation, cell.seed)
-            train, held_out = train.subset(fit_index), train.subset(val_index)
         recipe = Recipe(**cell.recipe)
-        clock.lap("setup")
-        if cell.weights is not None and suite.source is not None:
-            pretrain(suite, arch, device=self.device, precision=recipe.precision)
-        clock.lap("pretraining")
-        pretraining = None
-        if cell.weights is not None:
-            model = self.pretrained(cell.weights, len(train.classes), cell.seed)
-            mean, std = model.zoo_weights.mean, model.zoo_weights.std
-            pretraining = pretraining_summary(model.zoo_weights.metadata)
-        else:
-            torch.manual_seed(cell.seed)  # the scratch network's random weights are the seed's
-            model = zoo.create_model(cell.architecture, num_classes=len(train.classes), img_size=cell.input_size[1])
-            mean, std = _reference_stats(suite, arch)
-        model = model.to(self.device)
-        mirror = registry.datasets.get(selection.dataset).mirror_invariant
-        train_set, test_set = (prepare(part, cell.input_size, mean, std, mirror).to(self.device) for part in (train, test))
-        val_set = prepare(held_out, cell.input_size, mean, std, mirror).to(self.device) if held_out is not None else None
-        prefix_key = None
-        if cell.weights:
-            prefix_key = (cell.weights, cell.suite, cell.task, cell.data_fingerprint, cell.seed, cell.validation,
-                          cell.input_size, recipe.precision)  # fmt: skip
-        clock.lap("setup")
-        runs = run_strategy(
-            model, strategy, train_set, recipe, seed=cell.seed, device=self.device, validation=val_set, cache=self.prefixes,
-            cache_key=prefix_key, on_epoch=on_epoch,
-        )  # fmt: skip
-        clock.lap("training")
-        accuracy = evaluate(model, test_set, self.device, recipe.precision)
-        clock.lap("evaluation")
-        trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
-        complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
-        speed = self.speed(cell.architecture, cell.input_size)
-        clock.lap("measurement")
+        with clock.phase("setup"):
+            if cell.data_root is None:
+                selection, root = suite.task(cell.task).data, None
+            else:
+                selection, root = DataSelection(FOLDER_DATASET), Path(cell.data_root)
+            # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
+            size = None if suite.image_size and root is None else cell.input_size[1]
+            train, test = load_selection(selection, cell.seed, root=root, size=size)
+            held_out = None
+            if cell.validation:
+                fit_index, val_index = stratified_split(train.labels, cell.validation, cell.seed)
+                train, held_out = train.subset(fit_index), train.subset(val_index)
+        with clock.phase("pretraining"):
+            if cell.weights is not None and suite.source is not None:
+                pretrain(suite, arch, device=self.device, precision=recipe.precision)
+        with clock.phase("setup"):
+            pretraining = None
+            if cell.weights is not None:
+                model = self.pretrained(cell.weights, len(train.classes), cell.seed)
+                mean, std = model.zoo_weights.mean, model.zoo_weights.std
+                pretraining = pretraining_summary(model.zoo_weights.metadata)
+            else:
+                torch.manual_seed(cell.seed)  # the scratch network's random weights are the seed's
+                model = zoo.create_model(cell.architecture, num_classes=len(train.classes), img_size=cell.input_size[1])
+                mean, std = _reference_stats(suite, arch)
+            model = model.to(self.device)
+            mirror = registry.datasets.get(selection.dataset).mirror_invariant
+            train_set, test_set = (prepare(part, cell.input_size, mean, std, mirror).to(self.device) for part in (train, test))
+            val_set = prepare(held_out, cell.input_size, mean, std, mirror).to(self.device) if held_out is not None else None
+            prefix_key = None
+            if cell.weights:
+                prefix_key = (cell.weights, cell.suite, cell.task, cell.data_fingerprint, cell.seed, cell.validation,
+                              cell.input_size, recipe.precision)  # fmt: skip
+        with clock.phase("training"):
+            runs = run_strategy(
+                model, strategy, train_set, recipe, seed=cell.seed, device=self.device, validation=val_set,
+                cache=self.prefixes, cache_key=prefix_key, on_epoch=on_epoch,
+            )  # fmt: skip
+        with clock.phase("evaluation"):
+            accuracy = evaluate(model, test_set, self.device, recipe.precision)
+        with clock.phase("measurement"):
+            trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
+            complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
+            speed = self.speed(cell.architecture, cell.input_size)
         steps_seconds = sum(r.stats.seconds for r in runs)
         last = runs[-1].stats
         return {
@@ -368,16 +382,18 @@ def pretraining_summary(metadata: dict) -> dict | None:
     return facts or None
 
 
-def failure(exc: BaseException) -> dict:
-    """The status and reason a cell that raised ``exc`` is stored with."""
+def failure(exc: BaseException, phase: str | None = None) -> dict:
+    """The status and reason a cell that raised ``exc`` is stored with; the reason ends with
+    what the cell was doing when ``phase`` (of :class:`PhaseClock`) is known."""
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    doing = f", while {PhaseClock.DOING.get(phase, phase)}" if phase else ""
     if isinstance(exc, Diverged):
-        return {"status": "diverged", "reason": first_line}
+        return {"status": "diverged", "reason": first_line + doing}
     if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):  # CUDA's, and the CPU allocator's
-        return {"status": "oom", "reason": f"out of memory: {first_line}"}
+        return {"status": "oom", "reason": f"out of memory: {first_line}{doing}"}
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
-    return {"status": "error", "reason": f"{type(exc).__name__}: {first_line}{place}"}
+    return {"status": "error", "reason": f"{type(exc).__name__}: {first_line}{place}{doing}"}
 
 
 def _trained_parameters(model: torch.nn.Module, frozen_per_phase: list[int]) -> int:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -67,10 +68,12 @@ def measure_cpu(arch: str, batch_size: int, input_size: tuple[int, int, int], tr
     """Peak extra resident memory of one step on the CPU, in a fresh process."""
     if not STATUS.exists():
         return MemoryFigure(None, "not measured: needs Linux's /proc/self/status (VmHWM)")
-    argv = [sys.executable, "-m", "zoo.memory", arch, str(batch_size), *map(str, input_size), "train" if train else "infer"]
+    # -P: the probe must import the installed zoo, not a folder named zoo in the working directory.
+    argv = [sys.executable, "-P", "-m", "zoo.memory", arch, str(batch_size), *map(str, input_size), "train" if train else "infer"]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"memory probe for {arch} failed: {done.stderr.strip().splitlines()[-1:]}")
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise RuntimeError(f"the memory probe failed ({last}); to see it fail, run: {shlex.join(argv)}")
     return MemoryFigure(json.loads(done.stdout)["bytes"], CPU_METHOD)
 
 

@@ -54,10 +54,14 @@ seconds                   TEXT     JSON: wall seconds per phase: setup (data, ne
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import socket
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 from zoo.errors import ZooError
@@ -101,6 +105,40 @@ class ResultsStore:
         conn = sqlite3.connect(self.path, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         return conn
+
+    @contextmanager
+    def lock(self, wait: bool = False, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold this database's run lock for a whole run, so that two runs on one output
+        directory never compute the same cells: the second is refused with the holder's name
+        and PID, or with ``wait`` queues behind it (``on_wait(holder)`` first) and then finds
+        the cells stored. The kernel releases the lock when its process ends, however it ends,
+        so a killed run leaves nothing that blocks the next; the ``.lock`` file beside the
+        database only names the holder."""
+        path = self.path.with_name(self.path.name + ".lock")
+        with open(path, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                if not wait:
+                    raise ZooError(
+                        f"{self.path.parent} is in use by {holder}: wait for it to finish, add --wait to queue behind it, "
+                        "or use another --out"
+                    ) from None
+                if on_wait:
+                    on_wait(holder)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            handle.truncate(0)
+            handle.write(f"zoo bench (pid {os.getpid()} on {socket.gethostname()}, since {since})\n")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.truncate(0)
+                handle.flush()
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def statuses(self) -> dict[str, str]:
         """Each stored cell's key and status."""
