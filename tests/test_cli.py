@@ -1,6 +1,8 @@
 """The command line, run in-process: listings, info, JSON, and one-line errors with exit 2."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,13 @@ def test_info_mini_json_gives_four_tasks_with_quadrants_classes_and_counts(capsy
     assert not set(tasks["Q2"]["classes"]) & set(info["source"]["classes"])
     code, out, _ = run(capsys, "info", "mini")
     assert "Q4  fashion_footwear_small" in out and "small below:     100 training images per class" in out
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["bench", "--help"], ["speed", "--help"], ["bench", "--no-such-option"]])
+def test_help_and_argument_errors_answer_without_importing_torch(argv):
+    probe = (
+        "import sys\nfrom zoo.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as exit:\n"
+        "    print(exit.code, sorted(m for m in ('torch', 'timm', 'torchvision') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == f"{2 if argv[-1] == '--no-such-option' else 0} []", done.stderr

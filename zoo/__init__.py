@@ -26,13 +26,28 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-from zoo.architectures import ArchitectureSpec, HubWeights, create_model as _create_model  # noqa: E402
-from zoo.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages  # noqa: E402
-
 if TYPE_CHECKING:
     from torch import nn
 
+    from zoo.architectures import ArchitectureSpec, HubWeights
+    from zoo.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
     from zoo.pluginmanager import Zoo
+
+# Imported on first use (PEP 562), so that `import zoo` and `zoo --help` do not pay for torch
+# and timm: what needs them imports them.
+_LAZY = {
+    "ArchitectureSpec": "zoo.architectures", "HubWeights": "zoo.architectures", "Stage": "zoo.backbone",
+    "freeze_stages": "zoo.backbone", "run_stages": "zoo.backbone", "stage_module": "zoo.backbone",
+    "stage_parameters": "zoo.backbone", "stages": "zoo.backbone",
+}  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
 __all__ = [
     "ArchitectureSpec",
@@ -77,5 +92,7 @@ def create_model(
     :param weights_file: a local ``.safetensors`` or ``torch.save`` file to load.
     :param img_size: the input side, for networks whose head depends on it (VGG below 224).
     """
+    from zoo.architectures import create_model as build
+
     arch, _, tag = name.partition(".")
-    return _create_model(get_zoo().architectures.get(arch), tag or pretrained, num_classes, weights_file, img_size=img_size)
+    return build(get_zoo().architectures.get(arch), tag or pretrained, num_classes, weights_file, img_size=img_size)

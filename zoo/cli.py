@@ -4,6 +4,9 @@ Every listing and report has ``--json``. Exit status: 0 when everything asked fo
 ``ok``; 1 when a command finished but a cell failed or a plugin did not load (``zoo bench``,
 ``zoo plugins --strict``); 2 for a user error (an unknown name, a bad file, a broken plugin
 asked for by name), printed as one ``zoo: error: …`` line on stderr, no traceback.
+
+This module imports only what parsing needs; each command imports what it uses, so that
+``zoo --help``, ``zoo COMMAND --help`` and argument errors answer without importing torch.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import zoo
-from zoo import describe
 from zoo.errors import UnknownNameError, ZooError
 from zoo.registry import split_names
-from zoo.strategies import StrategySpec, resolve_strategy
 
 EXIT_FAILED = 1  # the command finished, but a cell failed or a plugin did not load
 EXIT_USER_ERROR = 2
@@ -41,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description=__doc__.splitlines()[0].rstrip("."))
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="zoo: pick a backbone and a transfer-learning strategy for your images, by measurement."
+    )
     parser.add_argument("--version", action="version", version=f"zoo {zoo.__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -102,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print the combined leaderboard JSON")
     cmd.set_defaults(run=cmd_leaderboard)
 
-    from zoo.speed import STEPS as SPEED_STEPS, TIMINGS, WARMUP as SPEED_WARMUP
+    from zoo.timing import STEPS as SPEED_STEPS, TIMINGS, WARMUP as SPEED_WARMUP
 
     cmd = commands.add_parser(
         "speed", help="training and inference speed and memory of architectures",
@@ -199,6 +202,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _summary(entry: object) -> dict:
+    from zoo.strategies import StrategySpec
+
     if isinstance(entry, zoo.ArchitectureSpec):
         return {"family": entry.family, "description": entry.description}
     if isinstance(entry, StrategySpec):
@@ -210,6 +215,8 @@ def _summary(entry: object) -> dict:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from zoo import describe
+
     name = args.name.partition(".")[0]
     found = [(kind, r) for kind, r in zoo.get_zoo().registries.items() if name in r]
     if not found:
@@ -392,6 +399,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def _expand(registry, specs: Sequence[str]) -> list[str]:
     """Registry names for comma-separated names and patterns; unknown plain names are errors.
     A strategy with options (``partial:k=3``) is kept as written once it resolves."""
+    from zoo.strategies import resolve_strategy
+
     names: list[str] = []
     for pattern in split_names(specs):
         if registry.kind == "strategy" and ":" in pattern:

@@ -44,11 +44,10 @@ import zoo
 from zoo.architectures import ArchitectureSpec
 from zoo.complexity import build_meta, measure
 from zoo.memory import measure_cpu, measure_cuda
+from zoo.timing import STEPS, TIMINGS, WARMUP
 from zoo.training import FUSED_SGD, autocast, device_name, precision
 
 
-TIMINGS = ("timm", "after-training")  # see the module docstring
-WARMUP, STEPS = 10, 40  # timm benchmark.py's --num-warm-iter and --num-bench-iter
 
 
 @dataclass(frozen=True)
