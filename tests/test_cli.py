@@ -151,3 +151,17 @@ def test_help_and_argument_errors_answer_without_importing_torch(argv):
     )
     done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == f"{2 if argv[-1] == '--no-such-option' else 0} []", done.stderr
+
+
+def test_a_misspelt_disabled_plugin_is_a_warning_and_a_disabled_plugins_entry_is_named(monkeypatch, capsys):
+    from zoo.pluginmanager import load_zoo
+
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "datasets,imagefoldr")
+    loaded = load_zoo()
+    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
+    assert main(["info", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert "zoo: warning: ZOO_DISABLE_PLUGINS names 'imagefoldr', which is no installed plugin: did you mean 'imagefolder'?" in err
+    assert "zoo: error: 'digits' is registered by plugin 'datasets', which is disabled: remove it from ZOO_DISABLE_PLUGINS" in err
+    assert main(["info", "no_such_name"]) == 2
+    assert "unknown name 'no_such_name'" in capsys.readouterr().err

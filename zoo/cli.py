@@ -163,6 +163,8 @@ def _positive(text: str) -> int:
 def _warn_about_failed_plugins(args: argparse.Namespace) -> None:
     if args.run is cmd_plugins:
         return
+    for warning in zoo.get_zoo().warnings:
+        print(f"zoo: warning: {warning}", file=sys.stderr)
     for report in zoo.get_zoo().reports.values():
         for error in report.errors:
             print(f"zoo: warning: {error} (see `zoo plugins`)", file=sys.stderr)
@@ -220,6 +222,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     name = args.name.partition(".")[0]
     found = [(kind, r) for kind, r in zoo.get_zoo().registries.items() if name in r]
     if not found:
+        owner = zoo.get_zoo().disabled_owner(name)
+        if owner:
+            raise ZooError(f"{name!r} is registered by plugin {owner!r}, which is disabled: remove it from ZOO_DISABLE_PLUGINS")
         every = [n for r in zoo.get_zoo().registries.values() for n in r.names()]
         raise UnknownNameError("name", name, every, listing="zoo list")
     kind, registry = found[0]

@@ -11,6 +11,7 @@ reason, and every other plugin keeps working.
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import os
 import traceback
@@ -62,6 +63,8 @@ class Zoo:
         self.datasets: Registry[DatasetSpec] = Registry("dataset", DatasetSpec, validate_dataset_spec)
         self.suites: Registry[SuiteSpec] = Registry("suite", SuiteSpec, self._validate_suite)
         self.reports: dict[str, PluginReport] = {}
+        self.warnings: list[str] = []  # about the set as a whole, such as a misspelt ZOO_DISABLE_PLUGINS entry
+        self._entry_points: list[importlib.metadata.EntryPoint] = []
 
     @property
     def registries(self) -> dict[str, Registry]:
@@ -93,11 +96,31 @@ class Zoo:
     def load(self, entry_points: Iterable[importlib.metadata.EntryPoint], disabled: Iterable[str] = ()) -> None:
         """Import and register each entry point's module, then run the registration hooks."""
         disabled = set(disabled)
+        self._entry_points += entry_points
         for ep in entry_points:
             self._register_entry_point(ep, disabled)
+        names = {ep.name for ep in self._entry_points}
+        for name in sorted(disabled - names):
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the plugins are {', '.join(sorted(names))}"
+            self.warnings.append(f"{DISABLE_ENV} names {name!r}, which is no installed plugin: {hint}")
         self._drop_unknown_hooks()
         for hook_name, registry in self.registration_hooks().items():
             self._run_registration_hook(hook_name, registry)
+
+    def disabled_owner(self, name: str) -> str | None:
+        """The disabled plugin that registers ``name`` when it is enabled, or None: for the
+        error of a name that is unknown only because its plugin was disabled. Loads the
+        plugins again with none disabled, so it is for error paths only."""
+        off = {report.name for report in self.reports.values() if report.status == "disabled"}
+        if not off:
+            return None
+        every = Zoo()
+        every.load(self._entry_points)
+        for registry in every.registries.values():
+            if name in registry and registry.plugin_of(name) in off:
+                return registry.plugin_of(name)
+        return None
 
     def add_plugin(self, plugin: object, name: str) -> None:
         """Register an in-process plugin object (tests, notebooks), then run its hooks."""
