@@ -165,3 +165,33 @@ def test_a_misspelt_disabled_plugin_is_a_warning_and_a_disabled_plugins_entry_is
     assert "zoo: error: 'digits' is registered by plugin 'datasets', which is disabled: remove it from ZOO_DISABLE_PLUGINS" in err
     assert main(["info", "no_such_name"]) == 2
     assert "unknown name 'no_such_name'" in capsys.readouterr().err
+
+
+LIST_PROBE = (
+    "import json, sys\nfrom zoo.cli import main\ncode = main(sys.argv[1:])\n"
+    "print(json.dumps([code, sorted(m for m in ('torch', 'timm') if m in sys.modules)]))"
+)
+
+
+def test_zoo_list_answers_from_a_snapshot_that_follows_the_plugins(harness_plugin_site, tmp_path):
+    import os
+
+    plugin = harness_plugin_site / "zoo_harness_test.py"
+    env = {**os.environ, "PYTHONPATH": str(harness_plugin_site), "ZOO_HOME": str(tmp_path / "home")}
+    env.pop("ZOO_DISABLE_PLUGINS", None)
+
+    def zoo_list(*argv: str, **extra: str) -> tuple[list, str]:
+        done = subprocess.run([sys.executable, "-c", LIST_PROBE, "list", "--kind", "strategies", *argv],
+                              env={**env, **extra}, capture_output=True, text=True, timeout=300)  # fmt: skip
+        *listing, status = done.stdout.strip().splitlines()
+        return json.loads(status), "\n".join(listing)
+
+    (code, heavy), first = zoo_list()
+    assert code == 0 and "torch" in heavy and "fails on purpose (_bug)" in first  # loaded, then stored
+    (code, heavy), again = zoo_list()
+    assert (code, heavy, again) == (0, [], first), "the second answer comes from the snapshot"
+    plugin.write_text(plugin.read_text().replace("fails on purpose", "breaks on purpose"))
+    (code, heavy), edited = zoo_list()
+    assert "torch" in heavy and "breaks on purpose (_bug)" in edited, "an edited plugin makes a new snapshot"
+    (code, heavy), disabled = zoo_list(ZOO_DISABLE_PLUGINS="harness_test")
+    assert "test_bug" not in disabled and "linear_probe" in disabled

@@ -161,7 +161,7 @@ def _positive(text: str) -> int:
 
 
 def _warn_about_failed_plugins(args: argparse.Namespace) -> None:
-    if args.run is cmd_plugins:
+    if args.run in (cmd_plugins, cmd_list):  # `zoo plugins` reports them; `zoo list` warns from its snapshot
         return
     for warning in zoo.get_zoo().warnings:
         print(f"zoo: warning: {warning}", file=sys.stderr)
@@ -186,14 +186,16 @@ def _print_table(rows: list[dict], columns: Sequence[str]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    registries = zoo.get_zoo().registries
-    if args.kind not in registries:
-        raise UnknownNameError("kind", args.kind, registries, listing="zoo list --help")
-    registry = registries[args.kind]
-    rows = [
-        {"name": name, "plugin": registry.plugin_of(name), **_summary(registry.get(name))}
-        for name in registry.names(args.pattern, args.exclude)
-    ]
+    from zoo.registry import match_names
+    from zoo.snapshot import listing
+
+    known = listing()
+    for warning in known["warnings"]:
+        print(f"zoo: warning: {warning}", file=sys.stderr)
+    if args.kind not in known["kinds"]:
+        raise UnknownNameError("kind", args.kind, known["kinds"], listing="zoo list --help")
+    entries = {row["name"]: row for row in known["kinds"][args.kind]}
+    rows = [entries[name] for name in match_names(entries, args.pattern, args.exclude)]
     if args.json:
         _print_json(rows)
     elif rows:
@@ -201,16 +203,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         print(f"no {args.kind} match {args.pattern!r}", file=sys.stderr)
     return 0
-
-
-def _summary(entry: object) -> dict:
-    from zoo.strategies import StrategySpec
-
-    if isinstance(entry, zoo.ArchitectureSpec):
-        return {"family": entry.family, "description": entry.description}
-    if isinstance(entry, StrategySpec):
-        return {"quadrants": ",".join(entry.quadrants) or "-", "description": entry.description}
-    return {"description": getattr(entry, "description", "")}
 
 
 # ---------------------------------------------------------------------------- info

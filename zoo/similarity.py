@@ -60,9 +60,9 @@ import torch
 
 from zoo.errors import ZooError
 from zoo.features import SuiteBackbone
+from zoo.paths import zoo_home
 from zoo.progress import progress
 from zoo.suites import SuiteSpec, load_selection
-from zoo.weights import zoo_home
 
 __all__ = ["Calibration", "CalibrationPoint", "Reference", "SimilarityReading", "calibrate", "check_measurable", "mmd2", "reference", "read"]
 

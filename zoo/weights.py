@@ -23,13 +23,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from zoo.errors import WeightsError
+from zoo.paths import zoo_home
 
 StateDict = dict[str, torch.Tensor]
-
-
-def zoo_home() -> Path:
-    """Root of zoo's local files: ``$ZOO_HOME``, else ``~/.cache/zoo``."""
-    return Path(os.environ.get("ZOO_HOME") or Path.home() / ".cache" / "zoo")
 
 
 def sha256_of(path: Path) -> str:
