@@ -195,3 +195,15 @@ def test_zoo_list_answers_from_a_snapshot_that_follows_the_plugins(harness_plugi
     assert "torch" in heavy and "breaks on purpose (_bug)" in edited, "an edited plugin makes a new snapshot"
     (code, heavy), disabled = zoo_list(ZOO_DISABLE_PLUGINS="harness_test")
     assert "test_bug" not in disabled and "linear_probe" in disabled
+
+
+def test_zoo_plugins_strict_exits_1_when_a_plugin_failed(monkeypatch, capsys):
+    from zoo.pluginmanager import PluginReport, load_zoo
+
+    loaded = load_zoo()
+    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
+    assert main(["plugins", "--strict"]) == 0
+    loaded.reports["broken"] = PluginReport("broken", "zoo_broken", status="failed", errors=["Error importing plugin 'broken'"])
+    assert main(["plugins"]) == 0 and main(["plugins", "--json"]) == 0  # a report, asked for and given
+    assert main(["plugins", "--strict"]) == 1 and main(["plugins", "--strict", "--json"]) == 1
+    assert "Error importing plugin 'broken'" in capsys.readouterr().out
