@@ -11,6 +11,7 @@ import torchvision
 from torch import nn
 
 import zoo
+from zoo.backbone import classifier_width
 from zoo.complexity import build_meta, measure
 from zoo_plugins.inception import INCEPTION_V3_AUX_PARAMS
 
@@ -28,6 +29,7 @@ def test_the_families_the_zoo_promises_are_registered():
         "googlenet", "inception_v3", "inception_v4", "inception_resnet_v2",
         "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
         "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "simple_cnn", "alexnet",
+        "mobilenetv3_small_100", "mobilenetv3_large_100",
     }  # fmt: skip
     assert expected <= set(ARCHITECTURES)
 
@@ -43,7 +45,7 @@ def test_forward_at_min_size_stages_and_new_classifier(name):
         # Running the stages one after another is the forward pass.
         torch.testing.assert_close(zoo.run_stages(model, x), logits)
         pooled = model.forward_head(model.forward_features(x), pre_logits=True)
-        assert pooled.shape == (2, model.num_features)
+        assert pooled.shape == (2, classifier_width(model))  # what zoo info reports as its features
 
     all_stages = zoo.stages(model)
     assert [s.name for s in all_stages][0] == "stem" and all_stages[-1].name == "head"
@@ -155,3 +157,20 @@ def test_vgg_pools_its_head_to_the_feature_maps_own_side_and_reads_torchvision_w
         torch.testing.assert_close(net(x), reference(x), rtol=1e-4, atol=1e-5)  # the same function, fc6 folded
     at_32 = measure(build_meta(spec, 10, 32), (3, 32, 32))
     assert at_32.params == 28_149_514 and zoo.create_model("vgg11_bn", num_classes=10, img_size=32).pre_logits[2].in_features == 512
+
+
+@pytest.mark.parametrize("name, features", [("mobilenetv3_small_100", 1024), ("mobilenetv3_large_100", 1280)])
+def test_mobilenet_counts_are_timms_own_and_its_features_are_what_the_classifier_reads(name, features):
+    import timm
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from zoo.describe import architecture_info
+
+    reference = timm.create_model(name, pretrained=False).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        reference(torch.randn(1, 3, 224, 224))
+    info = architecture_info(spec(name), "mobilenet")
+    assert info["params"] == sum(p.numel() for p in reference.parameters())
+    assert info["macs"] == counter.get_total_flops() // 2 and info["num_features"] == features
+    assert [s["name"] for s in info["stages"]][-2:] == ["pre_logits", "head"]  # conv_head stays frozen in a linear probe
+    assert spec(name).default_weights.hub == "timm"

@@ -71,6 +71,13 @@ def stages(net: nn.Module) -> list[Stage]:
     return result
 
 
+def classifier_width(net: nn.Module) -> int:
+    """The width of the vector the classifier reads, ``forward_head(x, pre_logits=True)``'s:
+    timm's ``head_hidden_size`` where layers after pooling widen it (MobileNetV3's
+    ``conv_head``, 576 → 1024), else ``num_features``."""
+    return getattr(net, "head_hidden_size", None) or net.num_features
+
+
 def _has_params(module: nn.Module) -> bool:
     return any(True for _ in module.parameters())
 

@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 import zoo
 from zoo.architectures import ArchitectureSpec
+from zoo.backbone import classifier_width
 from zoo.complexity import build_meta, measure
 from zoo.data import DatasetSpec
 from zoo.errors import ZooError
@@ -49,7 +50,7 @@ def architecture_info(spec: ArchitectureSpec, plugin: str) -> dict:
         "flops": complexity.flops,
         "complexity_input_size": list(complexity.input_size),
         "complexity_method": complexity.method,
-        "num_features": model.num_features,
+        "num_features": classifier_width(model),
         "default_input_size": list(spec.default_input_size),
         "min_input_size": list(spec.min_input_size),
         "stages": stages,
