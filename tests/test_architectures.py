@@ -174,3 +174,10 @@ def test_mobilenet_counts_are_timms_own_and_its_features_are_what_the_classifier
     assert info["macs"] == counter.get_total_flops() // 2 and info["num_features"] == features
     assert [s["name"] for s in info["stages"]][-2:] == ["pre_logits", "head"]  # conv_head stays frozen in a linear probe
     assert spec(name).default_weights.hub == "timm"
+
+
+def test_a_network_of_your_own_needs_no_paper():
+    from zoo.architectures import ArchitectureSpec, validate_spec
+
+    own = ArchitectureSpec("mine", "mine", spec("simple_cnn").build, (3, 32, 32), (3, 8, 8))
+    assert own.paper == "" and validate_spec(own) is None

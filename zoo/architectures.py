@@ -44,7 +44,7 @@ class ArchitectureSpec:
     build: Callable[..., nn.Module]  # build(num_classes=N) -> network with timm's classifier API
     default_input_size: tuple[int, int, int]  # (C, H, W) it was designed and pretrained for
     min_input_size: tuple[int, int, int]  # smallest (C, H, W) its forward pass accepts
-    paper: str  # title and link of the paper that introduced it
+    paper: str = ""  # title and link of the paper that introduced it; empty for a network of your own
     hub_weights: tuple[HubWeights, ...] = ()  # the first is the DEFAULT
     reference: str | None = None  # torchvision model with the same published network, if any
     differences: str = ""  # how and why zoo's network differs from ``reference``

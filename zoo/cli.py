@@ -247,7 +247,7 @@ def _print_architecture(info: dict) -> None:
     lines = [
         f"{info['name']} — {info['description']}",
         f"  family:             {info['family']} (plugin {info['plugin']})",
-        f"  paper:              {info['paper']}",
+        f"  paper:              {info['paper'] or '–'}",
         f"  params:             {info['params']:,}",
         f"  MACs:               {info['macs'] / 1e9:.3f} G at {size} (FLOPs {info['flops'] / 1e9:.3f} G)",
         f"  measured with:      {info['complexity_method']}",
