@@ -538,3 +538,14 @@ def test_read_results_checks_the_columns(tmp_path):
         conn.execute("CREATE TABLE cells (key TEXT, top1 REAL)")
     with pytest.raises(Exception, match="another version of zoo wrote it"):
         read_results(path)
+
+
+def test_plots_of_results_no_longer_there_are_removed_and_other_files_kept(results_dir):
+    from zoo.report import write_leaderboards
+
+    plots = results_dir / "plots"
+    plots.mkdir(exist_ok=True)
+    for name in ("learning_curves_mini_gone_60ep.png", "pretraining_gone.png", "heatmap_gone.png", "my_own.png"):
+        (plots / name).write_bytes(b"old")
+    write_leaderboards(results_dir)
+    assert sorted(p.name for p in plots.glob("*gone*")) == [] and (plots / "my_own.png").read_bytes() == b"old"

@@ -50,7 +50,7 @@ from zoo.results import ADDED_COLUMNS, COLUMNS, ResultsStore
 
 RESULTS_FILE = "results.sqlite"
 PLOTS_DIR = "plots"
-PLOT_PREFIXES = ("accuracy_speed_", "heatmap_")  # files under plots/ this module owns, replaced on every write
+PLOT_PREFIXES = ("accuracy_speed_", "heatmap_", "learning_curves_", "pretraining_")  # files under plots/ this module owns, replaced on every write
 
 
 class NoResultsError(ZooError):
