@@ -87,6 +87,7 @@ def test_cells_of_one_weights_variant_from_two_files_are_flagged():
 
 def test_the_time_table_splits_each_architectures_wall_time_by_phase():
     timed = {**row(0, 0.03, 0.9, 0.8), "wall_seconds": 130.0, "environment": {"device_name": "cpu X"},
+             "pretraining": {"sha256": "aa", "seconds": 600.0},
              "seconds": {"setup": 6.0, "pretraining": 60.0, "training": 54.0, "evaluation": 6.0, "measurement": 3.0}}
     untimed = {**row(1, 0.03, 0.9, 0.8), "wall_seconds": 50.0, "environment": {"device_name": "cpu X"}}  # before phases were timed
     other = {**row(0, 0.03, 0.9, 0.8), "architecture": "b", "wall_seconds": 60.0, "status": "error", "environment": {"device_name": "cpu Y"},
@@ -94,6 +95,7 @@ def test_the_time_table_splits_each_architectures_wall_time_by_phase():
     first, second, total = time_rows([timed, untimed, other])
     assert (first["architecture"], first["cells"], first["timed_cells"]) == ("a", 2, 1)
     assert first["wall_minutes"] == pytest.approx(3.0) and first["pretraining_minutes"] == pytest.approx(1.0)
+    assert first["weights_minutes"] == pytest.approx(10.0) and second["weights_minutes"] is None
     assert second["training_minutes"] == 0.0 and second["setup_minutes"] == pytest.approx(1.0)
     assert total["cells"] == 3 and total["wall_minutes"] == pytest.approx(4.0) and total["machine"] == "cpu X; cpu Y"
 

@@ -152,7 +152,8 @@ def time_rows(rows: Iterable[Mapping]) -> list[dict]:
     """Where a run's wall time went: per (suite, architecture), over every cell stored
     (failed and sweep cells included, since they cost time too), minutes per phase of
     :class:`zoo.harness.PhaseClock`, on which machines; then the total. Pretraining is
-    charged to the cell that found its weights missing."""
+    charged to the cell that found its weights missing; what pretraining the weights the cells
+    started from took, in whichever run made them, is beside it (``weights_minutes``)."""
     groups: dict[tuple, list[Mapping]] = defaultdict(list)
     for row in rows:
         groups[(row.get("suite"), row.get("architecture"))].append(row)
@@ -166,10 +167,12 @@ def time_rows(rows: Iterable[Mapping]) -> list[dict]:
 def _time_row(head: dict, cells: list[Mapping]) -> dict:
     timed = [c["seconds"] for c in cells if c.get("seconds")]
     machines = sorted({(c.get("environment") or {}).get("device_name") or "unknown" for c in cells})
+    weights = {facts["sha256"]: facts.get("seconds") or 0.0 for c in cells if (facts := c.get("pretraining") or {}).get("sha256")}
     return head | {
         "cells": len(cells),
         "timed_cells": len(timed),
         "wall_minutes": sum(c.get("wall_seconds") or 0.0 for c in cells) / 60,
         **{f"{phase}_minutes": sum(t.get(phase, 0.0) for t in timed) / 60 if timed else None for phase in PHASES},
+        "weights_minutes": sum(weights.values()) / 60 if weights else None,
         "machine": "; ".join(machines),
     }

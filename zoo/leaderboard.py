@@ -640,13 +640,15 @@ def build_leaderboard(
         Table("time", "Where the run's time went (minutes of wall time)",
               _columns(("suite", "suite"), ("architecture", "architecture"), ("cells", "cells"),
                        ("timed_cells", "cells timed per phase"), ("wall_minutes", "wall", ",.1f"),
-                       ("pretraining_minutes", "pretraining", ",.1f"), ("training_minutes", "training", ",.1f"),
+                       ("pretraining_minutes", "pretraining", ",.1f"),
+                       ("weights_minutes", "pretraining of the weights used", ",.1f"), ("training_minutes", "training", ",.1f"),
                        ("evaluation_minutes", "evaluation", ",.1f"), ("measurement_minutes", "measurement", ",.1f"),
                        ("setup_minutes", "setup", ",.1f"), ("machine", "machine")),
               time_rows(every), "Every stored cell, sweep and failed cells included. Training includes the "
                                 "per-epoch validation passes; measurement is speed, memory and MACs (once per "
                                 "architecture and process); setup is loading data and building the network; "
-                                "pretraining is charged to the cell that needed the weights first."),
+                                "pretraining is charged to the cell that needed the weights first, and the "
+                                "pretraining of the weights used is what making them took, in whichever run."),
     ], pretraining_notes(cells))  # fmt: skip
     environment = environment_summary(cells) | {"suites": list(suites), "plugins": list(plugins)}
     return Leaderboard(
