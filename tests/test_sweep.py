@@ -41,6 +41,7 @@ def test_the_leaderboard_reports_the_chosen_rate_and_shows_the_sweep():
     assert sorted((r["seed"], r["lr"]) for r in chosen) == [(0, 0.03), (1, 0.03), (2, 0.03)]
     sweep = sweep_rows(rows)
     assert [(r["lr"], r["chosen"]) for r in sweep] == [(0.01, False), (0.03, True), (0.1, False)]
+    assert [r["stopped_early"] for r in sweep] == [True] * 3  # a sweep cell that reached its cap shows as False
     board = build_leaderboard(rows, RULE)
     (accuracy,) = board.table("accuracy").rows
     assert accuracy["seeds"] == 3 and accuracy["top1_mean_pct"] == pytest.approx(82.0)  # not 0.99 from the test-best rate

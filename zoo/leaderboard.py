@@ -632,11 +632,13 @@ def build_leaderboard(
         Table("sweep", "Learning-rate sweep: seed 0 of every (task, architecture, strategy), scored on validation",
               _columns(("suite", "suite"), ("quadrant", "quadrant"), ("task", "task"), ("architecture", "architecture"),
                        ("strategy", "strategy"), ("lr", "lr", ".4g"), ("status", "status"), ("val_top1_pct", "val top-1", ".2f"),
-                       ("val_loss", "val loss", ".4f"), ("chosen", "chosen"), ("edge", "chosen at the sweep's edge")),
+                       ("val_loss", "val loss", ".4f"), ("stopped_early", "stopped before the cap"), ("chosen", "chosen"),
+                       ("edge", "chosen at the sweep's edge")),
               sweep_rows(every), "The rate with the best validation top-1 (then the lower loss) trains the other seeds; "
                                  "the test set never takes part. While the chosen rate is the highest or lowest tried, "
                                  "one more rate a step further is tried (at most the suite's lr_extensions steps); "
-                                 "a choice still on the edge is marked."),
+                                 "a choice still on the edge is marked, and so is a rate whose cell reached its cap "
+                                 "(it may have lost for want of epochs)."),
         Table("time", "Where the run's time went (minutes of wall time)",
               _columns(("suite", "suite"), ("architecture", "architecture"), ("cells", "cells"),
                        ("timed_cells", "cells timed per phase"), ("wall_minutes", "wall", ",.1f"),

@@ -108,6 +108,7 @@ def sweep_rows(rows: Iterable[Mapping]) -> list[dict]:
                     "architecture": row.get("architecture"), "strategy": row.get("strategy"), "lr": row_lr(row),
                     "status": row.get("status"), "val_top1_pct": None if row.get("val_top1") is None else 100 * row["val_top1"],
                     "val_loss": row.get("val_loss"), "chosen": is_chosen, "edge": edge,
+                    "stopped_early": None if row.get("stopped_early") is None else bool(row["stopped_early"]),
                 }  # fmt: skip
             )
     return table
