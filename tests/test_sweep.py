@@ -69,7 +69,8 @@ def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
     assert sorted(r["lr"] for r in sweep) == pytest.approx([0.01, 0.05, 0.25]) and len(rows) == 4
     (other,) = [r for r in rows if r["seed"] == 1]
     assert other["lr"] == choose_lr(sweep, 0.05) and other["config"]["recipe"]["lr"] == other["lr"]
-    assert set(other["seconds"]) == set(PHASES) and 0 < sum(other["seconds"].values()) <= other["wall_seconds"]
+    # Each phase and the wall time are rounded to 0.01 s: their sum may exceed it by that much each.
+    assert set(other["seconds"]) == set(PHASES) and 0 < sum(other["seconds"].values()) <= other["wall_seconds"] + 0.03
     assert run_grid(groups, store, LocalExecutor(select_device("cpu"))) == [], "a rerun finds every cell stored"
 
 
