@@ -2,7 +2,8 @@
 
 A cell's row is written once it has finished, whatever its status, inside one transaction,
 so a killed run leaves every finished cell stored once and no half-written row; rerunning
-skips the stored keys. Leaderboards are views of this table.
+skips the cells stored ``ok`` and retries the failed ones, replacing their rows. One run at a
+time writes a database (:meth:`ResultsStore.lock`). Leaderboards are views of this table.
 
 Schema (table ``cells``; also in the README):
 
