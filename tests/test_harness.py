@@ -238,7 +238,7 @@ def test_two_benches_on_one_directory_store_every_cell_once(tmp_path, harness_pl
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(harness_plugin_site), "ZOO_HOME": str(tmp_path / "home")}
     argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch",
-            "--seeds", "2", "--out", str(out), "--wait"]  # fmt: skip
+            "--task", "digits_tiny", "--seeds", "2", "--out", str(out), "--wait"]  # fmt: skip
     lock = out / "results.sqlite.lock"
 
     def start() -> subprocess.Popen:
@@ -252,9 +252,9 @@ def test_two_benches_on_one_directory_store_every_cell_once(tmp_path, harness_pl
     assert [code for code, *_ in finished] == [0, 0], [err for *_, err in finished]
     with sqlite3.connect(out / "results.sqlite") as conn:
         keys = [key for (key,) in conn.execute("SELECT key FROM cells")]
-    assert len(keys) == len(set(keys)) == 4
+    assert len(keys) == len(set(keys)) == 2
     summaries = sorted(out_text.strip().splitlines()[0] for _, out_text, _ in finished)
-    assert summaries[0].startswith("4 cells: 0 run, 4 already stored") and summaries[1].startswith("4 cells: 4 run, 0 already stored")
+    assert summaries[0].startswith("2 cells: 0 run, 2 already stored") and summaries[1].startswith("2 cells: 2 run, 0 already stored")
     assert f"zoo: waiting for zoo bench (pid {first.pid} on " in finished[1][2]
 
 
