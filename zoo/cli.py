@@ -163,11 +163,8 @@ def _positive(text: str) -> int:
 def _warn_about_failed_plugins(args: argparse.Namespace) -> None:
     if args.run in (cmd_plugins, cmd_list):  # `zoo plugins` reports them; `zoo list` warns from its snapshot
         return
-    for warning in zoo.get_zoo().warnings:
+    for warning in zoo.get_zoo().warning_lines():
         print(f"zoo: warning: {warning}", file=sys.stderr)
-    for report in zoo.get_zoo().reports.values():
-        for error in report.errors:
-            print(f"zoo: warning: {error} (see `zoo plugins`)", file=sys.stderr)
 
 
 def _print_json(data: object) -> None:

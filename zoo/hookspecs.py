@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 hookspec = pluggy.HookspecMarker("zoo")
 
+ENTRY_POINT_GROUP = "zoo.plugins"  # where plugins are discovered, the built-in ones included
+DISABLE_ENV = "ZOO_DISABLE_PLUGINS"  # comma-separated plugin names to skip
+
 # -------------------------------------------------------------------------
 # Registration hooks: called once per plugin when the zoo is loaded.
 # -------------------------------------------------------------------------

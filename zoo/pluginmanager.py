@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pluggy
 
 from zoo import hookspecs
+from zoo.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
 from zoo.architectures import ArchitectureSpec, validate_spec
 from zoo.data import DatasetSpec, validate_dataset_spec
 from zoo.errors import PluginError
@@ -28,8 +29,6 @@ from zoo.registry import PluginRegistry, Registry, split_names
 from zoo.strategies import StrategySpec, validate_strategy_spec
 from zoo.suites import SuiteSpec, validate_suite_spec
 
-ENTRY_POINT_GROUP = "zoo.plugins"
-DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 
 
 @dataclass
@@ -107,6 +106,12 @@ class Zoo:
         self._drop_unknown_hooks()
         for hook_name, registry in self.registration_hooks().items():
             self._run_registration_hook(hook_name, registry)
+
+    def warning_lines(self) -> list[str]:
+        """What every command but ``zoo plugins`` warns of: the set's warnings, then each
+        plugin's errors."""
+        errors = [f"{error} (see `zoo plugins`)" for report in self.reports.values() for error in report.errors]
+        return self.warnings + errors
 
     def disabled_owner(self, name: str) -> str | None:
         """The disabled plugin that registers ``name`` when it is enabled, or None: for the

@@ -27,7 +27,7 @@ import torch
 import zoo
 from zoo.errors import ZooError
 from zoo.harness import Cell, CellRunner, EpochCallback
-from zoo.pluginmanager import DISABLE_ENV, ENTRY_POINT_GROUP
+from zoo.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
 
 # What a worker must share with the driver for a cell to mean the same thing there: where
 # weights and data live (pretrained weights, the torch and Hugging Face caches), whether the

@@ -150,8 +150,8 @@ class ResultsStore:
         """Store one finished cell, atomically. A cell stored as failed is replaced, its
         ``attempts`` counted on; one stored ``ok`` (by another run on the same database) is
         kept as it is and False returned, so no cell is ever stored twice or recomputed over."""
-        values = [json.dumps(row.get(c)) if c in JSON_COLUMNS else row.get(c) for c in COLUMNS if c != "attempts"]
-        columns = [c for c in COLUMNS if c != "attempts"]
+        columns = [c for c in COLUMNS if c != "attempts"]  # counted by the database, not given
+        values = [json.dumps(row.get(c)) if c in JSON_COLUMNS else row.get(c) for c in columns]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "key")
         with closing(self._connect()) as conn, conn:
             done = conn.execute(

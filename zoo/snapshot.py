@@ -21,10 +21,8 @@ import tempfile
 from pathlib import Path
 
 import zoo
+from zoo.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
 from zoo.paths import zoo_home
-
-ENTRY_POINT_GROUP = "zoo.plugins"  # as zoo.pluginmanager names it
-DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 
 
 def listing() -> dict:
@@ -56,13 +54,11 @@ def _loaded_in_process() -> bool:
 
 def listing_of(loaded) -> dict:
     """The listing of a loaded plugin set (a :class:`zoo.pluginmanager.Zoo`)."""
-    warnings = list(loaded.warnings)
-    warnings += [f"{error} (see `zoo plugins`)" for report in loaded.reports.values() for error in report.errors]
     kinds = {
         kind: [{"name": name, "plugin": registry.plugin_of(name), **summary(registry.get(name))} for name in registry.names()]
         for kind, registry in loaded.registries.items()
     }
-    return {"kinds": kinds, "warnings": warnings}
+    return {"kinds": kinds, "warnings": loaded.warning_lines()}
 
 
 def summary(entry: object) -> dict:
