@@ -34,12 +34,23 @@ class GoogLeNet(TimmInterface, torchvision.models.GoogLeNet):
     ``transform_input`` stays off: torchvision's ImageNet weights expect it on, which is the
     same as normalising with mean = std = 0.5, and that is what their :class:`HubWeights`
     record, so the forward pass is the plain sequence of stages.
+
+    Convolutions start from He initialisation (fan-out, as torchvision's and timm's ResNets),
+    not torchvision's GoogLeNet default, a truncated normal of σ = 0.01. Every convolution
+    here feeds a BatchNorm, which undoes the weights' scale, so weights that small only make
+    each step large relative to them. Trained from scratch on 160 digits at 32×32 (the mini
+    suite's ``digits_small``), the σ = 0.01 network's training loss stayed near chance for ten
+    epochs and it scored 17–49% at learning rates 0.15–0.017; with He initialisation the same
+    60 epochs at 0.05 reached 86%. Pretrained weights replace either.
     """
 
     checkpoint_only = ("aux1.", "aux2.")
 
     def __init__(self, num_classes: int = 1000):
-        super().__init__(num_classes=num_classes, aux_logits=False, transform_input=False, init_weights=True)
+        super().__init__(num_classes=num_classes, aux_logits=False, transform_input=False, init_weights=False)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
         self._adopt_classifier(["avgpool", "dropout", "fc"], [self.avgpool, nn.Flatten(1), self.dropout], self.fc)
         self.feature_info = [
             dict(module="conv1", num_chs=64, reduction=2),

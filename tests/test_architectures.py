@@ -181,3 +181,12 @@ def test_a_network_of_your_own_needs_no_paper():
 
     own = ArchitectureSpec("mine", "mine", spec("simple_cnn").build, (3, 32, 32), (3, 8, 8))
     assert own.paper == "" and validate_spec(own) is None
+
+
+def test_googlenet_convolutions_start_from_he_initialisation():
+    """torchvision's σ = 0.01 start leaves GoogLeNet untrainable from scratch at 32×32 (see
+    its class docstring); He's fan-out initialisation has std √(2 / fan_out)."""
+    torch.manual_seed(0)
+    conv = zoo.create_model("googlenet", num_classes=4).inception4a.branch2[1].conv
+    fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+    assert conv.weight.std().item() == pytest.approx((2 / fan_out) ** 0.5, rel=0.05)
