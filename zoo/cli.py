@@ -275,14 +275,11 @@ def _print_strategy(info: dict) -> None:
         f"  plugin:       {info['plugin']}",
         f"  starts from:  {'pretrained weights' if info['pretrained'] else 'random initialisation'}",
         f"  recommended:  {', '.join(info['quadrants']) or 'in no quadrant (a baseline)'}",
-        "  phases:",
     ]
-    for phase in info["phases"]:
-        trained = {"head": "the classifier", "all": "every stage"}.get(phase["trainable"], f"top {phase['trainable']} stages + classifier side")
-        extras = [f"pretrained stages at ×{phase['backbone_lr']} lr"] if phase["backbone_lr"] != 1 else []
-        extras += [f"×{phase['layer_decay']} per stage below"] if phase["layer_decay"] else []
-        extras += ["augmented"] if phase["augment"] else []
-        lines.append(f"    {phase['share']:.0%} of epochs: {trained}" + (f" ({', '.join(extras)})" if extras else ""))
+    lines += [f"  paper:        {info['paper']}"] if info["paper"] else []
+    lines += ["  loss:         cross-entropy + the strategy's penalty on the weights"] if info["penalty"] else []
+    lines.append("  phases:")
+    lines += [f"    {phase['share']:.0%} of epochs: {phase['trains']}" for phase in info["phases"]]
     if info["options"]:
         written = ":".join(f"{k}=VALUE" for k in info["options"])
         defaults = ", ".join(f"{k}={v}" for k, v in info["options"].items())

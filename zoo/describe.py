@@ -70,7 +70,9 @@ def strategy_info(spec: StrategySpec, plugin: str) -> dict:
         "description": spec.description,
         "pretrained": spec.pretrained,
         "quadrants": list(spec.quadrants),
-        "phases": [asdict(phase) for phase in spec.phases],
+        "paper": spec.paper,
+        "phases": [{**asdict(phase), "trains": phase.describe()} for phase in spec.phases],
+        "penalty": spec.penalty is not None,
         "options": {name: default for name, default in spec.options().items()},
     }
 

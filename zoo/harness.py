@@ -329,7 +329,7 @@ class CellRunner:
         with clock.phase("evaluation"):
             accuracy = evaluate(model, test_set, self.device, recipe.precision)
         with clock.phase("measurement"):
-            trainable = _trained_parameters(model, [r.frozen_stages for r in runs])
+            trainable = sum({name: size for run in runs for name, size in run.trained.items()}.values())
             complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
             speed = self.speed(cell.architecture, cell.input_size)
         steps_seconds = sum(r.stats.seconds for r in runs)
@@ -361,7 +361,7 @@ class CellRunner:
             "macs": complexity.macs,
             "phases": [
                 {"frozen_stages": r.frozen_stages, "epochs": r.stats.epochs, "cap": r.epochs, "best_epoch": r.stats.best_epoch,
-                 "cached_prefix": r.cached_prefix}  # fmt: skip
+                 "cached_prefix": r.cached_prefix, "trained_params": sum(r.trained.values())}  # fmt: skip
                 for r in runs
             ],
             "seconds": clock.seconds,
@@ -394,12 +394,6 @@ def failure(exc: BaseException, phase: str | None = None) -> dict:
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     place = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
     return {"status": "error", "reason": f"{type(exc).__name__}: {first_line}{place}{doing}"}
-
-
-def _trained_parameters(model: torch.nn.Module, frozen_per_phase: list[int]) -> int:
-    """Parameters of the stages that trained in at least one phase."""
-    least_frozen = min(frozen_per_phase)
-    return sum(p.numel() for stage in zoo.stages(model)[least_frozen:] for p in zoo.stage_parameters(model, stage).values())
 
 
 def _reference_stats(suite: SuiteSpec, arch) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -597,7 +597,7 @@ def build_leaderboard(
         Table("memory_trainable", "Trainable parameters per strategy",
               _columns(("architecture", "architecture"), ("strategy", "strategy"), ("cells", "cells"),
                        ("trainable_params", "trainable params", ","), ("trainable_share_pct", "share %", ".1f")),
-              trainable_rows(cells), "Parameters of the stages a strategy trained in at least one phase."),
+              trainable_rows(cells), "Parameters a strategy trained in at least one phase."),
     ])  # fmt: skip
     verdict_board = Board("verdict", "Quadrant verdict", [
         Table("verdict", "Which strategy won, and does the size–similarity rule agree?",

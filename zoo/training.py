@@ -187,6 +187,7 @@ def fit(
     validation: Batched | None = None,
     param_groups: Iterable[dict] | None = None,
     eval_modules: Iterable[nn.Module] = (),
+    penalty: Callable[[], torch.Tensor] | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> TrainStats:
     """Train ``model`` on ``data`` (already on ``device``) following ``recipe``.
@@ -197,6 +198,8 @@ def fit(
         schedule like the rest); default: every parameter that requires a gradient.
     :param eval_modules: parts kept in eval mode while the rest trains (frozen stages: their
         dropout stays off and their statistics fixed).
+    :param penalty: a term added to every step's loss (a regulariser), computed in fp32
+        outside autocast; the training loss reported includes it, validation losses do not.
     :param on_epoch: called with (epoch, mean loss) after each epoch, for progress display.
     """
     torch.manual_seed(seed)
@@ -233,6 +236,8 @@ def fit(
                 images = images.contiguous(memory_format=torch.channels_last)
             with autocast(device, recipe.precision):
                 loss = F.cross_entropy(model(images), labels, label_smoothing=recipe.label_smoothing)
+            if penalty is not None:
+                loss = loss + penalty()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

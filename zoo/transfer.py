@@ -19,7 +19,7 @@ from torch import nn
 
 from zoo.backbone import Stage, set_trainable_from, stage_module, stage_parameters, stages
 from zoo.preprocess import PreparedSet
-from zoo.strategies import StrategySpec
+from zoo.strategies import StrategySpec, frozen_prefix, is_norm
 from zoo.training import Recipe, TrainStats, autocast, fit
 
 
@@ -105,15 +105,26 @@ def split_epochs(epochs: int, shares: list[float]) -> list[int]:
     return [base + count for count in counts]
 
 
-def param_groups(model: nn.Module, trained: list[Stage], lr: float, backbone_lr: float, layer_decay: float | None) -> list[dict]:
-    """One optimizer group per trained stage: the head at ``lr``; below it, ``lr × backbone_lr``,
-    times ``layer_decay`` once more for every stage further from the head."""
+def param_groups(
+    model: nn.Module,
+    trained: list[Stage],
+    lr: float,
+    backbone_lr: float,
+    layer_decay: float | None,
+    backbone_weight_decay: float | None = None,
+) -> list[dict]:
+    """One optimizer group per trained stage, of its parameters that require a gradient: the
+    head at ``lr``; below it, ``lr × backbone_lr``, times ``layer_decay`` once more for every
+    stage further from the head, and ``backbone_weight_decay`` when given (else the optimizer's)."""
     groups = []
     for depth, stage in enumerate(reversed(trained)):
         scale = 1.0 if stage.name == "head" else backbone_lr * (layer_decay or 1.0) ** depth
         params = [p for p in stage_parameters(model, stage).values() if p.requires_grad]
         if params:
-            groups.append({"params": params, "lr": lr * scale, "stage": stage.name})
+            group = {"params": params, "lr": lr * scale, "stage": stage.name}
+            if stage.name != "head" and backbone_weight_decay is not None:
+                group["weight_decay"] = backbone_weight_decay
+            groups.append(group)
     return groups
 
 
@@ -125,6 +136,7 @@ class PhaseRun:
     epochs: int
     cached_prefix: bool  # trained on cached outputs of the frozen stages
     stats: TrainStats
+    trained: dict[str, int]  # the parameters it trained, by full name, with their sizes
 
 
 def run_strategy(
@@ -145,21 +157,26 @@ def run_strategy(
 
     ``recipe.epochs`` is the cell's whole budget, shared out between the phases; with a
     ``validation`` split each phase's share is a cap and the phase stops when the split stops
-    improving (:func:`zoo.training.fit`), keeping its best epoch's weights. A phase
-    trains on the cached outputs of its frozen prefix when it does not augment and none of
-    those stages has trained yet in this cell (so their outputs are still those of the
-    starting weights); ``cache`` and ``cache_key`` let other cells reuse them.
-    ``cache_prefixes=False`` runs the frozen stages at every step instead (for comparison).
-    ``on_epoch(done, total)`` is called after every epoch of every phase, for progress.
+    improving (:func:`zoo.training.fit`), keeping its best epoch's weights. Each phase trains
+    the parameters its selections name (and that the strategy's ``setup`` left requiring a
+    gradient: a setup's freezing holds in every phase); the lowest stages holding none of them
+    are frozen, normalisation statistics included. A phase trains on the cached outputs of
+    that frozen prefix when it does not augment and none of those stages has trained yet in
+    this cell (so their outputs are still those of the starting weights); ``cache`` and
+    ``cache_key`` let other cells reuse them. ``cache_prefixes=False`` runs the frozen stages
+    at every step instead (for comparison). ``on_epoch(done, total)`` is called after every
+    epoch of every phase, for progress.
     """
     if strategy.setup is not None:
         strategy.setup(model)
+    held = {name for name, param in model.named_parameters() if not param.requires_grad}
+    penalty = strategy.penalty(model) if strategy.penalty is not None else None
     # A setup may change any weights, so its prefixes are not those the cache key names.
     shared = cache if cache_key is not None and strategy.setup is None else None
     runs = []
     lowest_trained = len(stages(model))  # no stage has trained yet
     done = 0
-    for phase, epochs in zip(strategy.phases, split_epochs(recipe.epochs, [p.share for p in strategy.phases])):
+    for number, (phase, epochs) in enumerate(zip(strategy.phases, split_epochs(recipe.epochs, [p.share for p in strategy.phases]))):
         if epochs == 0:
             continue
 
@@ -167,11 +184,24 @@ def run_strategy(
             if on_epoch is not None:
                 on_epoch(before + epoch, recipe.epochs)
 
-        frozen = phase.frozen_count(stages(model))
+        set_trainable_from(model, 0)  # thawed, so that a selection sees every normalisation layer's parameters
+        trained = [name for name in phase.trained_parameters(model) if name not in held]
+        if not trained:
+            raise ValueError(f"phase {number + 1} of strategy {strategy.name!r} trains no parameter of this network")
+        frozen = frozen_prefix(model, set(trained))
         set_trainable_from(model, frozen)
+        for name, param in model.named_parameters():
+            param.requires_grad_(name in trained)
+        sizes = {name: param.numel() for name, param in model.named_parameters() if param.requires_grad}
         stage_list = stages(model)
-        groups = param_groups(model, stage_list[frozen:], recipe.lr, phase.backbone_lr, phase.layer_decay)
+        groups = param_groups(
+            model, stage_list[frozen:], recipe.lr, phase.backbone_lr, phase.layer_decay, phase.backbone_weight_decay
+        )
+        held_stats = []  # normalisation layers above the prefix that keep their running statistics
+        if phase.norm_stats == "frozen":
+            held_stats = [m for s in stage_list[frozen:] for m in stage_module(model, s).modules() if is_norm(m)]
         phase_recipe = dataclasses.replace(recipe, epochs=epochs, augment=phase.augment)
+        step_penalty = (lambda: penalty(model)) if penalty is not None else None
         cached = cache_prefixes and frozen > 0 and not phase.augment and frozen <= lowest_trained
         if cached:
 
@@ -186,15 +216,15 @@ def run_strategy(
             suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
             stats = fit(
                 suffix, features, phase_recipe, seed=seed, device=device, validation=held_out, param_groups=groups,
-                on_epoch=report,
+                eval_modules=held_stats, penalty=step_penalty, on_epoch=report,
             )  # fmt: skip
         else:
             frozen_modules = [stage_module(model, s) for s in stage_list[:frozen]]
             stats = fit(
                 model, data, phase_recipe, seed=seed, device=device, validation=validation, param_groups=groups,
-                eval_modules=frozen_modules, on_epoch=report,
+                eval_modules=frozen_modules + held_stats, penalty=step_penalty, on_epoch=report,
             )  # fmt: skip
         lowest_trained = min(lowest_trained, frozen)
         done += epochs
-        runs.append(PhaseRun(frozen, epochs, cached, stats))
+        runs.append(PhaseRun(frozen, epochs, cached, stats, sizes))
     return runs

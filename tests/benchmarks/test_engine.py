@@ -134,6 +134,6 @@ def test_partial_top_stage_with_a_cached_prefix(benchmark, arch, minimum):
     32×32 its stage4 holds most of the training compute, so even a free prefix could make it
     at most ``bound`` (2.14×, by MACs) faster, and its 1×1 maps run slower per MAC."""
     strategy = StrategySpec("top_stage", "the top stage and the head", (Phase(1, backbone_lr=0.1),))
-    frozen = strategy.phases[0].frozen_count(zoo.stages(build_meta(zoo.get_zoo().architectures.get(arch))))
+    frozen = strategy.phases[0].frozen_count(build_meta(zoo.get_zoo().architectures.get(arch)))
     benchmark.extra_info["bound"] = round(caching_bound(arch, frozen), 2)
     compare_cached(benchmark, strategy, minimum, arch)
