@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from zoo.cli import main
 from zoo.harness import LocalExecutor, expand_grid, run_grid
@@ -267,3 +268,20 @@ def test_a_bench_on_a_directory_in_use_names_the_holder(tiny_zoo, tmp_path, caps
     assert err.startswith(f"zoo: error: {tmp_path} is in use by zoo bench (pid {os.getpid()} on ")
     assert "add --wait to queue behind it" in err and "Traceback" not in err
     assert list(store.rows()) == []
+
+
+def test_scratch_cells_without_a_pretrained_reference_normalise_by_their_own_images():
+    """A suite on hub weights (no source) and a network with no hub weights: no pretrained
+    backbone's normalisation to match, so the training images' own statistics."""
+    from zoo.architectures import ArchitectureSpec
+    from zoo.data import ImageSet
+    from zoo.harness import _reference_stats
+    from zoo.suites import SuiteSpec
+
+    images = torch.zeros(4, 1, 8, 8, dtype=torch.uint8)
+    images[:2] = 255  # half white, half black: mean 0.5, std 0.5 · √(256 / 255) over the 256 pixels
+    train = ImageSet(images, torch.tensor([0, 1, 0, 1]), ("a", "b"), "toy")
+    suite = SuiteSpec("hub", "hub weights", None, "ImageNet-1k", (), 8, 10)
+    bare = ArchitectureSpec("bare", "test", lambda num_classes=10: None, (3, 8, 8), (3, 8, 8))
+    mean, std = _reference_stats(suite, bare, train)
+    assert mean == (0.5,) * 3 and std == pytest.approx((0.5 * (256 / 255) ** 0.5,) * 3, abs=1e-4)

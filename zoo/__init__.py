@@ -31,14 +31,20 @@ if TYPE_CHECKING:
 
     from zoo.architectures import ArchitectureSpec, HubWeights
     from zoo.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
+    from zoo.data import DatasetSpec, ImageSet
     from zoo.pluginmanager import Zoo
+    from zoo.strategies import Phase, Select, StrategySpec
+    from zoo.suites import DataSelection, SuiteSpec, TaskSpec
+    from zoo.training import Recipe
 
 # Imported on first use (PEP 562), so that `import zoo` and `zoo --help` do not pay for torch
 # and timm: what needs them imports them.
 _LAZY = {
     "ArchitectureSpec": "zoo.architectures", "HubWeights": "zoo.architectures", "Stage": "zoo.backbone",
     "freeze_stages": "zoo.backbone", "run_stages": "zoo.backbone", "stage_module": "zoo.backbone",
-    "stage_parameters": "zoo.backbone", "stages": "zoo.backbone",
+    "stage_parameters": "zoo.backbone", "stages": "zoo.backbone", "DatasetSpec": "zoo.data", "ImageSet": "zoo.data",
+    "Phase": "zoo.strategies", "Select": "zoo.strategies", "StrategySpec": "zoo.strategies", "DataSelection": "zoo.suites",
+    "SuiteSpec": "zoo.suites", "TaskSpec": "zoo.suites", "Recipe": "zoo.training",
 }  # fmt: skip
 
 
@@ -51,8 +57,17 @@ def __getattr__(name: str):
 
 __all__ = [
     "ArchitectureSpec",
+    "DataSelection",
+    "DatasetSpec",
     "HubWeights",
+    "ImageSet",
+    "Phase",
+    "Recipe",
+    "Select",
     "Stage",
+    "StrategySpec",
+    "SuiteSpec",
+    "TaskSpec",
     "create_model",
     "freeze_stages",
     "get_zoo",

@@ -36,9 +36,9 @@ import torch
 import zoo
 from zoo.complexity import build_meta, measure
 from zoo.confidence import encode_correct
-from zoo.data import stratified_split
+from zoo.data import ImageSet, stratified_split
 from zoo.features import weights_variant
-from zoo.preprocess import prepare
+from zoo.preprocess import channel_stats, prepare
 from zoo.pretrain import pretrain, source_stats
 from zoo.results import FAILED, ResultsStore
 from zoo.speed import SpeedReport, measure_speed
@@ -312,7 +312,7 @@ class CellRunner:
             else:
                 torch.manual_seed(cell.seed)  # the scratch network's random weights are the seed's
                 model = zoo.create_model(cell.architecture, num_classes=len(train.classes), img_size=cell.input_size[1])
-                mean, std = _reference_stats(suite, arch)
+                mean, std = _reference_stats(suite, arch, train)
             model = model.to(self.device)
             mirror = registry.datasets.get(selection.dataset).mirror_invariant
             train_set, test_set = (prepare(part, cell.input_size, mean, std, mirror).to(self.device) for part in (train, test))
@@ -396,13 +396,15 @@ def failure(exc: BaseException, phase: str | None = None) -> dict:
     return {"status": "error", "reason": f"{type(exc).__name__}: {first_line}{place}{doing}"}
 
 
-def _reference_stats(suite: SuiteSpec, arch) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _reference_stats(suite: SuiteSpec, arch, train: ImageSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The normalisation a pretrained backbone of this suite would use, for scratch cells, so
-    every strategy sees its inputs scaled alike."""
-    if suite.source is None:
-        weights = arch.default_weights
-        return weights.mean, weights.std
-    return source_stats(suite.source, suite.input_size(arch)[0])
+    every strategy sees its inputs scaled alike. A network without hub weights in a suite
+    without a source has no such backbone: its ``train`` images' own statistics."""
+    if suite.source is not None:
+        return source_stats(suite.source, suite.input_size(arch)[0])
+    if arch.default_weights is not None:
+        return arch.default_weights.mean, arch.default_weights.std
+    return channel_stats(train, suite.input_size(arch)[0])
 
 
 class LocalExecutor:

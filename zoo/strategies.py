@@ -112,7 +112,8 @@ class Select:
         return chosen
 
     def describe(self) -> str:
-        where = {"all": "every stage", "head": "the classifier"}.get(self.stages, f"top {self.stages} stages + classifier side")
+        top = "top stage" if self.stages == 1 else f"top {self.stages} stages"
+        where = {"all": "every stage", "head": "the classifier"}.get(self.stages, f"{top} + classifier side")
         if not self.names and not self.modules:
             return where
         what = " or ".join(MODULE_KINDS.get(k, k) for k in self.modules) + " parameters" if self.modules else "parameters"
