@@ -14,7 +14,7 @@ side, and shared by the tests. There are two scenarios:
   and ``broken_import`` disabled through ``ZOO_DISABLE_PLUGINS``.
 
 The second part drives :class:`zoo.pluginmanager.Zoo` in process with throwaway plugin
-objects; the last test installs the example plugin of ``CONTRIBUTING.md``, so that it cannot rot.
+objects; the last tests install the example plugins of ``CONTRIBUTING.md``, so that they cannot rot.
 """
 
 from __future__ import annotations
@@ -33,11 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 from torch import nn
 
 import zoo
 from zoo.architectures import ArchitectureSpec
+from zoo.data import ImageSet
 from zoo.pluginmanager import Zoo, discover_entry_points
+from zoo.preprocess import prepare
+from zoo.training import Recipe
+from zoo.transfer import run_strategy
 
 TESTS = Path(__file__).resolve().parent
 PLUGIN_DISTS = TESTS / "plugin_dists"
@@ -530,27 +535,40 @@ def test_inprocess_refusals_name_the_refused_plugin():
 EXAMPLE_FILE = re.compile(r"^`(?P<path>[\w.-]+(?:/[\w.-]+)+)`:\n\n?```[\w-]*\n(?P<body>.*?)^```$", re.M | re.S)
 
 
-def contributing_example_files() -> dict[str, str]:
-    return {m["path"]: m["body"] for m in EXAMPLE_FILE.finditer(CONTRIBUTING.read_text(encoding="utf-8"))}
+def contributing_example_projects() -> dict[str, dict[str, str]]:
+    """CONTRIBUTING.md's example files (path → text), by project (their first directory)."""
+    projects: dict[str, dict[str, str]] = {}
+    for match in EXAMPLE_FILE.finditer(CONTRIBUTING.read_text(encoding="utf-8")):
+        projects.setdefault(match["path"].split("/")[0], {})[match["path"]] = match["body"]
+    return projects
 
 
-def test_contributing_example_plugin_installs_and_is_described(tmp_path_factory, builtin_reports):
-    files = contributing_example_files()
-    projects = {path.split("/")[0] for path in files}
-    assert len(projects) == 1, f"CONTRIBUTING.md's example files should share one directory: {sorted(files)}"
-    [project] = projects
-    assert f"{project}/pyproject.toml" in files and any(path.endswith(".py") for path in files)
-    pyproject = tomllib.loads(files[f"{project}/pyproject.toml"])
-    [(plugin, module)] = pyproject["project"]["entry-points"]["zoo.plugins"].items()
+@pytest.fixture(scope="module")
+def contributing_sites(tmp_path_factory) -> dict[str, tuple[Path, str, str]]:
+    """Each example project, written out as the text gives it and installed: project → (site,
+    plugin name, module name)."""
+    sites = {}
+    for project, files in contributing_example_projects().items():
+        assert f"{project}/pyproject.toml" in files and any(path.endswith(".py") for path in files)
+        pyproject = tomllib.loads(files[f"{project}/pyproject.toml"])
+        [(plugin, module)] = pyproject["project"]["entry-points"]["zoo.plugins"].items()
+        tmp = tmp_path_factory.mktemp(project)
+        for path, body in files.items():
+            (tmp / "doc" / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / "doc" / path).write_text(body, encoding="utf-8")
+        site = pip_install([tmp / "doc" / project], tmp)
+        assert (site / f"{module}.py").is_file() or (site / module).is_dir()
+        sites[project] = (site, plugin, module)
+    return sites
 
-    tmp = tmp_path_factory.mktemp("contributing_example")
-    for path, body in files.items():
-        (tmp / "doc" / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / "doc" / path).write_text(body, encoding="utf-8")
-    site = pip_install([tmp / "doc" / project], tmp)
-    assert (site / f"{module}.py").is_file() or (site / module).is_dir()
 
-    run = run_zoo(site, tmp, ["info", EXAMPLE_ARCHITECTURE, "--json"])
+def test_contributing_has_an_example_project_per_section():
+    assert sorted(contributing_example_projects()) == ["zoo-lenet", "zoo-shapes"]
+
+
+def test_contributing_example_plugin_installs_and_is_described(contributing_sites, builtin_reports):
+    site, plugin, _ = contributing_sites["zoo-lenet"]
+    run = run_zoo(site, site.parent, ["info", EXAMPLE_ARCHITECTURE, "--json"])
     assert run.returncode == 0, run.stderr
     # the example loads cleanly: the only warnings are the environment's own, if any
     assert len(run.warnings()) == sum(len(report["errors"]) for report in builtin_reports.values())
@@ -560,3 +578,47 @@ def test_contributing_example_plugin_installs_and_is_described(tmp_path_factory,
     assert [stage["name"] for stage in info["stages"]] == ["stem", "stage1", "pre_logits", "head"]  # as the text says
     assert all(stage["params"] > 0 for stage in info["stages"])
     assert sum(stage["params"] for stage in info["stages"]) == info["params"]
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("shapes", {"kind": "dataset", "per_class_counts": {"train": [200] * 3, "test": [50] * 3}}),
+        ("shapes_imagenet", {"kind": "suite", "source": None, "image_size": 64}),
+        ("top_norms", {"kind": "strategy", "quadrants": ["Q4"], "options": {"k": 1}}),
+    ],
+)
+def test_contributing_data_set_suite_and_strategy_examples_install_and_are_described(contributing_sites, name, expected):
+    site, plugin, _ = contributing_sites["zoo-shapes"]
+    info = run_zoo(site, site.parent, ["info", name, "--json"]).json()
+    assert info["plugin"] == plugin and expected.items() <= info.items()
+    if name == "shapes_imagenet":
+        assert [(t["name"], t["quadrant"], t["train_per_class"]) for t in info["tasks"]] == [
+            ("shapes_large", "Q1", [150] * 3), ("shapes_small", "Q3", [10] * 3),
+        ]  # fmt: skip
+    if name == "top_norms":  # as the text says: a linear probe, then the top stage's normalisation with it
+        assert [phase["trains"] for phase in info["phases"]] == [
+            "the classifier", "normalisation-layer parameters in top stage + classifier side + the classifier",
+        ]  # fmt: skip
+
+
+def test_contributing_strategy_example_trains_what_it_says(contributing_sites):
+    site, _, module_name = contributing_sites["zoo-shapes"]
+    spec = importlib.util.spec_from_file_location(module_name, site / f"{module_name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    strategies = []
+    module.zoo_register_strategies(registry=type("Collect", (), {"add": staticmethod(strategies.append)})())
+    [top_norms] = strategies
+
+    torch.manual_seed(0)
+    model = zoo.create_model("resnet18", num_classes=3)
+    before = {name: param.detach().clone() for name, param in model.named_parameters()}
+    images = torch.randint(0, 256, (24, 1, 32, 32), dtype=torch.uint8)
+    data = prepare(ImageSet(images, torch.arange(24) % 3, ("a", "b", "c"), "toy"), (3, 32, 32), (0.5,) * 3, (0.25,) * 3)
+    runs = run_strategy(model, top_norms, data, Recipe(epochs=2, batch_size=8), seed=0, device=torch.device("cpu"))
+    assert [(run.frozen_stages, run.cached_prefix) for run in runs] == [(5, True), (4, True)]
+    changed = {name for name, param in model.named_parameters() if not torch.equal(param, before[name])}
+    layer4_norms = {f"{n}.{p}" for n, m in model.layer4.named_modules() if isinstance(m, nn.BatchNorm2d) for p in ("weight", "bias")}
+    assert changed <= {f"layer4.{name}" for name in layer4_norms} | {"fc.weight", "fc.bias"} and "fc.weight" in changed
+    assert changed & {f"layer4.{name}" for name in layer4_norms}
