@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -583,42 +584,58 @@ def test_contributing_example_plugin_installs_and_is_described(contributing_site
 @pytest.mark.parametrize(
     "name, expected",
     [
-        ("shapes", {"kind": "dataset", "per_class_counts": {"train": [200] * 3, "test": [50] * 3}}),
-        ("shapes_imagenet", {"kind": "suite", "source": None, "image_size": 64}),
-        ("top_norms", {"kind": "strategy", "quadrants": ["Q4"], "options": {"k": 1}}),
+        ("shapes", {"kind": "dataset", "per_class_counts": {"train": [200] * 5, "test": [50] * 5}}),
+        ("probe_then_biases", {"kind": "strategy", "quadrants": ["Q4"], "options": {"probe": 0.5}}),
     ],
 )
-def test_contributing_data_set_suite_and_strategy_examples_install_and_are_described(contributing_sites, name, expected):
+def test_contributing_data_set_and_strategy_examples_install_and_are_described(contributing_sites, name, expected):
     site, plugin, _ = contributing_sites["zoo-shapes"]
     info = run_zoo(site, site.parent, ["info", name, "--json"]).json()
     assert info["plugin"] == plugin and expected.items() <= info.items()
-    if name == "shapes_imagenet":
-        assert [(t["name"], t["quadrant"], t["train_per_class"]) for t in info["tasks"]] == [
-            ("shapes_large", "Q1", [150] * 3), ("shapes_small", "Q3", [10] * 3),
-        ]  # fmt: skip
-    if name == "top_norms":  # as the text says: a linear probe, then the top stage's normalisation with it
+    if name == "probe_then_biases":  # as the text says: a linear probe, then every bias with the classifier
         assert [phase["trains"] for phase in info["phases"]] == [
-            "the classifier", "normalisation-layer parameters in top stage + classifier side + the classifier",
+            "the classifier", "parameters named bias in every stage + the classifier",
         ]  # fmt: skip
 
 
-def test_contributing_strategy_example_trains_what_it_says(contributing_sites):
-    site, _, module_name = contributing_sites["zoo-shapes"]
+def example_strategy(site: Path, module_name: str):
     spec = importlib.util.spec_from_file_location(module_name, site / f"{module_name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     strategies = []
     module.zoo_register_strategies(registry=type("Collect", (), {"add": staticmethod(strategies.append)})())
-    [top_norms] = strategies
+    [strategy] = strategies
+    return strategy
 
+
+def test_contributing_example_suite_benches_its_strategy_storing_exactly_what_trained(contributing_sites):
+    """One small ``zoo bench`` with all three examples: it pretrains on the suite's source
+    (the data set's first three shapes), sweeps the strategy's rate on the small task and
+    stores as trainable exactly the biases and the classifier."""
+    site, _, _ = contributing_sites["zoo-shapes"]
+    out = site.parent / "bench"
+    run = run_zoo(site, site.parent, ["bench", "--suite", "shapes_suite", "--arch", "simple_cnn", "--strategy",
+                                      "probe_then_biases", "--task", "shapes_small", "--seeds", "1", "--epochs", "2",
+                                      "--out", str(out)])  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    model = zoo.create_model("simple_cnn", num_classes=2)
+    selected = sum(p.numel() for name, p in model.named_parameters() if name.endswith("bias") or name.startswith("head."))
+    with sqlite3.connect(out / "results.sqlite") as db:
+        rows = db.execute("SELECT status, trainable_params, params FROM cells").fetchall()
+    assert len(rows) >= 3 and {row[:2] for row in rows} == {("ok", selected)} and rows[0][2] == sum(
+        p.numel() for p in model.parameters()
+    )
+
+
+def test_contributing_example_strategy_leaves_what_it_does_not_select_bit_identical(contributing_sites):
+    site, _, module_name = contributing_sites["zoo-shapes"]
     torch.manual_seed(0)
-    model = zoo.create_model("resnet18", num_classes=3)
+    model = zoo.create_model("simple_cnn", num_classes=3)
     before = {name: param.detach().clone() for name, param in model.named_parameters()}
     images = torch.randint(0, 256, (24, 1, 32, 32), dtype=torch.uint8)
     data = prepare(ImageSet(images, torch.arange(24) % 3, ("a", "b", "c"), "toy"), (3, 32, 32), (0.5,) * 3, (0.25,) * 3)
-    runs = run_strategy(model, top_norms, data, Recipe(epochs=2, batch_size=8), seed=0, device=torch.device("cpu"))
-    assert [(run.frozen_stages, run.cached_prefix) for run in runs] == [(5, True), (4, True)]
+    runs = run_strategy(model, example_strategy(site, module_name), data, Recipe(epochs=2, batch_size=8), seed=0,
+                        device=torch.device("cpu"))  # fmt: skip
+    assert [run.frozen_stages for run in runs] == [3, 0]
     changed = {name for name, param in model.named_parameters() if not torch.equal(param, before[name])}
-    layer4_norms = {f"{n}.{p}" for n, m in model.layer4.named_modules() if isinstance(m, nn.BatchNorm2d) for p in ("weight", "bias")}
-    assert changed <= {f"layer4.{name}" for name in layer4_norms} | {"fc.weight", "fc.bias"} and "fc.weight" in changed
-    assert changed & {f"layer4.{name}" for name in layer4_norms}
+    assert changed == {name for name in before if name.endswith("bias") or name.startswith("head.")}
