@@ -19,7 +19,7 @@ from torch import nn
 
 from zoo.backbone import Stage, set_trainable_from, stage_module, stage_parameters, stages
 from zoo.preprocess import PreparedSet
-from zoo.strategies import StrategySpec, frozen_prefix, is_norm
+from zoo.strategies import Phase, StrategySpec, frozen_prefix, is_norm
 from zoo.training import Recipe, TrainStats, autocast, fit
 
 
@@ -128,6 +128,30 @@ def param_groups(
     return groups
 
 
+def prepare_phase(model: nn.Module, phase: Phase, held: set[str] = frozenset()) -> tuple[int, dict[str, int]]:
+    """Make ``model`` train what ``phase`` selects, except the ``held`` parameters: the lowest
+    stages holding none of it frozen (their normalisation statistics included), every other
+    parameter requiring a gradient exactly when selected. Returns the frozen prefix's length
+    and the trained parameters' sizes by name."""
+    set_trainable_from(model, 0)  # thawed, so that a selection sees every normalisation layer's parameters
+    trained = [name for name in phase.trained_parameters(model) if name not in held]
+    if not trained:
+        raise ValueError("trains no parameter of this network")
+    frozen = frozen_prefix(model, set(trained))
+    set_trainable_from(model, frozen)
+    for name, param in model.named_parameters():
+        param.requires_grad_(name in trained)
+    return frozen, {name: param.numel() for name, param in model.named_parameters() if param.requires_grad}
+
+
+def held_statistics(model: nn.Module, phase: Phase, frozen: int) -> list[nn.Module]:
+    """The normalisation layers above the frozen prefix that keep their running statistics
+    (all of them when the phase's ``norm_stats`` is "frozen"), to run in eval mode."""
+    if phase.norm_stats != "frozen":
+        return []
+    return [m for s in stages(model)[frozen:] for m in stage_module(model, s).modules() if is_norm(m)]
+
+
 @dataclass
 class PhaseRun:
     """What one phase did, for the results."""
@@ -184,22 +208,15 @@ def run_strategy(
             if on_epoch is not None:
                 on_epoch(before + epoch, recipe.epochs)
 
-        set_trainable_from(model, 0)  # thawed, so that a selection sees every normalisation layer's parameters
-        trained = [name for name in phase.trained_parameters(model) if name not in held]
-        if not trained:
-            raise ValueError(f"phase {number + 1} of strategy {strategy.name!r} trains no parameter of this network")
-        frozen = frozen_prefix(model, set(trained))
-        set_trainable_from(model, frozen)
-        for name, param in model.named_parameters():
-            param.requires_grad_(name in trained)
-        sizes = {name: param.numel() for name, param in model.named_parameters() if param.requires_grad}
+        try:
+            frozen, sizes = prepare_phase(model, phase, held)
+        except ValueError as exc:
+            raise ValueError(f"phase {number + 1} of strategy {strategy.name!r} {exc}") from None
         stage_list = stages(model)
         groups = param_groups(
             model, stage_list[frozen:], recipe.lr, phase.backbone_lr, phase.layer_decay, phase.backbone_weight_decay
         )
-        held_stats = []  # normalisation layers above the prefix that keep their running statistics
-        if phase.norm_stats == "frozen":
-            held_stats = [m for s in stage_list[frozen:] for m in stage_module(model, s).modules() if is_norm(m)]
+        held_stats = held_statistics(model, phase, frozen)
         phase_recipe = dataclasses.replace(recipe, epochs=epochs, augment=phase.augment)
         step_penalty = (lambda: penalty(model)) if penalty is not None else None
         cached = cache_prefixes and frozen > 0 and not phase.augment and frozen <= lowest_trained
