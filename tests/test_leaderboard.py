@@ -149,7 +149,7 @@ def test_the_rule_prefers_seed_strategies_and_survives_unregistered_names():
 
 def test_a_plugin_strategy_naming_q4_does_not_displace_linear_probe():
     rule = {"aardvark": ("Q4",), **strategy_rule()}
-    assert rule_of_thumb("Q4", rule) == ("linear_probe", ["aardvark"])
+    assert rule_of_thumb("Q4", rule) == ("linear_probe", ["aardvark", "bitfit", "norm_only"])  # the rest by name
     rows = [cell("t", "Q4", "resnet18", strategy, 0, correct) for strategy, correct in
             (("aardvark", known(100, 90)), ("linear_probe", known(100, 80)))]  # fmt: skip
     verdict = by(build_leaderboard(rows, rule).table("verdict").rows, scope="resnet18")
