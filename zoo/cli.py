@@ -127,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--warmup", type=_non_negative, default=SPEED_WARMUP,
                      help="untimed steps before each measurement (default: %(default)s, timm's)")
     cmd.add_argument("--steps", type=_positive, default=SPEED_STEPS, help="timed steps (default: %(default)s, timm's)")
+    cmd.add_argument("--strategy", action="append", metavar="NAMES",
+                     help="also measure each strategy's training step memory (the step it really runs: frozen "
+                          "stages, gradients, optimizer state), with its parts")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_speed)
@@ -571,10 +574,15 @@ def _non_negative(text: str) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from zoo.memory import step_memory
     from zoo.speed import measure_speed
-    from zoo.training import select_device
+    from zoo.strategies import resolve_strategy
+    from zoo.training import precision, select_device
 
     registry = zoo.get_zoo().architectures
+    strategies = [resolve_strategy(written).name for written in split_names(args.strategy or ())]
     device = select_device(args.device)
     reports = []
     for name in _expand(registry, args.arch):
@@ -586,6 +594,10 @@ def cmd_speed(args: argparse.Namespace) -> int:
                 raise ZooError(f"--img-size {args.img_size} is below {name}'s minimum input size {min_h}×{min_w}")
             size = (channels, args.img_size, args.img_size)
         report = measure_speed(spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing).as_dict()
+        report["strategies"] = {}
+        for strategy in strategies:
+            memory = step_memory(name, strategy, args.batch_size, tuple(report["input_size"]), device, precision(device))
+            report["strategies"][strategy] = {**asdict(memory), "estimate_bytes": memory.estimate}
         reports.append(report)
         if not args.json:
             _print_speed(report)
@@ -609,6 +621,16 @@ def _print_speed(r: dict) -> None:
         f"  params:     {r['params']:,}; MACs {r['macs'] / 1e9:.3f} G per image\n"
         f"  memory measured as: {r['memory_method']}"
     )
+    if r["strategies"]:
+        print(f"  training step memory per strategy (batch {r['batch_size']}, its most demanding phase), MiB:")
+        for name, m in r["strategies"].items():
+            mib = {key: m[key] / 2**20 for key in ("parameters", "gradients", "optimizer", "activations", "inputs")}
+            print(
+                f"    {name:<16} {_mib(m['peak_bytes'])} measured; estimate {m['estimate_bytes'] / 2**20:,.0f} = parameters "
+                f"{mib['parameters']:,.0f} + input {mib['inputs']:,.0f} + the larger of activations {mib['activations']:,.0f} "
+                f"+ gradients {mib['gradients']:,.0f} and gradients + optimizer state {mib['optimizer']:,.0f}"
+            )
+        print(f"  strategy memory measured as: {next(iter(r['strategies'].values()))['method']}")
 
 
 # ---------------------------------------------------------------------------- recommend

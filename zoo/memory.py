@@ -1,5 +1,12 @@
 """Peak memory of a training step and of inference, measured, with the method named.
 
+Two measurements. :func:`measure_cpu` / :func:`measure_cuda`: a forward and backward pass of
+the whole network (``zoo speed``'s figure). :func:`step_memory`: the step a strategy's phase
+really runs (frozen stages in eval mode without stored activations, or their cached outputs
+as its input; gradients for what it trains; the optimizer's state after its first step; its
+loss penalty), measured and broken into parameters, gradients, optimizer state, activations
+and inputs (:class:`StepMemory`).
+
 * CUDA: the caching allocator's peak (``torch.cuda.max_memory_allocated``) around the step.
 * CPU: PyTorch's CPU allocator has no peak counter, and a process that already ran the step
   reuses the pages it kept, so an in-process measurement would see almost nothing. zoo runs
@@ -11,17 +18,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from zoo.training import autocast
+from zoo.training import FUSED_SGD, autocast
 
 CUDA_METHOD = "torch.cuda.max_memory_allocated around one step (after reset_peak_memory_stats)"
 CPU_METHOD = "peak resident set size (Linux VmHWM) of a fresh process during one step, minus its resident size before it"
@@ -64,17 +74,24 @@ def measure_cuda(model: torch.nn.Module, images: torch.Tensor, train: bool) -> M
     return MemoryFigure(torch.cuda.max_memory_allocated(device), CUDA_METHOD)
 
 
+def _run_probe(args: list[str], env: dict[str, str] | None = None) -> dict:
+    """``python -m zoo.memory ARGS`` in a fresh process, its JSON answer."""
+    # -P: the probe must import the installed zoo, not a folder named zoo in the working directory.
+    argv = [sys.executable, "-P", "-m", "zoo.memory", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        shown = " ".join(f"{k}={v}" for k, v in (env or {}).items()) + (" " if env else "")
+        raise RuntimeError(f"the memory probe failed ({last}); to see it fail, run: {shown}{shlex.join(argv)}")
+    return json.loads(done.stdout)
+
+
 def measure_cpu(arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> MemoryFigure:
     """Peak extra resident memory of one step on the CPU, in a fresh process."""
     if not STATUS.exists():
         return MemoryFigure(None, "not measured: needs Linux's /proc/self/status (VmHWM)")
-    # -P: the probe must import the installed zoo, not a folder named zoo in the working directory.
-    argv = [sys.executable, "-P", "-m", "zoo.memory", arch, str(batch_size), *map(str, input_size), "train" if train else "infer"]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        raise RuntimeError(f"the memory probe failed ({last}); to see it fail, run: {shlex.join(argv)}")
-    return MemoryFigure(json.loads(done.stdout)["bytes"], CPU_METHOD)
+    answer = _run_probe([arch, str(batch_size), *map(str, input_size), "train" if train else "infer"])
+    return MemoryFigure(answer["bytes"], CPU_METHOD)
 
 
 def _probe(arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> int:
@@ -91,6 +108,170 @@ def _probe(arch: str, batch_size: int, input_size: tuple[int, int, int], train: 
     return _status("VmHWM:") - before
 
 
+# ---------------------------------------------------------------------------- a strategy's step
+
+# glibc keeps freed blocks below its (self-raising) mmap threshold for reuse, so the resident
+# size would not fall when the step frees its activations, and a later allocation would not
+# raise it. Fixed low thresholds map every block of 64 KiB or more on its own and unmap it on
+# free: the resident size then follows the tensors alive.
+PROBE_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "131072"}
+STEP_CPU_METHOD = (
+    "fresh process per phase: the parameters and input resident before the step, plus the step's growth of the "
+    "peak resident set size (Linux VmHWM), glibc mapping every block of 64 KiB or more on its own"
+)
+STEP_CUDA_METHOD = "torch.cuda.max_memory_allocated from before the network was built to the end of the step"
+
+
+@dataclass(frozen=True)
+class StepMemory:
+    """One training step of a strategy, at its most memory-hungry phase: measured, and its parts."""
+
+    peak_bytes: int | None  # measured; None where it cannot be (not Linux, on the CPU)
+    parameters: int  # every parameter and buffer of the network, trained or not
+    gradients: int  # of the parameters the phase trains
+    optimizer: int  # SGD's momentum buffers after the first step
+    activations: int  # what autograd saved for backward in the forward pass (not the parameters or input)
+    inputs: int  # the batch the trained part reads: images, or the frozen prefix's cached outputs
+    phase: int  # which phase (1-based) this is
+    method: str
+
+    @property
+    def estimate(self) -> int:
+        """The peak predicted from the parts: parameters and input stay; backward holds the
+        saved activations while the gradients fill; the first optimizer step adds its state
+        after backward freed them. Backward's temporary gradients are not counted: they are
+        what a measured peak above this estimate is made of."""
+        return self.parameters + self.inputs + max(self.activations + self.gradients, self.gradients + self.optimizer)
+
+
+def _nbytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _strategy_step(model: nn.Module, strategy, phase_index: int, images: torch.Tensor, precision: str):
+    """Set ``model`` up for the phase as the engine does, and return the step to run: it
+    returns the parts of :class:`StepMemory` it saw (all but the peak)."""
+    from zoo.backbone import stage_module, stages
+    from zoo.transfer import held_statistics, param_groups, prepare_phase
+
+    phase = strategy.phases[phase_index]
+    if strategy.setup is not None:
+        strategy.setup(model)
+    held = {name for name, param in model.named_parameters() if not param.requires_grad}
+    penalty = strategy.penalty(model) if strategy.penalty is not None else None
+    frozen, _ = prepare_phase(model, phase, held)
+    stage_list = stages(model)
+    suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
+    with torch.no_grad(), autocast(images.device, precision):  # the cached prefix, computed once before training
+        inputs = nn.Sequential(*(stage_module(model, s) for s in stage_list[:frozen])).eval()(images).float() if frozen else images
+    groups = param_groups(model, stage_list[frozen:], 1e-3, phase.backbone_lr, phase.layer_decay, phase.backbone_weight_decay)
+    optimizer = torch.optim.SGD(groups, lr=1e-3, momentum=0.9, weight_decay=5e-4, fused=images.device.type in FUSED_SGD)
+    suffix.train()
+    for module in held_statistics(model, phase, frozen):
+        module.eval()
+    labels = torch.zeros(len(images), dtype=torch.long, device=images.device)
+
+    def step() -> dict:
+        resident = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers(), inputs)}
+        saved: dict[int, int] = {}
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            storage = t.untyped_storage()
+            if storage.data_ptr() not in resident:
+                saved[storage.data_ptr()] = storage.nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), autocast(images.device, precision):
+            loss = F.cross_entropy(suffix(inputs), labels)
+        if penalty is not None:
+            loss = loss + penalty(model)
+        loss.backward()
+        optimizer.step()
+        return {
+            "parameters": _nbytes([*model.parameters(), *model.buffers()]),
+            "gradients": _nbytes(p.grad for p in model.parameters() if p.grad is not None),
+            "optimizer": _nbytes(t for state in optimizer.state.values() for t in state.values() if torch.is_tensor(t)),
+            "activations": sum(saved.values()),
+            "inputs": _nbytes([inputs]),
+        }
+
+    return step
+
+
+def _step_probe(arch: str, strategy_name: str, batch: int, size: tuple[int, int, int], precision: str, phase: int) -> dict:
+    """In the fresh process: the phase's step against the resident size just before it."""
+    import zoo
+    from zoo.strategies import resolve_strategy
+
+    torch.manual_seed(0)
+    images = torch.randn(batch, *size)
+    model = zoo.create_model(arch, num_classes=10, img_size=size[1])
+    step = _strategy_step(model, resolve_strategy(strategy_name), phase, images, precision)
+    with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current resident size
+        f.write("5")
+    before = _status("VmRSS:")
+    parts = step()
+    return {"peak_bytes": parts["parameters"] + parts["inputs"] + _status("VmHWM:") - before, **parts}
+
+
+def _step_cuda(arch: str, strategy, batch: int, size: tuple[int, int, int], precision: str, phase: int, device) -> dict:
+    import zoo
+
+    torch.cuda.synchronize(device)
+    start = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    torch.manual_seed(0)
+    images = torch.randn(batch, *size, device=device)
+    model = zoo.create_model(arch, num_classes=10, img_size=size[1]).to(device)
+    parts = _strategy_step(model, strategy, phase, images, precision)()
+    torch.cuda.synchronize(device)
+    return {"peak_bytes": torch.cuda.max_memory_allocated(device) - start, **parts}
+
+
+def step_memory(
+    arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], device: torch.device, precision: str = "fp32"
+) -> StepMemory:
+    """The training-step memory of ``strategy`` on ``arch``: its most memory-hungry phase.
+
+    On the CPU each phase runs in a fresh process (:data:`STEP_CPU_METHOD`) and the answer
+    is kept in ``$ZOO_HOME/memory``, keyed by everything that shapes it, so it is measured
+    once per configuration across cells and runs. On CUDA it is measured in this process.
+    """
+    from zoo.paths import zoo_home
+    from zoo.strategies import resolve_strategy
+
+    spec = resolve_strategy(strategy)
+    described = {
+        "arch": arch, "strategy": strategy, "phases": repr(spec.phases), "setup": getattr(spec.setup, "__qualname__", None),
+        "penalty": getattr(spec.penalty, "__qualname__", None), "batch": batch_size, "size": list(input_size),
+        "precision": precision, "device": device.type, "torch": torch.__version__,
+    }  # fmt: skip
+    cached = zoo_home() / "memory" / f"{hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]}.json"
+    if device.type != "cuda" and cached.exists():
+        return StepMemory(**json.loads(cached.read_text()))
+    readings = []
+    for phase in range(len(spec.phases)):
+        if device.type == "cuda":
+            reading = _step_cuda(arch, spec, batch_size, input_size, precision, phase, device)
+        elif STATUS.exists():
+            args = ["step", arch, strategy, str(batch_size), *map(str, input_size), precision, str(phase)]
+            reading = _run_probe(args, PROBE_MALLOC)
+        else:
+            return StepMemory(None, 0, 0, 0, 0, 0, 1, "not measured: needs Linux's /proc/self/status (VmHWM)")
+        readings.append({**reading, "phase": phase + 1})
+    peak = max(readings, key=lambda r: r["peak_bytes"])
+    result = StepMemory(**peak, method=STEP_CUDA_METHOD if device.type == "cuda" else STEP_CPU_METHOD)
+    if device.type != "cuda":
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(asdict(result)))
+    return result
+
+
 if __name__ == "__main__":
-    name, batch, channels, height, width, mode = sys.argv[1:7]
-    print(json.dumps({"bytes": _probe(name, int(batch), (int(channels), int(height), int(width)), mode == "train")}))
+    if sys.argv[1] == "step":
+        arch, strategy, batch, channels, height, width, precision, phase = sys.argv[2:10]
+        size = (int(channels), int(height), int(width))
+        print(json.dumps(_step_probe(arch, strategy, int(batch), size, precision, int(phase))))
+    else:
+        name, batch, channels, height, width, mode = sys.argv[1:7]
+        print(json.dumps({"bytes": _probe(name, int(batch), (int(channels), int(height), int(width)), mode == "train")}))

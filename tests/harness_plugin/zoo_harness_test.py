@@ -1,4 +1,5 @@
-"""A tiny suite and three failing strategies, for the harness tests.
+"""A tiny suite, three failing strategies and one that allocates 512 MiB in its step, for the
+harness and memory tests.
 
 Loaded in-process by ``tests/test_harness.py`` and, through a distribution the tests write,
 by ``zoo bench`` subprocesses.
@@ -29,6 +30,19 @@ def _bug(model):
     raise ValueError("a bug in a strategy plugin")
 
 
+ALLOCATED = 512 * 2**20
+
+
+def _allocate(model):
+    """A loss penalty that holds 512 MiB for a moment of every step, and adds nothing."""
+
+    def penalty(net):
+        block = torch.ones(ALLOCATED // 4)
+        return block.sum() * 0
+
+    return penalty
+
+
 @hookimpl
 def zoo_register_suites(registry):
     registry.add(
@@ -53,3 +67,4 @@ def zoo_register_suites(registry):
 def zoo_register_strategies(registry):
     for name, setup in (("test_oom", _out_of_memory), ("test_nan", _poison), ("test_bug", _bug)):
         registry.add(StrategySpec(name, f"fails on purpose ({setup.__name__})", (Phase("head"),), setup=setup))
+    registry.add(StrategySpec("test_alloc_512", "a linear probe holding 512 MiB in each step", (Phase("head"),), penalty=_allocate))
