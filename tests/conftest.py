@@ -15,10 +15,19 @@ import zoo  # noqa: E402
 from zoo.pluginmanager import load_zoo  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def step_memory_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("step-memory")
+
+
 @pytest.fixture(autouse=True)
-def zoo_home(tmp_path, monkeypatch):
-    """A fresh ``$ZOO_HOME`` and torch hub cache, so no test sees another's weights."""
+def zoo_home(tmp_path, monkeypatch, step_memory_cache):
+    """A fresh ``$ZOO_HOME`` and torch hub cache, so no test sees another's weights. Step
+    memory measurements (a fresh process each) are shared by the session: they depend on the
+    configuration alone."""
     home = tmp_path / "zoo-home"
+    home.mkdir()
+    (home / "memory").symlink_to(step_memory_cache, target_is_directory=True)
     monkeypatch.setenv("ZOO_HOME", str(home))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     return home

@@ -90,6 +90,8 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
         assert row["status"] == "ok" and row["reason"] is None and 0 <= row["top1"] <= 1
         assert row["train_images_per_second"] > 0 and row["infer_images_per_second"] > 0
         assert row["train_peak_bytes"] > 0 and row["params"] == 545_098 and row["macs"] > 0  # ten digits
+        assert row["step_memory"]["batch_size"] == 128 and row["step_memory"]["peak_bytes"] > row["step_memory"]["parameters"]
+    assert rows["linear_probe"]["step_memory"]["gradients"] == (128 * 10 + 10) * 4  # the new head's, alone
     assert rows["linear_probe"]["trainable_params"] == 128 * 10 + 10  # the new head for ten digits
     (phase,) = rows["linear_probe"]["phases"]
     assert phase["frozen_stages"] == 3 and phase["cap"] == 1 and phase["epochs"] == 1 and phase["cached_prefix"]
@@ -285,3 +287,18 @@ def test_scratch_cells_without_a_pretrained_reference_normalise_by_their_own_ima
     bare = ArchitectureSpec("bare", "test", lambda num_classes=10: None, (3, 8, 8), (3, 8, 8))
     mean, std = _reference_stats(suite, bare, train)
     assert mean == (0.5,) * 3 and std == pytest.approx((0.5 * (256 / 255) ** 0.5,) * 3, abs=1e-4)
+
+
+def test_a_bench_fills_in_the_step_memory_stored_cells_lack_and_nothing_else(tiny_zoo, executor, tmp_path, capsys):
+    suite = tiny_zoo.suites.get("tiny")
+    store = ResultsStore(tmp_path / "results.sqlite")
+    run_grid(expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=1), store, executor)
+    [before] = store.rows()
+    with sqlite3.connect(store.path) as db:  # as a database written before step memory was measured
+        db.execute("UPDATE cells SET step_memory = NULL")
+    assert main(["bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "linear_probe", "--task", "digits_tiny",
+                 "--seeds", "1", "--out", str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "0 run, 1 already stored" in out and "step memory measured for 1 stored cells that lacked it" in out
+    [after] = store.rows()
+    assert after == before  # measured again, the same figures (from the cache), and the rest of the row untouched

@@ -81,6 +81,12 @@ def make_rows() -> list[dict]:
                     macs=1_820_000_000 if arch == "resnet18" else 10_000_000,
                     phases=[{"frozen_stages": 5, "epochs": epochs, "cached_prefix": strategy == "linear_probe"}],
                 )  # fmt: skip
+                if arch == "resnet18":  # the other network's cells were stored before step memory was measured
+                    peak = {"linear_probe": 50, "partial": 120}.get(strategy, 150) * MIB
+                    row["step_memory"] = {
+                        "peak_bytes": peak, "estimate": peak - MIB, "parameters": 43 * MIB, "gradients": 0, "optimizer": 0,
+                        "activations": 0, "inputs": MIB, "phase": 1, "method": "fresh process", "batch_size": 32,
+                    }  # fmt: skip
             rows.append(row)
     return rows
 
@@ -317,6 +323,22 @@ def test_speed_and_memory_are_medians_per_architecture_and_strategy(written):
     assert trainable["trainable_share_pct"] == pytest.approx(100 * 2052 / PARAMS["resnet18"])
 
 
+def test_the_memory_board_has_each_strategys_step_memory_and_its_pareto_front():
+    board = build_leaderboard(make_rows(), strategy_rule())
+    steps = board.table("memory_step").rows
+    assert {(r["architecture"], r["strategy"], r["batch_size"]) for r in steps} == {
+        ("resnet18", s, 32) for s in ("linear_probe", "full", "partial", "scratch", "retired_strategy")
+    }  # cells without a step memory are left out
+    probe = by(steps, architecture="resnet18", strategy="linear_probe")
+    assert (probe["peak_bytes"], probe["estimate"], probe["parameters"], probe["phase"]) == (50 * MIB, 49 * MIB, 43 * MIB, 1)
+    front = {(r["task"], r["strategy"]): r["on_front"] for r in board.table("memory_pareto").rows}
+    assert front == {
+        ("faces_small", "linear_probe"): True, ("faces_small", "full"): False,  # less memory and more accurate
+        ("digits_large", "partial"): True, ("digits_large", "full"): False, ("digits_large", "scratch"): False,
+        ("digits_large", "retired_strategy"): False,
+    }  # fmt: skip
+
+
 def test_the_verdict_per_architecture_and_overall(written):
     """Without per-image results, the intervals are over the seeds alone."""
     verdicts = written.leaderboard.table("verdict").rows
@@ -393,11 +415,11 @@ def test_every_file_is_written_and_deterministic(written, results_dir):
     for board in ("accuracy", "speed", "memory", "verdict"):
         assert {f"{board}.md", f"{board}.json"} <= names
     assert {"accuracy.csv", "accuracy_failed.csv", "speed_inference.csv", "speed_training.csv", "memory.csv",
-            "memory_trainable.csv", "verdict.csv", "pareto.csv", "leaderboard.json", "leaderboard.md", "index.html"} <= names  # fmt: skip
+            "memory_step.csv", "memory_trainable.csv", "memory_pareto.csv", "verdict.csv", "pareto.csv", "leaderboard.json",
+            "leaderboard.md", "index.html"} <= names  # fmt: skip
     plots = sorted(n for n in names if n.startswith("plots/"))
-    assert plots == sorted(
-        f"plots/{kind}_lab_{task}.png" for kind in ("accuracy_speed", "heatmap") for task in ("digits_large_10ep", "faces_small_5ep")
-    )
+    kinds = ("accuracy_speed", "accuracy_memory", "heatmap")
+    assert plots == sorted(f"plots/{kind}_lab_{task}.png" for kind in kinds for task in ("digits_large_10ep", "faces_small_5ep"))
     assert all((results_dir / p).read_bytes().startswith(b"\x89PNG") for p in plots)
     before = {n: (results_dir / n).read_bytes() for n in names}
     again = write_leaderboards(results_dir)
@@ -438,7 +460,7 @@ def test_the_html_page_escapes_names_and_loads_nothing(written, results_dir):
     assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count("<script>") == 1 and "http://" not in page and "https://" not in page
     assert "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in page
-    assert page.count('<img src="data:image/png;base64,') == 4
+    assert page.count('<img src="data:image/png;base64,') == 6  # per task: accuracy–speed, accuracy–memory, heatmap
     assert '<th scope="col" aria-sort="none" data-key="ci_low_points" data-type="number">' in page
 
 

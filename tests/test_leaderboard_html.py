@@ -72,9 +72,10 @@ def test_the_page_loads_offline_with_tables_and_decoded_plots(page):
     assert page.title == "zoo leaderboard"
     tables = {t.get_attribute("id") for t in page.find_elements(By.CSS_SELECTOR, "table.sortable")}
     assert {"table-verdict", "table-pareto", "table-accuracy", "table-accuracy_failed", "table-speed_inference",
-            "table-speed_training", "table-memory", "table-memory_trainable", "table-environment"} <= tables  # fmt: skip
+            "table-speed_training", "table-memory", "table-memory_step", "table-memory_trainable", "table-memory_pareto",
+            "table-environment"} <= tables  # fmt: skip
     images = page.execute_script("return Array.from(document.images, i => [i.complete, i.naturalWidth, i.src.slice(0, 22)])")
-    assert len(images) == 4
+    assert len(images) == 6  # per task: accuracy–speed, accuracy–memory, heatmap
     assert all(done and width > 0 and src == "data:image/png;base64," for done, width, src in images)
     severe = [entry for entry in page.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == [], "the page logged errors (a Content-Security-Policy violation?)"

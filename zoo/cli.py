@@ -437,12 +437,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     with store.lock(args.wait, on_wait=lambda holder: print(f"zoo: waiting for {holder} to finish", file=sys.stderr)):
         if args.fresh:
             store.clear()
-        return _run_bench(args, suite, groups, store, executor)
+        return _run_bench(args, suite, groups, store, executor, device)
 
 
-def _run_bench(args: argparse.Namespace, suite, groups, store, executor) -> int:
+def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device) -> int:
     """The grid's cells not yet stored, then the summary and the leaderboards; the exit status."""
-    from zoo.harness import run_grid
+    from zoo.harness import fill_step_memory, run_grid
     from zoo.progress import progress
     from zoo.results import FAILED
 
@@ -465,6 +465,7 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor) -> int:
             groups, store, executor, on_cell=on_cell, on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total),
             retry=not args.no_retry,
         )  # fmt: skip
+    filled = fill_step_memory(store, device)
     failed = [r for r in rows if r["status"] != "ok"]
     statuses = store.statuses()
     kept = [cell for cell in stored if statuses.get(cell.key) in FAILED]
@@ -482,6 +483,8 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor) -> int:
             print(f"  failed: {row['architecture']}/{row['strategy']}/{row['task']}/seed{row['seed']}: {row['status']}: {row['reason']}")
         for cell in kept:
             print(f"  failed in an earlier run, kept (--no-retry): {cell.label}")
+        if filled:
+            print(f"step memory measured for {filled} stored cells that lacked it")
     _write_bench_leaderboards(args.out, args.json)
     broken = [r.name for r in zoo.get_zoo().reports.values() if r.errors]
     return EXIT_FAILED if failed or kept or unrun or broken else 0

@@ -38,6 +38,7 @@ from zoo.complexity import build_meta, measure
 from zoo.confidence import encode_correct
 from zoo.data import ImageSet, stratified_split
 from zoo.features import weights_variant
+from zoo.memory import step_memory
 from zoo.preprocess import channel_stats, prepare
 from zoo.pretrain import pretrain, source_stats
 from zoo.results import FAILED, ResultsStore
@@ -332,6 +333,7 @@ class CellRunner:
             trainable = sum({name: size for run in runs for name, size in run.trained.items()}.values())
             complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
             speed = self.speed(cell.architecture, cell.input_size)
+            memory = step_memory(cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision)
         steps_seconds = sum(r.stats.seconds for r in runs)
         last = runs[-1].stats
         return {
@@ -365,6 +367,7 @@ class CellRunner:
                 for r in runs
             ],
             "seconds": clock.seconds,
+            "step_memory": memory.record(recipe.batch_size),
         }
 
 
@@ -462,6 +465,24 @@ def run_grid(
         second += group.seeded(lr)
     rows += wave(second)
     return rows
+
+
+def fill_step_memory(store: ResultsStore, device: torch.device) -> int:
+    """Measure the step memory of stored ``ok`` cells that ran on this kind of device and lack
+    it (written before it was measured): it depends on the cell's config alone, not on its
+    training. Returns how many were filled."""
+    filled = 0
+    for row in store.rows():
+        ran_on = (row.get("environment") or {}).get("device", "").split(":")[0]
+        config = row.get("config") or {}
+        if row["status"] != "ok" or row.get("step_memory") is not None or ran_on != device.type or "recipe" not in config:
+            continue
+        recipe = config["recipe"]
+        size = tuple(config["input_size"])
+        memory = step_memory(row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
+        store.set_step_memory(row["key"], memory.record(recipe["batch_size"]))
+        filled += 1
+    return filled
 
 
 def _beyond_edges(groups: list[CellGroup], rows: list[dict]) -> list[Cell]:

@@ -324,6 +324,33 @@ def memory_rows(rows: Iterable[Mapping]) -> list[dict]:
     ]
 
 
+STEP_PARTS = ("peak_bytes", "estimate", "parameters", "gradients", "optimizer", "activations", "inputs")
+
+
+STEP_MEMORY_NOTE = (
+    "The step each strategy really runs, at the task's batch size, in its most memory-hungry phase (phase): frozen "
+    "stages in eval mode storing nothing for backward (or their cached outputs as the input), gradients of what it "
+    "trains, SGD momentum after the first step. Parts in MiB; estimate = parameters + input + the larger of "
+    "(activations + gradients) and (gradients + optimizer state), without backward's temporary gradients. The "
+    "architecture table's training peak is another figure: a forward and backward pass of the whole network."
+)
+
+
+def step_memory_rows(rows: Iterable[Mapping]) -> list[dict]:
+    """Per architecture × strategy × input × batch size × device: the strategy's own training
+    step (``step_memory``), its measured peak and parts; cells without it are left out."""
+    measured = [r for r in rows if r.get("step_memory")]
+    key = lambda r: (*_hardware(r), r.get("strategy"), r["step_memory"]["batch_size"])  # noqa: E731
+    return [
+        {
+            "architecture": arch, "strategy": strategy, "input_size": size, "batch_size": batch, "device": device,
+            "cells": len(cells), **{part: _median_int(c["step_memory"][part] for c in cells) for part in STEP_PARTS},
+            "phase": cells[0]["step_memory"]["phase"], "method": cells[0]["step_memory"]["method"],
+        }  # fmt: skip
+        for (arch, size, device, strategy, batch), cells in _by(measured, key).items()
+    ]
+
+
 def trainable_rows(rows: Iterable[Mapping]) -> list[dict]:
     """Per architecture × strategy: the parameters the strategy trained, and their share."""
     table = []
@@ -488,23 +515,29 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
     ]
 
 
-def pareto_rows(rows: Iterable[Mapping], accuracy: Sequence[Mapping]) -> list[dict]:
-    """Per task setting, each (architecture, strategy) with its mean top-1, its median
-    inference throughput and whether it is on the Pareto front; points without a measured
-    throughput are left out."""
+def pareto_rows(rows: Iterable[Mapping], accuracy: Sequence[Mapping], measure: str = "infer_images_per_second") -> list[dict]:
+    """Per task setting, each (architecture, strategy) with its mean top-1, the median of
+    ``measure`` over its cells and whether it is on the Pareto front; points without that
+    measurement are left out. ``measure`` is ``infer_images_per_second`` (more is better) or
+    ``step_peak_bytes``, the strategy's training step memory (less is better)."""
+    less_is_better = measure == "step_peak_bytes"
+
+    def value(cell: Mapping):
+        return (cell.get("step_memory") or {}).get("peak_bytes") if less_is_better else cell.get(measure)
+
     groups = _groups(rows)
     by_task: dict[tuple, list[dict]] = defaultdict(list)
     for acc in accuracy:
-        speed = _median(c.get("infer_images_per_second") for c in _ok(groups[(*task_key(acc), acc["architecture"], acc["strategy"])]))
-        if speed is not None:
+        measured = _median(value(c) for c in _ok(groups[(*task_key(acc), acc["architecture"], acc["strategy"])]))
+        if measured is not None:
             by_task[task_key(acc)].append(
                 {**{f: acc[f] for f in TASK_FIELDS}, "architecture": acc["architecture"], "strategy": acc["strategy"],
-                 "top1_mean_pct": acc["top1_mean_pct"], "infer_images_per_second": speed}  # fmt: skip
+                 "top1_mean_pct": acc["top1_mean_pct"], measure: measured}  # fmt: skip
             )
     table = []
     for key in sorted(by_task, key=_task_order):
         points = by_task[key]
-        front = pareto_front([(p["top1_mean_pct"], p["infer_images_per_second"]) for p in points])
+        front = pareto_front([(p["top1_mean_pct"], -p[measure] if less_is_better else p[measure]) for p in points])
         for point, on in zip(points, front, strict=True):
             table.append({**point, "on_front": on})
     return table
@@ -594,10 +627,24 @@ def build_leaderboard(
                        ("train_peak_bytes", "training peak MiB", "mib"), ("infer_peak_bytes", "inference peak MiB", "mib"),
                        ("memory_method", "measured as"), ("params", "params", ",")),
               memory_rows(cells), "Medians over the architecture's ok cells; parameters include the task's classifier."),
+        Table("memory_step", "Training step memory per strategy",
+              _columns(("architecture", "architecture"), ("strategy", "strategy"), ("input_size", "input"),
+                       ("batch_size", "batch"), ("device", "device"), ("peak_bytes", "peak MiB", "mib"),
+                       ("estimate", "estimate MiB", "mib"), ("parameters", "parameters", "mib"),
+                       ("gradients", "gradients", "mib"), ("optimizer", "optimizer state", "mib"),
+                       ("activations", "activations", "mib"), ("inputs", "input", "mib"), ("phase", "phase")),
+              step_memory_rows(cells), STEP_MEMORY_NOTE),
         Table("memory_trainable", "Trainable parameters per strategy",
               _columns(("architecture", "architecture"), ("strategy", "strategy"), ("cells", "cells"),
                        ("trainable_params", "trainable params", ","), ("trainable_share_pct", "share %", ".1f")),
               trainable_rows(cells), "Parameters a strategy trained in at least one phase."),
+        Table("memory_pareto", "Accuracy against training step memory: the Pareto front",
+              TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"),
+                                      ("top1_mean_pct", "top-1 mean", ".2f"), ("step_peak_bytes", "step peak MiB", "mib"),
+                                      ("on_front", "on the front")),
+              pareto_rows(cells, accuracy, "step_peak_bytes"),
+              "On the front: no other (architecture, strategy) is at least as accurate and needs at most as much memory "
+              "to train, and is better in one."),
     ])  # fmt: skip
     verdict_board = Board("verdict", "Quadrant verdict", [
         Table("verdict", "Which strategy won, and does the size–similarity rule agree?",

@@ -143,6 +143,10 @@ class StepMemory:
         what a measured peak above this estimate is made of."""
         return self.parameters + self.inputs + max(self.activations + self.gradients, self.gradients + self.optimizer)
 
+    def record(self, batch_size: int) -> dict:
+        """The results database's ``step_memory``."""
+        return {**asdict(self), "estimate": self.estimate, "batch_size": batch_size}
+
 
 def _nbytes(tensors) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)

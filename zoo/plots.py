@@ -1,5 +1,5 @@
-"""The leaderboards' plots: per task setting, accuracy against speed, a heatmap and the
-learning curves; per suite, the source models' pretraining curves.
+"""The leaderboards' plots: per task setting, accuracy against speed and against training
+memory, a heatmap and the learning curves; per suite, the source models' pretraining curves.
 
 Figures are drawn with matplotlib's Agg renderer on their own ``Figure`` (no pyplot, no
 global state, no display needed) and saved as PNG without the software and date metadata,
@@ -53,28 +53,30 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def accuracy_speed_plot(points: Sequence[Mapping], title: str) -> bytes:
-    """Mean top-1 against inference throughput (log scale), each point labelled
-    ``architecture / strategy``, the Pareto front joined and marked."""
+def tradeoff_plot(points: Sequence[Mapping], measure: str, label: str, title: str) -> bytes:
+    """Mean top-1 against ``measure`` (log scale), each point labelled ``architecture /
+    strategy``, the Pareto front joined and marked. ``measure`` is inference throughput
+    (more is better) or the training step's peak memory in bytes (less is better, drawn in MiB)."""
+    memory = measure == "step_peak_bytes"
+    x = (lambda p: p[measure] / 2**20) if memory else (lambda p: p[measure])  # noqa: E731
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    front = sorted((p for p in points if p["on_front"]), key=lambda p: p["infer_images_per_second"])
+    front = sorted((p for p in points if p["on_front"]), key=x)
     rest = [p for p in points if not p["on_front"]]
     if rest:
-        ax.scatter([p["infer_images_per_second"] for p in rest], [p["top1_mean_pct"] for p in rest],
-                   color=POINT_COLOUR, label="dominated", zorder=2)  # fmt: skip
-    ax.plot([p["infer_images_per_second"] for p in front], [p["top1_mean_pct"] for p in front], marker="o",
-            color=FRONT_COLOUR, drawstyle="steps-pre", label="Pareto front", zorder=3)  # the dominated region's edge  # fmt: skip
+        ax.scatter([x(p) for p in rest], [p["top1_mean_pct"] for p in rest], color=POINT_COLOUR, label="dominated", zorder=2)
+    ax.plot([x(p) for p in front], [p["top1_mean_pct"] for p in front], marker="o", color=FRONT_COLOUR,
+            drawstyle="steps-post" if memory else "steps-pre", label="Pareto front", zorder=3)  # the dominated region's edge  # fmt: skip
     for p in points:
-        ax.annotate(f"{p['architecture']} / {p['strategy']}", (p["infer_images_per_second"], p["top1_mean_pct"]),
+        ax.annotate(f"{p['architecture']} / {p['strategy']}", (x(p), p["top1_mean_pct"]),
                     textcoords="offset points", xytext=(4, 4), fontsize=7, parse_math=False)  # fmt: skip
     ax.set_xscale("log")
     ax.margins(0.12)  # room for the labels
-    ax.set_xlabel("inference throughput, images/s (log scale)")
+    ax.set_xlabel(f"{label} (log scale)")
     ax.set_ylabel("mean top-1 accuracy, %")
     ax.set_title(title, parse_math=False)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="lower right" if memory else "lower left", fontsize=8)
     return _png(fig)
 
 
@@ -145,8 +147,9 @@ def pretraining_plot(curves: Mapping[str, Mapping], title: str) -> bytes:
 
 
 def leaderboard_plots(board: Leaderboard) -> list[Plot]:
-    """For each task setting: the accuracy–speed plot (when throughput was measured) and the heatmap."""
-    pareto, accuracy = board.table("pareto").rows, board.table("accuracy").rows
+    """For each task setting: the accuracy–speed and accuracy–memory plots (where measured),
+    the heatmap and the learning curves; per suite, the pretraining curves."""
+    pareto, memory, accuracy = board.table("pareto").rows, board.table("memory_pareto").rows, board.table("accuracy").rows
     plots, slugs = [], set()
     for key in dict.fromkeys(task_key(r) for r in accuracy):  # accuracy is in task order
         title, slug = task_title(key), _slug(key)
@@ -156,7 +159,11 @@ def leaderboard_plots(board: Leaderboard) -> list[Plot]:
         points = [p for p in pareto if task_key(p) == key]
         if points:
             plots.append(Plot(f"accuracy_speed_{slug}.png", f"{title}: accuracy against inference speed",
-                              accuracy_speed_plot(points, title)))  # fmt: skip
+                              tradeoff_plot(points, "infer_images_per_second", "inference throughput, images/s", title)))  # fmt: skip
+        points = [p for p in memory if task_key(p) == key]
+        if points:
+            plots.append(Plot(f"accuracy_memory_{slug}.png", f"{title}: accuracy against training step memory",
+                              tradeoff_plot(points, "step_peak_bytes", "training step peak memory, MiB", title)))  # fmt: skip
         rows = [r for r in accuracy if task_key(r) == key]
         plots.append(Plot(f"heatmap_{slug}.png", f"{title}: mean top-1 per strategy and architecture", heatmap_plot(rows, title)))
         if board.curves.get(key):

@@ -11,12 +11,16 @@ their versions), builds the tables of :mod:`zoo.leaderboard` and writes, into ``
 ``leaderboard.json``            everything, for programs
 ``accuracy.md`` ``.json``       accuracy per task, architecture and strategy; failed cells
 ``speed.md`` ``.json``          inference per architecture, training per strategy
-``memory.md`` ``.json``         peak memory and parameters; trainable parameters
+``memory.md`` ``.json``         peak memory and parameters; each strategy's training step
+                                memory and its parts; trainable parameters; the Pareto front
+                                of accuracy against that memory
 ``verdict.md`` ``.json``        the quadrant verdict (margin, 95% interval, decisive) and the
                                 Pareto front
 ``<table>.csv``                 one per table: accuracy, accuracy_failed, speed_inference,
-                                speed_training, memory, memory_trainable, verdict, pareto
-``plots/*.png``                 per task: accuracy against speed, and a heatmap
+                                speed_training, memory, memory_step, memory_trainable,
+                                memory_pareto, verdict, pareto, …
+``plots/*.png``                 per task: accuracy against speed and against training
+                                memory, a heatmap, learning curves; pretraining curves
 =============================== ===========================================================
 
 ``fill_readme`` puts the headline tables into a README between marker comments, so the
@@ -50,7 +54,7 @@ from zoo.results import ADDED_COLUMNS, COLUMNS, ResultsStore
 
 RESULTS_FILE = "results.sqlite"
 PLOTS_DIR = "plots"
-PLOT_PREFIXES = ("accuracy_speed_", "heatmap_", "learning_curves_", "pretraining_")  # files under plots/ this module owns, replaced on every write
+PLOT_PREFIXES = ("accuracy_speed_", "accuracy_memory_", "heatmap_", "learning_curves_", "pretraining_")  # files under plots/ this module owns, replaced on every write
 
 
 class NoResultsError(ZooError):

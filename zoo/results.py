@@ -37,6 +37,10 @@ latency_ms_p50, _p95      REAL     batch-1 inference latency
 train_peak_bytes          INTEGER  peak memory of a full training step
 infer_peak_bytes          INTEGER  peak memory of an inference step
 memory_method             TEXT     how memory was measured
+step_memory               TEXT     JSON: the strategy's own training step at the cell's batch size
+                                   (its most memory-hungry phase): measured peak, estimate,
+                                   parameters, gradients, optimizer state, activations, input
+                                   (filled in for stored cells that lack it by the next zoo bench)
 params, trainable_params  INTEGER  all parameters; those the strategy trained at any point
 macs                      INTEGER  multiply-accumulates per image at the cell's input size
 weights                   TEXT     the pretrained variant it started from (NULL: scratch)
@@ -73,13 +77,13 @@ COLUMNS = (
     "top1", "top5", "mean_per_class", "per_class", "train_images_per_second", "train_seconds",
     "infer_images_per_second", "latency_ms_p50", "latency_ms_p95", "train_peak_bytes", "infer_peak_bytes",
     "memory_method", "params", "trainable_params", "macs", "weights", "phases", "config", "environment",
-    "started", "finished", "wall_seconds", "seconds", "attempts",
+    "started", "finished", "wall_seconds", "seconds", "attempts", "step_memory",
 )  # fmt: skip
 # Columns added after the first databases were written: a database without them is read with
 # them empty and gains them when a run writes to it.
-ADDED_COLUMNS = ("seconds", "attempts")
+ADDED_COLUMNS = ("seconds", "attempts", "step_memory")
 FAILED = ("error", "oom", "diverged")  # the statuses a rerun retries
-JSON_COLUMNS = ("per_class", "curve", "pretraining", "phases", "config", "environment", "seconds")
+JSON_COLUMNS = ("per_class", "curve", "pretraining", "phases", "config", "environment", "seconds", "step_memory")
 SCHEMA = f"CREATE TABLE IF NOT EXISTS cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in COLUMNS)})"
 
 
@@ -161,6 +165,12 @@ class ResultsStore:
                 values,
             )
             return done.rowcount == 1
+
+    def set_step_memory(self, key: str, value: dict) -> None:
+        """Add the step memory a stored cell lacks: a measurement of its config, not of its
+        training, so the rest of the row stays as it is."""
+        with closing(self._connect()) as conn, conn:
+            conn.execute("UPDATE cells SET step_memory = ? WHERE key = ? AND step_memory IS NULL", (json.dumps(value), key))
 
     def clear(self) -> None:
         with closing(self._connect()) as conn, conn:
