@@ -166,14 +166,29 @@ def test_zoo_speed_reports_each_strategys_step_memory_and_its_parts(capsys, monk
     seen = []
 
     def measured(arch, strategy, batch, size, device, precision="fp32"):
-        seen.append((arch, strategy, batch, size))
-        return StepMemory(300 * MIB, 100 * MIB, 50 * MIB, 50 * MIB, 120 * MIB, 8 * MIB, 1, STEP_CPU_METHOD)
+        seen.append((strategy, batch, size, precision))
+        activations = 60 * MIB if precision == "bf16" else 120 * MIB
+        return StepMemory(300 * MIB, 100 * MIB, 50 * MIB, 50 * MIB, activations, 8 * MIB, 1, STEP_CPU_METHOD)
 
     monkeypatch.setattr(zoo.memory, "step_memory", measured)
     argv = ["speed", "--arch", "simple_cnn", "--img-size", "32", "--batch-size", "8", "--warmup", "0", "--steps", "1"]
     assert main([*argv, "--strategy", "full,partial:k=1"]) == 0
     out = capsys.readouterr().out
-    assert seen == [("simple_cnn", "full", 8, (3, 32, 32)), ("simple_cnn", "partial:k=1", 8, (3, 32, 32))]
+    cpu = precision(torch.device("cpu"))
+    assert seen == [(s, 8, (3, 32, 32), p) for s in ("full", "partial:k=1") for p in (cpu, "bf16")]  # bf16: the CUDA prediction
     assert "full             300 MiB measured; estimate 278 = parameters 100 + input 8 + the larger of activations 120" in out
+    assert "; on a CUDA GPU about 218 MiB" in out and "on a CUDA GPU: the estimate from the parts" in out
     assert main([*argv, "--strategy", "partail"]) == 2
     assert "did you mean partial" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device: checks the CPU's prediction against the GPU's allocator")
+def test_the_cuda_prediction_made_on_the_cpu_holds_on_the_gpu(tmp_path, monkeypatch):
+    """Expected: within 25% (the prediction leaves out allocator rounding, cuDNN workspaces
+    and backward's temporary gradients, and CPU autocast keeps a few ops in fp32 that CUDA's does not)."""
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    cuda = torch.device("cuda")
+    for strategy in ("linear_probe", "partial", "full"):
+        measured = step_memory("resnet18", strategy, 64, (3, 64, 64), cuda, precision(cuda)).peak_bytes
+        predicted = zoo.memory.predict_cuda("resnet18", strategy, 64, (3, 64, 64), precision(cuda))
+        assert predicted == pytest.approx(measured, rel=0.25), strategy

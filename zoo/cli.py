@@ -579,7 +579,7 @@ def _non_negative(text: str) -> int:
 def cmd_speed(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from zoo.memory import step_memory
+    from zoo.memory import CUDA_PREDICTION_METHOD, predict_cuda, step_memory
     from zoo.speed import measure_speed
     from zoo.strategies import resolve_strategy
     from zoo.training import precision, select_device
@@ -599,8 +599,12 @@ def cmd_speed(args: argparse.Namespace) -> int:
         report = measure_speed(spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing).as_dict()
         report["strategies"] = {}
         for strategy in strategies:
-            memory = step_memory(name, strategy, args.batch_size, tuple(report["input_size"]), device, precision(device))
+            size = tuple(report["input_size"])
+            memory = step_memory(name, strategy, args.batch_size, size, device, precision(device))
             report["strategies"][strategy] = {**asdict(memory), "estimate_bytes": memory.estimate}
+            if device.type != "cuda":  # what a team without a GPU at hand needs to plan for one
+                report["strategies"][strategy]["cuda_prediction_bytes"] = predict_cuda(name, strategy, args.batch_size, size)
+                report["strategies"][strategy]["cuda_prediction_method"] = CUDA_PREDICTION_METHOD
         reports.append(report)
         if not args.json:
             _print_speed(report)
@@ -632,8 +636,12 @@ def _print_speed(r: dict) -> None:
                 f"    {name:<16} {_mib(m['peak_bytes'])} measured; estimate {m['estimate_bytes'] / 2**20:,.0f} = parameters "
                 f"{mib['parameters']:,.0f} + input {mib['inputs']:,.0f} + the larger of activations {mib['activations']:,.0f} "
                 f"+ gradients {mib['gradients']:,.0f} and gradients + optimizer state {mib['optimizer']:,.0f}"
+                + (f"; on a CUDA GPU about {_mib(m['cuda_prediction_bytes'])}" if "cuda_prediction_bytes" in m else "")
             )
-        print(f"  strategy memory measured as: {next(iter(r['strategies'].values()))['method']}")
+        first = next(iter(r["strategies"].values()))
+        print(f"  strategy memory measured as: {first['method']}")
+        if "cuda_prediction_method" in first:
+            print(f"  on a CUDA GPU: {first['cuda_prediction_method']}")
 
 
 # ---------------------------------------------------------------------------- recommend

@@ -271,6 +271,20 @@ def step_memory(
     return result
 
 
+CUDA_PREDICTION_METHOD = (
+    "the estimate from the parts, with the activations counted under bf16 autocast (as zoo trains on a GPU with "
+    "bf16, Ampere or newer) by the CPU probe; the CUDA allocator's block rounding, cuDNN workspaces and backward's "
+    "temporary gradients are not in it"
+)
+
+
+def predict_cuda(arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], mode: str = "bf16") -> int:
+    """The training step peak ``strategy`` would need on a CUDA GPU computing in ``mode``
+    (bf16 on Ampere or newer, else fp32), predicted without one: :attr:`StepMemory.estimate`
+    of a probe on the CPU in that mode (:data:`CUDA_PREDICTION_METHOD`)."""
+    return step_memory(arch, strategy, batch_size, input_size, torch.device("cpu"), mode).estimate
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "step":
         arch, strategy, batch, channels, height, width, precision, phase = sys.argv[2:10]
