@@ -92,6 +92,8 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
         assert row["train_peak_bytes"] > 0 and row["params"] == 545_098 and row["macs"] > 0  # ten digits
         assert row["step_memory"]["batch_size"] == 128 and row["step_memory"]["peak_bytes"] > row["step_memory"]["parameters"]
     assert rows["linear_probe"]["step_memory"]["gradients"] == (128 * 10 + 10) * 4  # the new head's, alone
+    assert rows["linear_probe"]["step_memory"]["cache_bytes"] == 50 * 128 * 4  # 50 images' 128 pooled features
+    assert rows["scratch"]["step_memory"]["cache_bytes"] == 0
     assert rows["linear_probe"]["trainable_params"] == 128 * 10 + 10  # the new head for ten digits
     (phase,) = rows["linear_probe"]["phases"]
     assert phase["frozen_stages"] == 3 and phase["cap"] == 1 and phase["epochs"] == 1 and phase["cached_prefix"]

@@ -367,7 +367,7 @@ class CellRunner:
                 for r in runs
             ],
             "seconds": clock.seconds,
-            "step_memory": memory.record(recipe.batch_size),
+            "step_memory": {**memory.record(recipe.batch_size), "cache_bytes": max(r.cache_bytes for r in runs)},
         }
 
 

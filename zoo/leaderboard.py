@@ -331,7 +331,9 @@ STEP_MEMORY_NOTE = (
     "The step each strategy really runs, at the task's batch size, in its most memory-hungry phase (phase): frozen "
     "stages in eval mode storing nothing for backward (or their cached outputs as the input), gradients of what it "
     "trains, SGD momentum after the first step. Parts in MiB; estimate = parameters + input + the larger of "
-    "(activations + gradients) and (gradients + optimizer state), without backward's temporary gradients. The "
+    "(activations + gradients) and (gradients + optimizer state), without backward's temporary gradients. Beside it, "
+    "the frozen prefix's cached outputs the strategy trains on (all training and validation images; empty for cells "
+    "measured before it was recorded). The "
     "architecture table's training peak is another figure: a forward and backward pass of the whole network."
 )
 
@@ -345,6 +347,7 @@ def step_memory_rows(rows: Iterable[Mapping]) -> list[dict]:
         {
             "architecture": arch, "strategy": strategy, "input_size": size, "batch_size": batch, "device": device,
             "cells": len(cells), **{part: _median_int(c["step_memory"][part] for c in cells) for part in STEP_PARTS},
+            "cache_bytes": _median_int(c["step_memory"].get("cache_bytes") for c in cells),
             "phase": cells[0]["step_memory"]["phase"], "method": cells[0]["step_memory"]["method"],
         }  # fmt: skip
         for (arch, size, device, strategy, batch), cells in _by(measured, key).items()
@@ -632,7 +635,8 @@ def build_leaderboard(
                        ("batch_size", "batch"), ("device", "device"), ("peak_bytes", "peak MiB", "mib"),
                        ("estimate", "estimate MiB", "mib"), ("parameters", "parameters", "mib"),
                        ("gradients", "gradients", "mib"), ("optimizer", "optimizer state", "mib"),
-                       ("activations", "activations", "mib"), ("inputs", "input", "mib"), ("phase", "phase")),
+                       ("activations", "activations", "mib"), ("inputs", "input", "mib"), ("phase", "phase"),
+                       ("cache_bytes", "cached prefix MiB", "mib")),
               step_memory_rows(cells), STEP_MEMORY_NOTE),
         Table("memory_trainable", "Trainable parameters per strategy",
               _columns(("architecture", "architecture"), ("strategy", "strategy"), ("cells", "cells"),

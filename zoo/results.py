@@ -39,7 +39,8 @@ infer_peak_bytes          INTEGER  peak memory of an inference step
 memory_method             TEXT     how memory was measured
 step_memory               TEXT     JSON: the strategy's own training step at the cell's batch size
                                    (its most memory-hungry phase): measured peak, estimate,
-                                   parameters, gradients, optimizer state, activations, input
+                                   parameters, gradients, optimizer state, activations, input;
+                                   and the cached prefix outputs the cell trained on, beside it
                                    (filled in for stored cells that lack it by the next zoo bench)
 params, trainable_params  INTEGER  all parameters; those the strategy trained at any point
 macs                      INTEGER  multiply-accumulates per image at the cell's input size

@@ -161,6 +161,7 @@ class PhaseRun:
     cached_prefix: bool  # trained on cached outputs of the frozen stages
     stats: TrainStats
     trained: dict[str, int]  # the parameters it trained, by full name, with their sizes
+    cache_bytes: int = 0  # the cached prefix outputs it trained on (training and validation images), held all phase
 
 
 def run_strategy(
@@ -230,12 +231,14 @@ def run_strategy(
 
             features = prefix_of(data, "train")
             held_out = prefix_of(validation, "validation") if validation is not None else None
+            cache_bytes = features.features.nbytes + (held_out.features.nbytes if held_out is not None else 0)
             suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
             stats = fit(
                 suffix, features, phase_recipe, seed=seed, device=device, validation=held_out, param_groups=groups,
                 eval_modules=held_stats, penalty=step_penalty, on_epoch=report,
             )  # fmt: skip
         else:
+            cache_bytes = 0
             frozen_modules = [stage_module(model, s) for s in stage_list[:frozen]]
             stats = fit(
                 model, data, phase_recipe, seed=seed, device=device, validation=validation, param_groups=groups,
@@ -243,5 +246,5 @@ def run_strategy(
             )  # fmt: skip
         lowest_trained = min(lowest_trained, frozen)
         done += epochs
-        runs.append(PhaseRun(frozen, epochs, cached, stats, sizes))
+        runs.append(PhaseRun(frozen, epochs, cached, stats, sizes, cache_bytes))
     return runs
