@@ -138,3 +138,6 @@ def test_the_harness_extends_a_sweep_past_its_edge_before_training_the_other_see
     assert other["lr"] == choose_lr([r for r in rows if r["seed"] == 0])
     (chosen,) = [r for r in sweep_rows(rows) if r["chosen"]]
     assert chosen["edge"] in (None, "highest tried")  # still on the edge only if the extra step won too
+    told = []  # a rerun runs nothing and counts every stored cell, the step past the edge included
+    again = run_grid(groups, store, LocalExecutor(select_device("cpu")), on_cell=lambda cell, row, done, total: told.append((row, done, total)))
+    assert again == [] and told[-1][1:] == (4, 4) and {row for row, _, _ in told} == {None}

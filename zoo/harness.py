@@ -451,8 +451,13 @@ def run_grid(
     """
     count = _Count(sum(g.size for g in groups), on_cell)
     wave = functools.partial(_run_wave, store=store, executor=executor, count=count, on_epoch=on_epoch, retry=retry)
-    rows = wave([c for g in groups for c in g.sweep()])
-    while extra := _beyond_edges(groups, list(store.rows())):
+    first = [c for g in groups for c in g.sweep()]
+    visited = {c.key for c in first}
+    rows = wave(first)
+    # The steps past an edge are found from the cells this run has visited, stored or not, so
+    # that a rerun walks (and counts) the same steps as the run that stored them.
+    while extra := _beyond_edges(groups, [r for r in store.rows() if r["key"] in visited]):
+        visited.update(c.key for c in extra)
         count.total += len(extra)
         rows += wave(extra)
     chosen = chosen_lrs(store.rows())
