@@ -38,7 +38,7 @@ from zoo.complexity import build_meta, measure
 from zoo.confidence import encode_correct
 from zoo.data import ImageSet, stratified_split
 from zoo.features import weights_variant
-from zoo.memory import step_memory
+from zoo.memory import step_memory, unmeasured_record
 from zoo.preprocess import channel_stats, prepare
 from zoo.pretrain import pretrain, source_stats
 from zoo.results import FAILED, ResultsStore
@@ -257,6 +257,16 @@ class CellRunner:
         model.reset_classifier(num_classes)
         return model
 
+    def step_memory(self, cell: Cell, recipe: Recipe) -> dict:
+        """The cell's ``step_memory``. A probe that fails (a strategy registered in this process
+        alone, which a fresh process cannot see) leaves the reason instead of failing the cell:
+        its results stand without it."""
+        try:
+            memory = step_memory(cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision)
+        except RuntimeError as exc:
+            return unmeasured_record(recipe.batch_size, str(exc))
+        return memory.record(recipe.batch_size)
+
     def speed(self, arch: str, input_size: tuple[int, int, int]) -> SpeedReport:
         key = (arch, input_size)
         if key not in self._speed:
@@ -333,7 +343,7 @@ class CellRunner:
             trainable = sum({name: size for run in runs for name, size in run.trained.items()}.values())
             complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
             speed = self.speed(cell.architecture, cell.input_size)
-            memory = step_memory(cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision)
+            memory = self.step_memory(cell, recipe)
         steps_seconds = sum(r.stats.seconds for r in runs)
         last = runs[-1].stats
         return {
@@ -367,7 +377,7 @@ class CellRunner:
                 for r in runs
             ],
             "seconds": clock.seconds,
-            "step_memory": {**memory.record(recipe.batch_size), "cache_bytes": max(r.cache_bytes for r in runs)},
+            "step_memory": {**memory, "cache_bytes": max(r.cache_bytes for r in runs)},
         }
 
 
@@ -484,8 +494,12 @@ def fill_step_memory(store: ResultsStore, device: torch.device) -> int:
             continue
         recipe = config["recipe"]
         size = tuple(config["input_size"])
-        memory = step_memory(row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
-        store.set_step_memory(row["key"], memory.record(recipe["batch_size"]))
+        try:
+            memory = step_memory(row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
+            record = memory.record(recipe["batch_size"])
+        except RuntimeError as exc:  # as in CellRunner.step_memory
+            record = unmeasured_record(recipe["batch_size"], str(exc))
+        store.set_step_memory(row["key"], record)
         filled += 1
     return filled
 

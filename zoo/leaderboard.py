@@ -340,8 +340,8 @@ STEP_MEMORY_NOTE = (
 
 def step_memory_rows(rows: Iterable[Mapping]) -> list[dict]:
     """Per architecture × strategy × input × batch size × device: the strategy's own training
-    step (``step_memory``), its measured peak and parts; cells without it are left out."""
-    measured = [r for r in rows if r.get("step_memory")]
+    step (``step_memory``), its measured peak and parts; cells without a measured one are left out."""
+    measured = [r for r in rows if (r.get("step_memory") or {}).get("peak_bytes") is not None]
     key = lambda r: (*_hardware(r), r.get("strategy"), r["step_memory"]["batch_size"])  # noqa: E731
     return [
         {

@@ -148,6 +148,13 @@ class StepMemory:
         return {**asdict(self), "estimate": self.estimate, "batch_size": batch_size}
 
 
+def unmeasured_record(batch_size: int, reason: str) -> dict:
+    """The ``step_memory`` of a cell whose step could not be measured, saying why: the cell's
+    results stand without it."""
+    parts = ("peak_bytes", "parameters", "gradients", "optimizer", "activations", "inputs", "phase", "estimate")
+    return {**dict.fromkeys(parts), "method": f"not measured: {reason}", "batch_size": batch_size}
+
+
 def _nbytes(tensors) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
