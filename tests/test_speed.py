@@ -192,3 +192,11 @@ def test_the_cuda_prediction_made_on_the_cpu_holds_on_the_gpu(tmp_path, monkeypa
         measured = step_memory("resnet18", strategy, 64, (3, 64, 64), cuda, precision(cuda)).peak_bytes
         predicted = zoo.memory.predict_cuda("resnet18", strategy, 64, (3, 64, 64), precision(cuda))
         assert predicted == pytest.approx(measured, rel=0.25), strategy
+
+
+def test_a_probe_loads_only_the_plugins_of_its_network_and_strategy(monkeypatch):
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "someone_elses")
+    disabled = zoo.memory.only_plugins_for("resnet18", "partial:k=1")["ZOO_DISABLE_PLUGINS"].split(",")
+    loaded = set(zoo.get_zoo().reports) - set(disabled)
+    assert loaded == {"resnet", "strategies"} and disabled[0] == "someone_elses"  # the user's choice kept
+    assert zoo.memory.only_plugins_for("no_such_network") == {}  # the probe names the unknown network itself
