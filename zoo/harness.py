@@ -38,7 +38,7 @@ from zoo.complexity import build_meta, measure
 from zoo.confidence import encode_correct
 from zoo.data import ImageSet, stratified_split
 from zoo.features import weights_variant
-from zoo.memory import step_memory, unmeasured_record
+from zoo.memory import step_memory_record
 from zoo.preprocess import channel_stats, prepare
 from zoo.pretrain import pretrain, source_stats
 from zoo.results import FAILED, ResultsStore
@@ -257,16 +257,6 @@ class CellRunner:
         model.reset_classifier(num_classes)
         return model
 
-    def step_memory(self, cell: Cell, recipe: Recipe) -> dict:
-        """The cell's ``step_memory``. A probe that fails (a strategy registered in this process
-        alone, which a fresh process cannot see) leaves the reason instead of failing the cell:
-        its results stand without it."""
-        try:
-            memory = step_memory(cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision)
-        except RuntimeError as exc:
-            return unmeasured_record(recipe.batch_size, str(exc))
-        return memory.record(recipe.batch_size)
-
     def speed(self, arch: str, input_size: tuple[int, int, int]) -> SpeedReport:
         key = (arch, input_size)
         if key not in self._speed:
@@ -343,7 +333,9 @@ class CellRunner:
             trainable = sum({name: size for run in runs for name, size in run.trained.items()}.values())
             complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
             speed = self.speed(cell.architecture, cell.input_size)
-            memory = self.step_memory(cell, recipe)
+            memory = step_memory_record(
+                cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision
+            )
         steps_seconds = sum(r.stats.seconds for r in runs)
         last = runs[-1].stats
         return {
@@ -492,13 +484,8 @@ def fill_step_memory(store: ResultsStore, device: torch.device) -> int:
         config = row.get("config") or {}
         if row["status"] != "ok" or row.get("step_memory") is not None or ran_on != device.type or "recipe" not in config:
             continue
-        recipe = config["recipe"]
-        size = tuple(config["input_size"])
-        try:
-            memory = step_memory(row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
-            record = memory.record(recipe["batch_size"])
-        except RuntimeError as exc:  # as in CellRunner.step_memory
-            record = unmeasured_record(recipe["batch_size"], str(exc))
+        recipe, size = config["recipe"], tuple(config["input_size"])
+        record = step_memory_record(row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
         store.set_step_memory(row["key"], record)
         filled += 1
     return filled

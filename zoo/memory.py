@@ -164,13 +164,6 @@ class StepMemory:
         return {**asdict(self), "estimate": self.estimate, "batch_size": batch_size}
 
 
-def unmeasured_record(batch_size: int, reason: str) -> dict:
-    """The ``step_memory`` of a cell whose step could not be measured, saying why: the cell's
-    results stand without it."""
-    parts = ("peak_bytes", "parameters", "gradients", "optimizer", "activations", "inputs", "phase", "estimate")
-    return {**dict.fromkeys(parts), "method": f"not measured: {reason}", "batch_size": batch_size}
-
-
 def _nbytes(tensors) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
@@ -178,23 +171,18 @@ def _nbytes(tensors) -> int:
 def _strategy_step(model: nn.Module, strategy, phase_index: int, images: torch.Tensor, precision: str):
     """Set ``model`` up for the phase as the engine does, and return the step to run: it
     returns the parts of :class:`StepMemory` it saw (all but the peak)."""
-    from zoo.backbone import stage_module, stages
-    from zoo.transfer import held_statistics, param_groups, prepare_phase
+    from zoo.backbone import run_stages, stage_module, stages
+    from zoo.transfer import prepare_phase, start_strategy
 
-    phase = strategy.phases[phase_index]
-    if strategy.setup is not None:
-        strategy.setup(model)
-    held = {name for name, param in model.named_parameters() if not param.requires_grad}
-    penalty = strategy.penalty(model) if strategy.penalty is not None else None
-    frozen, _ = prepare_phase(model, phase, held)
-    stage_list = stages(model)
-    suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
+    held, penalty = start_strategy(model, strategy)
+    ready = prepare_phase(model, strategy.phases[phase_index], held, lr=1e-3)
+    model.eval()
     with torch.no_grad(), autocast(images.device, precision):  # the cached prefix, computed once before training
-        inputs = nn.Sequential(*(stage_module(model, s) for s in stage_list[:frozen])).eval()(images).float() if frozen else images
-    groups = param_groups(model, stage_list[frozen:], 1e-3, phase.backbone_lr, phase.layer_decay, phase.backbone_weight_decay)
-    optimizer = torch.optim.SGD(groups, lr=1e-3, momentum=0.9, weight_decay=5e-4, fused=images.device.type in FUSED_SGD)
+        inputs = run_stages(model, images, 0, ready.frozen).float() if ready.frozen else images
+    suffix = nn.Sequential(*(stage_module(model, s) for s in stages(model)[ready.frozen :]))
+    optimizer = torch.optim.SGD(ready.groups, lr=1e-3, momentum=0.9, weight_decay=5e-4, fused=images.device.type in FUSED_SGD)
     suffix.train()
-    for module in held_statistics(model, phase, frozen):
+    for module in ready.held_stats:
         module.eval()
     labels = torch.zeros(len(images), dtype=torch.long, device=images.device)
 
@@ -276,13 +264,13 @@ def step_memory(
     cached = zoo_home() / "memory" / f"{hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]}.json"
     if device.type != "cuda" and cached.exists():
         return StepMemory(**json.loads(cached.read_text()))
-    readings = []
+    readings, probe_env = [], {**PROBE_MALLOC, **only_plugins_for(arch, strategy)}
     for phase in range(len(spec.phases)):
         if device.type == "cuda":
             reading = _step_cuda(arch, spec, batch_size, input_size, precision, phase, device)
         elif STATUS.exists():
             args = ["step", arch, strategy, str(batch_size), *map(str, input_size), precision, str(phase)]
-            reading = _run_probe(args, {**PROBE_MALLOC, **only_plugins_for(arch, strategy)})
+            reading = _run_probe(args, probe_env)
         else:
             return StepMemory(None, 0, 0, 0, 0, 0, 1, "not measured: needs Linux's /proc/self/status (VmHWM)")
         readings.append({**reading, "phase": phase + 1})
@@ -292,6 +280,19 @@ def step_memory(
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps(asdict(result)))
     return result
+
+
+def step_memory_record(
+    arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], device: torch.device, precision: str
+) -> dict:
+    """A cell's ``step_memory`` in the results database. A probe that fails (a strategy
+    registered in the measuring process alone, which a fresh process cannot see) leaves the
+    reason instead: the cell's results stand without it."""
+    try:
+        return step_memory(arch, strategy, batch_size, input_size, device, precision).record(batch_size)
+    except RuntimeError as exc:
+        parts = ("peak_bytes", "parameters", "gradients", "optimizer", "activations", "inputs", "phase", "estimate")
+        return {**dict.fromkeys(parts), "method": f"not measured: {exc}", "batch_size": batch_size}
 
 
 CUDA_PREDICTION_METHOD = (

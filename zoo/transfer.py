@@ -128,28 +128,45 @@ def param_groups(
     return groups
 
 
-def prepare_phase(model: nn.Module, phase: Phase, held: set[str] = frozenset()) -> tuple[int, dict[str, int]]:
+def start_strategy(model: nn.Module, strategy: StrategySpec) -> tuple[set[str], Callable[[nn.Module], torch.Tensor] | None]:
+    """Run ``strategy``'s setup on ``model``. Returns the parameters it left without a
+    gradient (held frozen in every phase) and the strategy's loss penalty for this model, if any."""
+    if strategy.setup is not None:
+        strategy.setup(model)
+    held = {name for name, param in model.named_parameters() if not param.requires_grad}
+    return held, strategy.penalty(model) if strategy.penalty is not None else None
+
+
+@dataclass
+class PhaseSetup:
+    """A model made ready for one phase (:func:`prepare_phase`)."""
+
+    frozen: int  # stages in the frozen prefix
+    trained: dict[str, int]  # the parameters it trains, by full name, with their sizes
+    groups: list[dict]  # the optimizer's parameter groups (:func:`param_groups`)
+    held_stats: list[nn.Module]  # normalisation layers above the prefix that keep their running statistics (eval mode)
+
+
+def prepare_phase(model: nn.Module, phase: Phase, held: set[str], lr: float) -> PhaseSetup:
     """Make ``model`` train what ``phase`` selects, except the ``held`` parameters: the lowest
     stages holding none of it frozen (their normalisation statistics included), every other
-    parameter requiring a gradient exactly when selected. Returns the frozen prefix's length
-    and the trained parameters' sizes by name."""
+    parameter requiring a gradient exactly when selected; its optimizer groups at peak rate ``lr``."""
     set_trainable_from(model, 0)  # thawed, so that a selection sees every normalisation layer's parameters
-    trained = [name for name in phase.trained_parameters(model) if name not in held]
+    trained = {name for name in phase.trained_parameters(model) if name not in held}
     if not trained:
         raise ValueError("trains no parameter of this network")
-    frozen = frozen_prefix(model, set(trained))
+    frozen = frozen_prefix(model, trained)
     set_trainable_from(model, frozen)
     for name, param in model.named_parameters():
         param.requires_grad_(name in trained)
-    return frozen, {name: param.numel() for name, param in model.named_parameters() if param.requires_grad}
-
-
-def held_statistics(model: nn.Module, phase: Phase, frozen: int) -> list[nn.Module]:
-    """The normalisation layers above the frozen prefix that keep their running statistics
-    (all of them when the phase's ``norm_stats`` is "frozen"), to run in eval mode."""
-    if phase.norm_stats != "frozen":
-        return []
-    return [m for s in stages(model)[frozen:] for m in stage_module(model, s).modules() if is_norm(m)]
+    above = stages(model)[frozen:]
+    held_stats = [m for s in above for m in stage_module(model, s).modules() if is_norm(m)] if phase.norm_stats == "frozen" else []
+    return PhaseSetup(
+        frozen,
+        {name: param.numel() for name, param in model.named_parameters() if param.requires_grad},
+        param_groups(model, above, lr, phase.backbone_lr, phase.layer_decay, phase.backbone_weight_decay),
+        held_stats,
+    )
 
 
 @dataclass
@@ -192,10 +209,7 @@ def run_strategy(
     at every step instead (for comparison). ``on_epoch(done, total)`` is called after every
     epoch of every phase, for progress.
     """
-    if strategy.setup is not None:
-        strategy.setup(model)
-    held = {name for name, param in model.named_parameters() if not param.requires_grad}
-    penalty = strategy.penalty(model) if strategy.penalty is not None else None
+    held, penalty = start_strategy(model, strategy)
     # A setup may change any weights, so its prefixes are not those the cache key names.
     shared = cache if cache_key is not None and strategy.setup is None else None
     runs = []
@@ -210,14 +224,10 @@ def run_strategy(
                 on_epoch(before + epoch, recipe.epochs)
 
         try:
-            frozen, sizes = prepare_phase(model, phase, held)
+            ready = prepare_phase(model, phase, held, recipe.lr)
         except ValueError as exc:
             raise ValueError(f"phase {number + 1} of strategy {strategy.name!r} {exc}") from None
-        stage_list = stages(model)
-        groups = param_groups(
-            model, stage_list[frozen:], recipe.lr, phase.backbone_lr, phase.layer_decay, phase.backbone_weight_decay
-        )
-        held_stats = held_statistics(model, phase, frozen)
+        frozen, stage_list = ready.frozen, stages(model)
         phase_recipe = dataclasses.replace(recipe, epochs=epochs, augment=phase.augment)
         step_penalty = (lambda: penalty(model)) if penalty is not None else None
         cached = cache_prefixes and frozen > 0 and not phase.augment and frozen <= lowest_trained
@@ -234,17 +244,17 @@ def run_strategy(
             cache_bytes = features.features.nbytes + (held_out.features.nbytes if held_out is not None else 0)
             suffix = nn.Sequential(*(stage_module(model, s) for s in stage_list[frozen:]))
             stats = fit(
-                suffix, features, phase_recipe, seed=seed, device=device, validation=held_out, param_groups=groups,
-                eval_modules=held_stats, penalty=step_penalty, on_epoch=report,
+                suffix, features, phase_recipe, seed=seed, device=device, validation=held_out, param_groups=ready.groups,
+                eval_modules=ready.held_stats, penalty=step_penalty, on_epoch=report,
             )  # fmt: skip
         else:
             cache_bytes = 0
             frozen_modules = [stage_module(model, s) for s in stage_list[:frozen]]
             stats = fit(
-                model, data, phase_recipe, seed=seed, device=device, validation=validation, param_groups=groups,
-                eval_modules=frozen_modules + held_stats, penalty=step_penalty, on_epoch=report,
+                model, data, phase_recipe, seed=seed, device=device, validation=validation, param_groups=ready.groups,
+                eval_modules=frozen_modules + ready.held_stats, penalty=step_penalty, on_epoch=report,
             )  # fmt: skip
         lowest_trained = min(lowest_trained, frozen)
         done += epochs
-        runs.append(PhaseRun(frozen, epochs, cached, stats, sizes, cache_bytes))
+        runs.append(PhaseRun(frozen, epochs, cached, stats, ready.trained, cache_bytes))
     return runs
