@@ -577,8 +577,6 @@ def _non_negative(text: str) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     from zoo.memory import CUDA_PREDICTION_METHOD, predict_cuda, step_memory
     from zoo.speed import measure_speed
     from zoo.strategies import resolve_strategy
@@ -598,10 +596,10 @@ def cmd_speed(args: argparse.Namespace) -> int:
             size = (channels, args.img_size, args.img_size)
         report = measure_speed(spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing).as_dict()
         report["strategies"] = {}
+        size = tuple(report["input_size"])
         for strategy in strategies:
-            size = tuple(report["input_size"])
             memory = step_memory(name, strategy, args.batch_size, size, device, precision(device))
-            report["strategies"][strategy] = {**asdict(memory), "estimate_bytes": memory.estimate}
+            report["strategies"][strategy] = memory.record(args.batch_size)  # as a cell stores it
             if device.type != "cuda":  # what a team without a GPU at hand needs to plan for one
                 report["strategies"][strategy]["cuda_prediction_bytes"] = predict_cuda(name, strategy, args.batch_size, size)
                 report["strategies"][strategy]["cuda_prediction_method"] = CUDA_PREDICTION_METHOD
@@ -633,7 +631,7 @@ def _print_speed(r: dict) -> None:
         for name, m in r["strategies"].items():
             mib = {key: m[key] / 2**20 for key in ("parameters", "gradients", "optimizer", "activations", "inputs")}
             print(
-                f"    {name:<16} {_mib(m['peak_bytes'])} measured; estimate {m['estimate_bytes'] / 2**20:,.0f} = parameters "
+                f"    {name:<16} {_mib(m['peak_bytes'])} measured; estimate {m['estimate'] / 2**20:,.0f} = parameters "
                 f"{mib['parameters']:,.0f} + input {mib['inputs']:,.0f} + the larger of activations {mib['activations']:,.0f} "
                 f"+ gradients {mib['gradients']:,.0f} and gradients + optimizer state {mib['optimizer']:,.0f}"
                 + (f"; on a CUDA GPU about {_mib(m['cuda_prediction_bytes'])}" if "cuda_prediction_bytes" in m else "")
