@@ -419,7 +419,8 @@ def test_every_file_is_written_and_deterministic(written, results_dir):
             "leaderboard.md", "index.html"} <= names  # fmt: skip
     plots = sorted(n for n in names if n.startswith("plots/"))
     kinds = ("accuracy_speed", "accuracy_memory", "heatmap")
-    assert plots == sorted(f"plots/{kind}_lab_{task}.png" for kind in kinds for task in ("digits_large_10ep", "faces_small_5ep"))
+    per_task = [f"plots/{kind}_lab_{task}.png" for kind in kinds for task in ("digits_large_10ep", "faces_small_5ep")]
+    assert plots == sorted(["plots/matrix_lab.png", *per_task])
     assert all((results_dir / p).read_bytes().startswith(b"\x89PNG") for p in plots)
     before = {n: (results_dir / n).read_bytes() for n in names}
     again = write_leaderboards(results_dir)
@@ -453,6 +454,7 @@ def test_csv_json_and_markdown_contents(written, results_dir):
     assert "![Q4 faces\\_small" not in readme and "(plots/heatmap_lab_faces_small_5ep.png)" in readme
     assert "Won: the highest mean top-1" in readme and "Test CPU" in readme and EVIL not in readme
     assert "| 95% CI low | 95% CI high | decisive |" in readme and "paired, hierarchical bootstrap" in readme
+    assert readme.index("(plots/matrix_lab.png)") < readme.index("| 95% CI low")  # the answer first
 
 
 def test_the_html_page_escapes_names_and_loads_nothing(written, results_dir):
@@ -460,7 +462,7 @@ def test_the_html_page_escapes_names_and_loads_nothing(written, results_dir):
     assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count("<script>") == 1 and "http://" not in page and "https://" not in page
     assert "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'" in page
-    assert page.count('<img src="data:image/png;base64,') == 6  # per task: accuracy–speed, accuracy–memory, heatmap
+    assert page.count('<img src="data:image/png;base64,') == 7  # the matrix; per task: accuracy–speed, accuracy–memory, heatmap
     assert '<th scope="col" aria-sort="none" data-key="ci_low_points" data-type="number">' in page
 
 

@@ -1,13 +1,17 @@
 """index.html in a real browser: headless Chromium, offline, driven through selenium.
 
 It checks what only a browser can: the page loads from a file with its scripts allowed by
-its own Content-Security-Policy, the embedded plots decode, a click on a header sorts, a
-name from the database that looks like a script stays text, and nothing is fetched.
+its own Content-Security-Policy, the embedded plots decode, it opens with the size–similarity
+matrix at full size in a 1,300-pixel window, every table can be seen whole, a click on a
+header sorts, a name from the database that looks like a script stays text, and nothing is
+fetched. ``ZOO_SCREENSHOTS=DIR`` keeps the window's screenshots there.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import os
 
 import pytest
 from selenium import webdriver
@@ -21,6 +25,7 @@ from zoo.results import ResultsStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WIDTH = 1300  # pixels: the window the page must work in
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
@@ -45,6 +50,7 @@ def page(tmp_path_factory):
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     try:
         driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
+        driver.set_window_size(WIDTH, 1000)
         driver.get((out / "index.html").as_uri())
         yield driver
     finally:
@@ -75,7 +81,7 @@ def test_the_page_loads_offline_with_tables_and_decoded_plots(page):
             "table-speed_training", "table-memory", "table-memory_step", "table-memory_trainable", "table-memory_pareto",
             "table-environment"} <= tables  # fmt: skip
     images = page.execute_script("return Array.from(document.images, i => [i.complete, i.naturalWidth, i.src.slice(0, 22)])")
-    assert len(images) == 6  # per task: accuracy–speed, accuracy–memory, heatmap
+    assert len(images) == 7  # the size–similarity matrix; per task: accuracy–speed, accuracy–memory, heatmap
     assert all(done and width > 0 and src == "data:image/png;base64," for done, width, src in images)
     severe = [entry for entry in page.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == [], "the page logged errors (a Content-Security-Policy violation?)"
@@ -113,3 +119,30 @@ def test_names_from_the_database_stay_text_and_nothing_is_fetched(page):
     assert not [url for url in fetched if url.startswith(("http:", "https:"))]
     sources = page.execute_script("return Array.from(document.querySelectorAll('[src]'), e => e.getAttribute('src'))")
     assert sources and all(src.startswith("data:") for src in sources)
+
+
+def test_the_page_opens_with_the_matrix_readable_at_full_size(page, tmp_path):
+    page.execute_script("window.scrollTo(0, 0)")
+    first = page.execute_script(
+        "const s = document.querySelector('section'); const img = s.querySelector('img');"
+        "const box = img.getBoundingClientRect();"
+        "return [s.id, img.alt, box.top, box.bottom, img.clientWidth, img.naturalWidth, window.innerHeight]"
+    )
+    section, alt, _, bottom, shown, natural, viewport = first
+    assert section == "answer" and "size–similarity matrix" in alt
+    assert bottom <= viewport  # the whole figure is on the first screen
+    assert shown == natural >= 800  # drawn at its own size: its 9–15 pt text is not scaled down
+    shot = Path(os.environ.get("ZOO_SCREENSHOTS", tmp_path)) / "index-1300px-top.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    assert page.save_screenshot(str(shot))
+
+
+def test_every_table_fits_the_window_or_scrolls_to_show_all_of_it(page):
+    assert page.execute_script("return document.documentElement.scrollWidth") <= page.execute_script("return window.innerWidth")
+    boxes = page.execute_script(
+        "return Array.from(document.querySelectorAll('div.scroll'), d => [d.querySelector('table').id,"
+        " d.querySelector('table').getBoundingClientRect().width, d.clientWidth, d.scrollWidth, getComputedStyle(d).overflowX])"
+    )
+    assert boxes
+    for table, width, visible, scrollable, overflow in boxes:
+        assert width <= visible or (overflow == "auto" and scrollable >= int(width)), table

@@ -141,12 +141,16 @@ def _figure(plot: Plot) -> str:
 
 
 def render_html(boards: Sequence[Board], plots: Sequence[Plot], context: Sequence[Table], summary: str, notes: Sequence[str] = ()) -> str:
-    """The whole page: boards in the order given, the plots, then the context tables
-    (environment, suites, plugins) with their ``notes``; ``summary`` is the line under the title."""
-    nav = " ".join(f'<a href="#{_e(b.name)}">{_e(b.title)}</a>' for b in boards)
+    """The whole page: the headline plots (the answer), boards in the order given, the other
+    plots, then the context tables (environment, suites, plugins) with their ``notes``;
+    ``summary`` is the line under the title."""
+    headline = [p for p in plots if p.headline]
+    nav = '<a href="#answer">The answer</a> ' if headline else ""
+    nav += " ".join(f'<a href="#{_e(b.name)}">{_e(b.title)}</a>' for b in boards)
     nav += ' <a href="#plots">Plots</a> <a href="#environment">Environment</a>'
-    sections = [_section(b.name, b.title, b.tables, b.notes) for b in boards]
-    sections.append('<section id="plots"><h2>Plots</h2>\n' + "\n".join(_figure(p) for p in plots) + "\n</section>")
+    sections = ['<section id="answer"><h2>The answer</h2>\n' + "\n".join(_figure(p) for p in headline) + "\n</section>"] if headline else []
+    sections += [_section(b.name, b.title, b.tables, b.notes) for b in boards]
+    sections.append('<section id="plots"><h2>Plots</h2>\n' + "\n".join(_figure(p) for p in plots if not p.headline) + "\n</section>")
     sections.append(_section("environment", "Environment, suite and plugins", context, notes))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -482,6 +482,18 @@ def verdict_rows(
     return verdicts, notes
 
 
+def deciding_verdicts(verdicts: Iterable[Mapping]) -> list[Mapping]:
+    """Per task setting, the verdict that answers it: the one over all architectures, or,
+    where a single architecture was measured, that architecture's own."""
+    by_setting: dict[tuple, list[Mapping]] = defaultdict(list)
+    for verdict in verdicts:
+        by_setting[task_key(verdict)].append(verdict)
+    deciding = []
+    for scoped in by_setting.values():
+        deciding += [v for v in scoped if v["scope"] == OVERALL] or (scoped if len(scoped) == 1 else [])
+    return deciding
+
+
 def _overall(strategy: str, per_arch: Sequence[Contender]) -> Contender:
     """A strategy over architectures: the mean of its means, and every architecture's runs."""
     return Contender(

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from zoo.leaderboard import Leaderboard, task_key
+from zoo.leaderboard import Leaderboard, deciding_verdicts, task_key
 from zoo.registry import natural_key
 
 DPI = 100
@@ -34,6 +34,7 @@ class Plot:
     filename: str  # under the output directory's plots/ ("accuracy_speed_mini_digits_large.png")
     title: str  # caption and alt text
     png: bytes
+    headline: bool = False  # the page opens with it (the size–similarity matrix)
 
 
 def task_title(key: tuple) -> str:
@@ -146,11 +147,91 @@ def pretraining_plot(curves: Mapping[str, Mapping], title: str) -> bytes:
     return _png(fig)
 
 
+# The size–similarity matrix as the rule of thumb draws it: similarity grows to the right,
+# size upwards, so Q1…Q4 read left to right, top to bottom.
+MATRIX = {"Q1": (0, 0), "Q2": (0, 1), "Q3": (1, 0), "Q4": (1, 1)}
+MATRIX_COLOURS = {  # (agrees with the rule, decisive) -> background
+    (True, True): "#d5efd0",
+    (False, True): "#fbd9c0",
+}
+UNDECIDED_COLOUR, UNMEASURED_COLOUR = "#ececec", "#ffffff"
+
+
+def _verdict_details(v: Mapping) -> str:
+    """The margin, its interval and what they mean, under the winner's name."""
+    if v.get("margin_points") is None:
+        return "the only strategy measured"
+    low, high = v.get("ci_low_points"), v.get("ci_high_points")
+    interval = f"95% CI {low:+.1f} to {high:+.1f}" if low is not None and high is not None else "interval unknown"
+    called = "decisive" if v.get("decisive") else "not decisive"
+    agreement = {True: "agrees with the rule", False: "disagrees with the rule", None: "the rule's pick was not measured"}[v.get("agree")]
+    return f"by {v['margin_points']:+.1f} points over {v['compared_with']}\n({interval}): {called};\n{agreement}"
+
+
+def quadrant_matrix_plot(verdicts: Sequence[Mapping], rule: Mapping[str, str | None], title: str) -> bytes:
+    """The answer on one page: the size–similarity matrix, each quadrant with the rule of
+    thumb's pick among the strategies measured (``rule``: quadrant -> strategy) and, per task
+    measured there, the measured winner, its margin with the 95% interval, and whether the
+    rule agreed. A quadrant is green where its decisive verdicts agree with the rule, orange
+    where they disagree, grey where an interval includes zero (or they differ)."""
+    fig = Figure(figsize=(9, 5.6), layout="constrained")
+    axes = fig.subplots(2, 2)
+    for quadrant, (row, column) in MATRIX.items():
+        ax = axes[row][column]
+        ax.set_xticks([])
+        ax.set_yticks([])
+        here = [v for v in verdicts if v["quadrant"] == quadrant]
+        calls = {bool(v.get("agree")) for v in here if v.get("decisive")}
+        if not here:
+            colour = UNMEASURED_COLOUR
+        elif len(calls) == 1 and all(v.get("decisive") for v in here):
+            colour = MATRIX_COLOURS[calls.pop(), True]
+        else:
+            colour = UNDECIDED_COLOUR
+        ax.set_facecolor(colour)
+        size, similarity = ("large", "small")[row], ("different", "similar")[column]
+        ax.set_title(f"{quadrant}: {size}, {similarity}", fontsize=11, loc="left", fontweight="bold")
+        if column == 0:
+            ax.set_ylabel(f"{size} data set", fontsize=10)
+        if row == 1:
+            ax.set_xlabel(f"{similarity} {'from' if similarity == 'different' else 'to'} the source", fontsize=10)
+        if not here:
+            ax.text(0.5, 0.5, "no task measured here", transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#777")
+            continue
+        ax.text(0.97, 0.95, f"rule of thumb:\n{rule.get(quadrant) or 'not measured'}", transform=ax.transAxes,
+                ha="right", va="top", fontsize=9, color="#444", parse_math=False)  # fmt: skip
+        y, step = 0.95, 0.9 / len(here)
+        for v in here:
+            ax.text(0.03, y, str(v["task"]), transform=ax.transAxes, ha="left", va="top", fontsize=9, color="#444", parse_math=False)
+            ax.text(0.03, y - 0.09, f"{v['measured']} won", transform=ax.transAxes, ha="left", va="top", fontsize=15,
+                    fontweight="bold", parse_math=False)  # fmt: skip
+            ax.text(0.03, y - 0.26, _verdict_details(v), transform=ax.transAxes, ha="left", va="top", fontsize=9.5,
+                    linespacing=1.4, parse_math=False)  # fmt: skip
+            y -= step
+    fig.suptitle(title, fontsize=12, parse_math=False)
+    fig.supxlabel("green: a decisive winner the rule of thumb names; orange: a decisive winner it does not; "
+                  "grey: a 95% interval that includes zero", fontsize=9, color="#444")  # fmt: skip
+    return _png(fig)
+
+
+def matrix_plots(board: Leaderboard) -> list[Plot]:
+    """Per suite, :func:`quadrant_matrix_plot` of its deciding verdicts."""
+    deciding = deciding_verdicts(board.table("verdict").rows)
+    plots = []
+    for suite in sorted({str(v["suite"]) for v in deciding}, key=natural_key):
+        here = [v for v in deciding if str(v["suite"]) == suite]
+        rule = {v["quadrant"]: v["recommended"] for v in here}
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite).strip("_") or "suite"
+        title = f"{suite}: the measured winner in each quadrant of the size–similarity matrix"
+        plots.append(Plot(f"matrix_{slug}.png", title, quadrant_matrix_plot(here, rule, title), headline=True))
+    return plots
+
+
 def leaderboard_plots(board: Leaderboard) -> list[Plot]:
     """For each task setting: the accuracy–speed and accuracy–memory plots (where measured),
     the heatmap and the learning curves; per suite, the pretraining curves."""
     pareto, memory, accuracy = board.table("pareto").rows, board.table("memory_pareto").rows, board.table("accuracy").rows
-    plots, slugs = [], set()
+    plots, slugs = matrix_plots(board), set()
     for key in dict.fromkeys(task_key(r) for r in accuracy):  # accuracy is in task order
         title, slug = task_title(key), _slug(key)
         while slug in slugs:  # names that differ only in characters a file name cannot hold

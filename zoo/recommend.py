@@ -33,7 +33,7 @@ import zoo
 from zoo.data import ImageSet
 from zoo.errors import ZooError
 from zoo.features import Features, SuiteBackbone, load_backbone, stored_architectures
-from zoo.leaderboard import OVERALL, build_leaderboard, task_key
+from zoo.leaderboard import OVERALL, build_leaderboard, deciding_verdicts, task_key
 from zoo.logme import logme
 from zoo.progress import progress
 from zoo.report import read_results, strategy_rule
@@ -245,15 +245,14 @@ def measured(results: Path, suite: SuiteSpec, quadrant: str, architecture: str |
         return None
     tasks = {t.name for t in suite.tasks if t.quadrant == quadrant}
     rows = [r for r in read_results(Path(results)) if r["suite"] == suite.name and r["task"] in tasks]
-    by_setting: dict[tuple, list[dict]] = defaultdict(list)
-    for verdict in build_leaderboard(rows, strategy_rule()).table("verdict").rows if rows else ():
-        by_setting[task_key(verdict)].append(verdict)
+    verdicts = build_leaderboard(rows, strategy_rule()).table("verdict").rows if rows else []
+    deciding = deciding_verdicts(verdicts)
     shown = []
-    for scoped in by_setting.values():
-        deciding = [v for v in scoped if v["scope"] == OVERALL] or (scoped if len(scoped) == 1 else [])
-        shown += [{**v, "deciding": True} for v in deciding]
-        shown += [{**v, "deciding": False} for v in scoped if v["scope"] == architecture and v not in deciding]
-    return Measured(Path(results), shown) if by_setting else None
+    for key in dict.fromkeys(task_key(v) for v in verdicts):
+        answer = [v for v in deciding if task_key(v) == key]
+        shown += [{**v, "deciding": True} for v in answer]
+        shown += [{**v, "deciding": False} for v in verdicts if task_key(v) == key and v["scope"] == architecture and v not in answer]
+    return Measured(Path(results), shown) if verdicts else None
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ their versions), builds the tables of :mod:`zoo.leaderboard` and writes, into ``
 ``<table>.csv``                 one per table: accuracy, accuracy_failed, speed_inference,
                                 speed_training, memory, memory_step, memory_trainable,
                                 memory_pareto, verdict, pareto, …
-``plots/*.png``                 per task: accuracy against speed and against training
-                                memory, a heatmap, learning curves; pretraining curves
+``plots/*.png``                 per suite: the size–similarity matrix with each quadrant's
+                                measured winner (the pages open with it); per task: accuracy
+                                against speed and against training memory, a heatmap,
+                                learning curves; pretraining curves
 =============================== ===========================================================
 
 ``fill_readme`` puts the headline tables into a README between marker comments, so the
@@ -54,7 +56,7 @@ from zoo.results import ADDED_COLUMNS, COLUMNS, ResultsStore
 
 RESULTS_FILE = "results.sqlite"
 PLOTS_DIR = "plots"
-PLOT_PREFIXES = ("accuracy_speed_", "accuracy_memory_", "heatmap_", "learning_curves_", "pretraining_")  # files under plots/ this module owns, replaced on every write
+PLOT_PREFIXES = ("matrix_", "accuracy_speed_", "accuracy_memory_", "heatmap_", "learning_curves_", "pretraining_")  # files under plots/ this module owns, replaced on every write
 
 
 class NoResultsError(ZooError):
@@ -270,13 +272,14 @@ def _dumps(data: object) -> str:
 
 
 def leaderboard_markdown(leaderboard: Leaderboard, plots: Sequence[Plot]) -> str:
-    """The README of the output directory: verdict and headline tables, context, plots."""
+    """The README of the output directory: the matrix, verdict and headline tables, context, plots."""
     env = leaderboard.environment
     suites, suite_notes = suite_tables(env)
     parts = [
         "# zoo leaderboard\n",
         f"{env['cells']} cells ({env['ok']} ok). Open `index.html` for every table, sortable, with the plots. "
         "Per board: `accuracy.md`, `speed.md`, `memory.md`, `verdict.md` (and `.json`, and a `.csv` per table).\n",
+        *[f"![{_md(p.title)}]({PLOTS_DIR}/{p.filename})\n" for p in plots if p.headline],
         markdown_table(leaderboard.table("verdict")),
         *[f"- {_md(note)}" for note in leaderboard.board("verdict").notes],
         "",
@@ -288,7 +291,7 @@ def leaderboard_markdown(leaderboard: Leaderboard, plots: Sequence[Plot]) -> str
         *[f"- {_md(note)}\n" for note in suite_notes],
         markdown_table(plugins_table(env)),
         "## Plots\n",
-        *[f"![{_md(p.title)}]({PLOTS_DIR}/{p.filename})\n" for p in plots],
+        *[f"![{_md(p.title)}]({PLOTS_DIR}/{p.filename})\n" for p in plots if not p.headline],
     ]
     return "\n".join(parts)
 
