@@ -7,7 +7,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test bench benchmark recipe-sanity setup data browser clean
+.PHONY: test bench benchmark recipe-sanity heldout setup data browser clean
 
 test: setup data browser
 	$(BIN)/pytest
@@ -27,6 +27,12 @@ benchmark: setup data
 # writes leaderboards/recipe_sanity.{json,md}.
 recipe-sanity: setup data
 	ZOO_RECIPE_SANITY=1 $(BIN)/pytest tests/benchmarks/test_recipe_sanity.py --benchmark-only -s
+
+# zoo recommend on held-out folders (zoo/heldout.py): placement against the quadrants named
+# for them, recommendations against zoo bench --data (cells in runs/heldout/, resumable);
+# needs mini weights in the store; writes leaderboards/{placement,recommendation}.{json,md}.
+heldout: setup data
+	ZOO_HELDOUT=1 $(BIN)/pytest tests/benchmarks/test_heldout.py --benchmark-only -s
 
 setup: $(INSTALLED)
 

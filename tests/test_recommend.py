@@ -327,6 +327,13 @@ def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task
     assert "2 cells: 1 run, 1 already stored" in capsys.readouterr().out
 
 
+def test_bench_data_alone_runs_only_the_folder(task_folders, pretrained, tmp_path, capsys):
+    argv = ["bench", "--arch", "simple_cnn", "--strategy", "linear_probe", "--seeds", "1", "--epochs", "1",
+            "--data", str(task_folders["fashion_footwear_small"]), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 0
+    assert {r["task"] for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows()} == {"data_fashion_footwear_small"}
+
+
 def test_bench_data_that_is_not_a_folder_is_one_line(pretrained, tmp_path, capsys):
     argv = ["bench", "--arch", "simple_cnn", "--strategy", "linear_probe", "--data", str(tmp_path / "nowhere")]
     assert main(argv) == 2

@@ -77,8 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--task", action="append", metavar="NAMES", help="tasks of the suite (default: all)")
     cmd.add_argument("--quadrant", action="append", metavar="Q", help="only tasks in these quadrants (Q1…Q4)")
     cmd.add_argument("--data", action="append", type=Path, metavar="PATH",
-                     help="a team's image folder (one sub-folder per class) to run as one more task; its quadrant "
-                          "is measured as `zoo recommend` measures it")
+                     help="a team's image folder (one sub-folder per class) to run as a task; its quadrant "
+                          "is measured as `zoo recommend` measures it. Only the folders run, unless --task or "
+                          "--quadrant also selects the suite's tasks")
     cmd.add_argument("--epochs", type=_positive, help="epochs per cell (default: each task's own budget)")
     cmd.add_argument("--seeds", type=_positive, help="seeds per cell (default: each task's own, e.g. 3 on mini's small tasks)")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
@@ -423,7 +424,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     suite = registry.suites.get(args.suite)
     archs = _expand(registry.architectures, args.arch or DEFAULT_ARCHS)
     strategies = _expand(registry.strategies, args.strategy or DEFAULT_STRATEGIES)
-    tasks = _select_tasks(suite, args.task, args.quadrant)
+    # A team benching its folder wants its folder measured, not hours of the suite around it.
+    tasks = _select_tasks(suite, args.task, args.quadrant) if args.task or args.quadrant or not args.data else []
     device = select_device(args.device)
     if args.executor == "ray":  # imported only when asked for: Ray is an optional extra
         from zoo.ray_executor import RayExecutor

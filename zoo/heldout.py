@@ -17,6 +17,7 @@ Each folder is made from a seed alone, from data sets installed offline (Fashion
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = ["FOLDERS", "HeldOut", "write_folder"]
 SIDE = 28  # pixels: Fashion-MNIST's own size
 TEST_PER_CLASS = 100
 DIGITS = tuple(str(d) for d in range(10))
+WRITTEN_NS = 946_684_800 * 10**9  # 2000-01-01: the modification time of every file written
 
 
 @dataclass(frozen=True)
@@ -245,11 +247,17 @@ FOLDERS = (
 
 
 def write_folder(heldout: HeldOut, root: Path, seed: int = 0) -> Path:
-    """Write ``heldout`` as ``root/NAME/{train,test}/CLASS/NNNNN.png``; returns the folder."""
+    """Write ``heldout`` as ``root/NAME/{train,test}/CLASS/NNNNN.png``; returns the folder.
+
+    Every file gets the same fixed modification time: ``zoo bench --data`` knows a folder by
+    its files' names, sizes and times, so a folder written again, on any machine, is the same
+    task and its stored cells are reused."""
     folder = Path(root) / heldout.name
     for split, images in zip(("train", "test"), heldout.split(seed)):
         for i, (image, label) in enumerate(zip(images.images, images.labels.tolist())):
             directory = folder / split / images.classes[label]
             directory.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(image[0].numpy()).save(directory / f"{i:05d}.png")
+            path = directory / f"{i:05d}.png"
+            Image.fromarray(image[0].numpy()).save(path)
+            os.utime(path, ns=(WRITTEN_NS, WRITTEN_NS))
     return folder

@@ -1,0 +1,216 @@
+"""``zoo recommend`` on held-out folders: placement and recommendation against measurement.
+
+The folders of :data:`zoo.heldout.FOLDERS` are made from data the similarity threshold was
+never calibrated on, each named similar or different before any measurement. Two checks,
+both through every backbone with mini weights in the store:
+
+* **placement**: :func:`zoo.recommend.measure_quadrant` (what ``zoo recommend`` runs) puts
+  each folder in a quadrant; the report counts those that land in the one named for them.
+  Written to ``leaderboards/placement.{json,md}``.
+* **recommendation**: ``zoo bench --data`` measures the default strategies on the folders of
+  :data:`BENCHED` (resumable: the results go to ``runs/heldout/``); for each, the strategy
+  ``zoo recommend`` names (from ``leaderboards/results.sqlite``'s verdicts, as a team would
+  get it) is compared with the measured winner on the recommended backbone, with the 95%
+  interval of the winner's lead, and the recommended backbone's best top-1 with the best
+  backbone's. Written to ``leaderboards/recommendation.{json,md}``.
+
+They need stored mini weights and the recommendation check trains for tens of minutes, so
+they run only when asked: ``make heldout``.
+"""
+
+import json
+import os
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from zoo.cli import main
+from zoo.confidence import margin_interval
+from zoo.features import stored_architectures
+from zoo.heldout import FOLDERS, write_folder
+from zoo.leaderboard import accuracy_rows, latest_cells, seed_runs, task_key
+from zoo.recommend import DEFAULT_RESULTS, measure_quadrant, recommend
+from zoo.results import ResultsStore
+from zoo.similarity import STATISTIC
+from zoo.suites import QUADRANTS
+from zoo.training import device_name, select_device
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "leaderboards"
+RUNS = ROOT / "runs" / "heldout"
+BENCHED = ("footwear_mirrored", "footwear_low_resolution", "sklearn_digits", "gratings", "footwear_recaptured", "shapes")
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("ZOO_HELDOUT") != "1", reason="needs stored mini weights and trains: set ZOO_HELDOUT=1 (make heldout)"
+)
+
+
+@pytest.fixture(scope="module")
+def folders() -> dict[str, Path]:
+    """Every held-out folder, written under ``runs/heldout/folders`` (the same files, and so
+    the same ``zoo bench`` tasks, every time)."""
+    return {h.name: write_folder(h, RUNS / "folders") for h in FOLDERS}
+
+
+@pytest.fixture(scope="module")
+def archs() -> list[str]:
+    found = stored_architectures(zoo.get_zoo().suites.get("mini"))
+    assert found, "no backbone has mini weights: run `zoo pretrain --arch resnet18,googlenet` first"
+    return found
+
+
+def machine() -> dict:
+    device = select_device()
+    return {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "machine": device_name(device),
+        "torch": torch.__version__,
+        "zoo": zoo.__version__,
+        "date": date.today().isoformat(),
+    }
+
+
+def footer(result: dict) -> str:
+    return (
+        f"Measured on {result['device']} ({result['threads']} threads, {result['machine']}) in {result['seconds']:.0f} s; "
+        f"torch {result['torch']}, zoo {result['zoo']}, {result['date']}.\n"
+    )
+
+
+def test_heldout_folders_land_in_their_named_quadrants(benchmark, folders, archs):
+    suite = zoo.get_zoo().suites.get("mini")
+    started = time.perf_counter()
+
+    def place_all():
+        return {name: measure_quadrant(folder, suite, archs=archs) for name, folder in folders.items()}
+
+    placements = benchmark.pedantic(place_all, rounds=1, iterations=1)
+    rows = []
+    for heldout in FOLDERS:
+        placement = placements[heldout.name]
+        expected = QUADRANTS[heldout.size, heldout.similarity]
+        rows.append(
+            {
+                "folder": heldout.name,
+                "named": heldout.similarity,
+                "why": heldout.why,
+                "train_per_class": heldout.train_per_class,
+                "expected": expected,
+                "placed": placement.quadrant,
+                "right": placement.quadrant == expected,
+                "position": round(placement.position, 3),
+                "per_backbone": {r.variant: round(r.position, 3) for r in placement.similarity},
+            }
+        )
+    result = {"statistic": STATISTIC, "backbones": archs, "right": sum(r["right"] for r in rows), "folders": len(rows),
+              "rows": rows, "seconds": round(time.perf_counter() - started, 1), **machine()}  # fmt: skip
+    OUT.mkdir(exist_ok=True)
+    (OUT / "placement.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (OUT / "placement.md").write_text(render_placement(result))
+    assert result["right"] >= 5 * result["folders"] / 6
+
+
+def render_placement(result: dict) -> str:
+    lines = [
+        "# Held-out placement of `zoo recommend`\n",
+        f"{result['right']} of {result['folders']} folders land in the quadrant named for them before any measurement. "
+        "None of them is among the mini tasks the similarity threshold is calibrated on "
+        "(the folders are made by `zoo/heldout.py`; `make heldout` writes this page).\n",
+        f"Statistic: {result['statistic']}. Backbones: {', '.join(result['backbones'])}; a folder's position is "
+        "their mean calibrated position, negative similar, positive different.\n",
+        "| folder | named | per class | expected | placed | right | position | per backbone |",
+        "|---|---|---:|---|---|---|---:|---|",
+    ]
+    for r in result["rows"]:
+        backbones = ", ".join(f"{v} {p:+.2f}" for v, p in r["per_backbone"].items())
+        lines.append(
+            f"| {r['folder']} | {r['named']} | {r['train_per_class']} | {r['expected']} | {r['placed']} | "
+            f"{'yes' if r['right'] else '**no**'} | {r['position']:+.2f} | {backbones} |"
+        )
+    lines += ["", "Why each folder was named as it was:", ""]
+    lines += [f"- **{r['folder']}** ({r['named']}): {r['why']}." for r in result["rows"]]
+    return "\n".join([*lines, "", footer(result)])
+
+
+def test_recommendations_hold_against_measurement(benchmark, folders, archs):
+    started = time.perf_counter()
+    argv = ["bench", "--arch", ",".join(archs), "--out", str(RUNS)]
+    for name in BENCHED:
+        argv += ["--data", str(folders[name])]
+
+    def bench_all():
+        return main(argv)
+
+    assert benchmark.pedantic(bench_all, rounds=1, iterations=1) == 0
+    cells, _ = latest_cells(ResultsStore(RUNS / "results.sqlite").rows())
+    rows = []
+    for name in BENCHED:
+        here = [c for c in cells if c["config"].get("data_root") == str(folders[name].resolve())]
+        rows.append(check(name, recommend(folders[name], "mini", archs=archs, results=DEFAULT_RESULTS), here))
+    agree = sum(r["strategy_right"] for r in rows)
+    result = {"backbones": archs, "results": str(DEFAULT_RESULTS), "strategy_right": agree, "folders": len(rows),
+              "rows": rows, "seconds": round(time.perf_counter() - started, 1), **machine()}  # fmt: skip
+    (OUT / "recommendation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (OUT / "recommendation.md").write_text(render_recommendation(result))
+    assert len(rows) >= 4
+
+
+def check(name: str, rec, cells: list[dict]) -> dict:
+    """The recommendation for one folder against its measured cells."""
+    accuracy = accuracy_rows(cells)
+    best = {}  # architecture -> (mean top-1, strategy) of its best strategy
+    for row in accuracy:
+        if row["architecture"] not in best or row["top1_mean_pct"] > best[row["architecture"]][0]:
+            best[row["architecture"]] = (row["top1_mean_pct"], row["strategy"])
+    mine = {r["strategy"]: r["top1_mean_pct"] for r in accuracy if r["architecture"] == rec.architecture}
+    winner = max(mine, key=mine.get)
+    runs = seed_runs(cells)
+    key = task_key(cells[0])
+    interval = margin_interval([runs[(*key, rec.architecture, winner)]], [runs[(*key, rec.architecture, rec.strategy)]])
+    tied = winner == rec.strategy or (interval.known and interval.low <= 0)
+    top = max(best.values())
+    return {
+        "folder": name,
+        "quadrant": rec.placement.quadrant,
+        "architecture": rec.architecture,
+        "strategy": rec.strategy,
+        "strategy_from": rec.as_dict()["recommendation"]["strategy_from"],
+        "measured": {s: round(v, 2) for s, v in sorted(mine.items(), key=lambda item: -item[1])},
+        "winner": winner,
+        "lead_points": round(mine[winner] - mine[rec.strategy], 2),
+        "ci_low_points": None if not interval.known else round(interval.low, 2),
+        "ci_high_points": None if not interval.known else round(interval.high, 2),
+        "seeds": statistics.median(r["seeds"] for r in accuracy),
+        "strategy_right": tied,
+        "best_architecture": max(best, key=lambda a: best[a]),
+        "backbone_gap_points": round(top[0] - best[rec.architecture][0], 2),
+        "best_per_architecture": {a: [round(v, 2), s] for a, (v, s) in best.items()},
+    }
+
+
+def render_recommendation(result: dict) -> str:
+    lines = [
+        "# `zoo recommend` against measurement on held-out folders\n",
+        f"On {result['strategy_right']} of {result['folders']} folders the recommended strategy is the measured winner "
+        "on the recommended backbone, or within the 95% interval of the winner's lead (a tie). The recommendation "
+        f"is what `zoo recommend` says with the committed verdicts of `{result['results']}`; the measurement is "
+        "`zoo bench --data FOLDER` with the default strategies, budgets and seeds (`make heldout`; cells in "
+        "`runs/heldout/`).\n",
+        "| folder | placed | backbone | recommended | from | measured on that backbone (mean top-1, %) | winner's lead (95% CI) | right | best backbone | backbone gap |",
+        "|---|---|---|---|---|---|---|---|---|---:|",
+    ]
+    for r in result["rows"]:
+        measured = ", ".join(f"{s} {v:.1f}" for s, v in r["measured"].items())
+        interval = "" if r["ci_low_points"] is None else f" ({r['ci_low_points']:+.1f} to {r['ci_high_points']:+.1f})"
+        lead = "—" if r["winner"] == r["strategy"] else f"{r['winner']} {r['lead_points']:+.1f}{interval}"
+        lines.append(
+            f"| {r['folder']} | {r['quadrant']} | {r['architecture']} | {r['strategy']} | {r['strategy_from']} | {measured} | "
+            f"{lead} | {'yes' if r['strategy_right'] else '**no**'} | {r['best_architecture']} | {r['backbone_gap_points']:.1f} |"
+        )
+    return "\n".join([*lines, "", footer(result)])
