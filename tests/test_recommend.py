@@ -16,6 +16,7 @@ import zoo
 from zoo import similarity
 from zoo.cli import main
 from zoo.data import ImageSet
+from zoo.heldout import FOLDERS, write_folder
 from zoo.leaderboard import OVERALL
 from zoo.pluginmanager import load_zoo
 from zoo.pretrain import pretrain
@@ -123,6 +124,15 @@ def test_every_mini_task_lands_in_its_declared_quadrant(task, task_folders, pret
     assert reading["calibration_separates_tasks"]
     assert {p["task"] for p in reading["calibration"]} == {t.name for t in zoo.get_zoo().suites.get(MINI).tasks}
     assert report["measured"] is None and not out.count("zoo:")  # progress stays on stderr
+
+
+@pytest.mark.parametrize("name", ["shapes", "gratings"])
+def test_a_generated_folder_of_another_domain_is_not_placed_as_similar(name, pretrained, tmp_path, capsys):
+    heldout = next(h for h in FOLDERS if h.name == name)
+    folder = write_folder(dataclasses.replace(heldout, train_per_class=30), tmp_path)
+    code, out, _ = run(capsys, folder, "--arch", "simple_cnn", "--json")
+    assert code == 0
+    assert json.loads(out)["quadrant"] in ("Q1", "Q3")
 
 
 def test_json_has_the_measurements_behind_the_recommendation(task_folders, pretrained, tmp_path, capsys):

@@ -63,11 +63,12 @@ class SuiteBackbone:
 
     @torch.no_grad()
     def features(self, data: ImageSet) -> Features:
-        """The stem's per-channel means and the pooled features of ``data``, in one pass."""
+        """The stem's per-channel means, the pooled features and the source classifier's logits
+        of ``data``, in one pass."""
         stage_list = stages(self.model)
         stem = stage_module(self.model, stage_list[0])
         body = [stage_module(self.model, s) for s in stage_list[1:] if s.name not in CLASSIFIER_SIDE]
-        stem_out, pooled = [], []
+        stem_out, pooled, logits = [], [], []
         for images, _ in self._prepared(data).batches(BATCH_SIZE):
             with autocast(self.device):
                 x = stem(images)
@@ -75,7 +76,8 @@ class SuiteBackbone:
                 for stage in body:
                     x = stage(x)
                 pooled.append(self.model.forward_head(x, pre_logits=True).float().cpu())
-        return Features(torch.cat(stem_out), torch.cat(pooled))
+                logits.append(self.model.forward_head(x).float().cpu())
+        return Features(torch.cat(stem_out), torch.cat(pooled), torch.cat(logits))
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Features:
 
     stem: torch.Tensor  # [N, C] per-channel means of the stem's feature maps: the imaging domain
     pooled: torch.Tensor  # [N, num_features] what the classifier sees: the labels' fit
+    logits: torch.Tensor  # [N, source classes] the source classifier's outputs (zoo.transferability)
 
 
 def weights_variant(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "fp32") -> str:

@@ -41,6 +41,7 @@ from zoo.rule import rule_of_thumb
 from zoo.similarity import STATISTIC, SimilarityReading, check_measurable, read
 from zoo.suites import QUADRANTS, SuiteSpec, load_selection
 from zoo.training import precision, select_device
+from zoo.transferability import ESTIMATORS
 
 __all__ = [
     "Measured",
@@ -406,12 +407,15 @@ def logme_agreement(
     archs: Sequence[str] | None = None,
     device: torch.device | None = None,
 ) -> list[dict]:
-    """Kendall's τ, per task of ``suite``, between LogME and measured fine-tuned accuracy.
+    """Kendall's τ, per task of ``suite``, between each transferability estimator (LogME and
+    those of :mod:`zoo.transferability`) and measured fine-tuned accuracy.
 
-    For every task with at least two architectures measured: each architecture's LogME on
+    For every task with at least two architectures measured: each architecture's scores on
     the task's training images (seed 0), against its best mean top-1 over the strategies
-    that start from pretrained weights. τ = 1 means LogME ranks the backbones exactly as
-    fine-tuning did. ``archs`` defaults to those in the results with stored weights.
+    that start from pretrained weights. τ = 1 means the estimator ranks the backbones
+    exactly as fine-tuning did; with n backbones, τ can reach p < 0.05 (two-sided) only
+    from n = 5 on, so the p-value is reported beside it. ``archs`` defaults to those in the
+    results with stored weights.
     """
     from scipy.stats import kendalltau
 
@@ -439,23 +443,26 @@ def logme_agreement(
         if len(measured_archs) < 2:
             continue
         train, _ = load_selection(task.data, seed=0)
-        scores = {}
+        scores: dict[str, list[float]] = defaultdict(list)
         for arch in measured_archs:
             if arch not in backbones:
                 backbones[arch] = load_backbone(suite, zoo.get_zoo().architectures.get(arch), device)
-            scores[arch] = logme(backbones[arch].features(train).pooled, train.labels)
+            features = backbones[arch].features(train)
+            scores["logme"].append(logme(features.pooled, train.labels))
+            for name, (reads, estimator) in ESTIMATORS.items():
+                scores[name].append(estimator(getattr(features, reads), train.labels))
         accuracy = [best[task.name][a][0] for a in measured_archs]
-        tau, p_value = kendalltau([scores[a] for a in measured_archs], accuracy)
+        agreement = {name: kendalltau(values, accuracy) for name, values in scores.items()}
         report.append(
             {
                 "task": task.name,
                 "quadrant": task.quadrant,
                 "architectures": measured_archs,
-                "logme": [round(scores[a], 4) for a in measured_archs],
                 "best_top1": [round(v, 4) for v in accuracy],
                 "best_strategy": [best[task.name][a][1] for a in measured_archs],
-                "kendall_tau": float(tau),
-                "p_value": float(p_value),
+                "scores": {name: [round(v, 4) for v in values] for name, values in scores.items()},
+                "kendall_tau": {name: float(result.statistic) for name, result in agreement.items()},
+                "p_value": {name: float(result.pvalue) for name, result in agreement.items()},
             }
         )
     return report

@@ -34,6 +34,7 @@ from zoo.confidence import margin_interval
 from zoo.features import stored_architectures
 from zoo.heldout import FOLDERS, write_folder
 from zoo.leaderboard import accuracy_rows, latest_cells, seed_runs, task_key
+from zoo.paths import zoo_home as zoo_home_path
 from zoo.recommend import DEFAULT_RESULTS, measure_quadrant, recommend
 from zoo.results import ResultsStore
 from zoo.similarity import STATISTIC
@@ -48,6 +49,13 @@ BENCHED = ("footwear_mirrored", "footwear_low_resolution", "sklearn_digits", "gr
 pytestmark = pytest.mark.skipif(
     os.environ.get("ZOO_HELDOUT") != "1", reason="needs stored mini weights and trains: set ZOO_HELDOUT=1 (make heldout)"
 )
+
+
+@pytest.fixture
+def zoo_home() -> Path:
+    """The user's own ``$ZOO_HOME``, not a fresh one per test: the checks need the weights
+    ``zoo pretrain`` stored there."""
+    return zoo_home_path()
 
 
 @pytest.fixture(scope="module")
