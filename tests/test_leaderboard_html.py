@@ -130,6 +130,8 @@ def test_the_page_opens_with_the_matrix_readable_at_full_size(page, tmp_path):
     )
     section, alt, _, bottom, shown, natural, viewport = first
     assert section == "answer" and "size–similarity matrix" in alt
+    order = page.execute_script("return Array.from(document.querySelectorAll('section'), s => s.id)")
+    assert order[:3] == ["answer", "heatmaps", "verdict"]  # the answer, its heatmaps, then the tables
     assert bottom <= viewport  # the whole figure is on the first screen
     assert shown == natural >= 800  # drawn at its own size: its 9–15 pt text is not scaled down
     shot = Path(os.environ.get("ZOO_SCREENSHOTS", tmp_path)) / "index-1300px-top.png"

@@ -140,17 +140,25 @@ def _figure(plot: Plot) -> str:
     )
 
 
+FIGURE_SECTIONS = {"answer": "The answer", "heatmaps": "Heatmaps", "plots": "Plots"}  # Plot.section -> heading
+
+
+def _figures(name: str, plots: Sequence[Plot]) -> str:
+    return f'<section id="{name}"><h2>{FIGURE_SECTIONS[name]}</h2>\n' + "\n".join(_figure(p) for p in plots) + "\n</section>"
+
+
 def render_html(boards: Sequence[Board], plots: Sequence[Plot], context: Sequence[Table], summary: str, notes: Sequence[str] = ()) -> str:
-    """The whole page: the headline plots (the answer), boards in the order given, the other
-    plots, then the context tables (environment, suites, plugins) with their ``notes``;
-    ``summary`` is the line under the title."""
-    headline = [p for p in plots if p.headline]
-    nav = '<a href="#answer">The answer</a> ' if headline else ""
-    nav += " ".join(f'<a href="#{_e(b.name)}">{_e(b.title)}</a>' for b in boards)
-    nav += ' <a href="#plots">Plots</a> <a href="#environment">Environment</a>'
-    sections = ['<section id="answer"><h2>The answer</h2>\n' + "\n".join(_figure(p) for p in headline) + "\n</section>"] if headline else []
+    """The whole page, the answer first: the size–similarity matrix, the heatmaps, the boards
+    in the order given, the other plots, then the context tables (environment, suites,
+    plugins) with their ``notes``; ``summary`` is the line under the title."""
+    figures = {name: [p for p in plots if p.section == name] for name in FIGURE_SECTIONS}
+    before = [name for name in ("answer", "heatmaps") if figures[name]]
+    links = [(name, FIGURE_SECTIONS[name]) for name in before] + [(b.name, b.title) for b in boards]
+    links += [("plots", "Plots"), ("environment", "Environment")]
+    nav = " ".join(f'<a href="#{_e(anchor)}">{_e(title)}</a>' for anchor, title in links)
+    sections = [_figures(name, figures[name]) for name in before]
     sections += [_section(b.name, b.title, b.tables, b.notes) for b in boards]
-    sections.append('<section id="plots"><h2>Plots</h2>\n' + "\n".join(_figure(p) for p in plots if not p.headline) + "\n</section>")
+    sections.append(_figures("plots", figures["plots"]))
     sections.append(_section("environment", "Environment, suite and plugins", context, notes))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

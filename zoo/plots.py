@@ -34,7 +34,7 @@ class Plot:
     filename: str  # under the output directory's plots/ ("accuracy_speed_mini_digits_large.png")
     title: str  # caption and alt text
     png: bytes
-    headline: bool = False  # the page opens with it (the size–similarity matrix)
+    section: str = "plots"  # where the HTML page shows it: "answer" (first), "heatmaps" (next), "plots" (after the tables)
 
 
 def task_title(key: tuple) -> str:
@@ -223,7 +223,7 @@ def matrix_plots(board: Leaderboard) -> list[Plot]:
         rule = {v["quadrant"]: v["recommended"] for v in here}
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite).strip("_") or "suite"
         title = f"{suite}: the measured winner in each quadrant of the size–similarity matrix"
-        plots.append(Plot(f"matrix_{slug}.png", title, quadrant_matrix_plot(here, rule, title), headline=True))
+        plots.append(Plot(f"matrix_{slug}.png", title, quadrant_matrix_plot(here, rule, title), section="answer"))
     return plots
 
 
@@ -246,7 +246,8 @@ def leaderboard_plots(board: Leaderboard) -> list[Plot]:
             plots.append(Plot(f"accuracy_memory_{slug}.png", f"{title}: accuracy against training step memory",
                               tradeoff_plot(points, "step_peak_bytes", "training step peak memory, MiB", title)))  # fmt: skip
         rows = [r for r in accuracy if task_key(r) == key]
-        plots.append(Plot(f"heatmap_{slug}.png", f"{title}: mean top-1 per strategy and architecture", heatmap_plot(rows, title)))
+        plots.append(Plot(f"heatmap_{slug}.png", f"{title}: mean top-1 per strategy and architecture", heatmap_plot(rows, title),
+                          section="heatmaps"))  # fmt: skip
         if board.curves.get(key):
             plots.append(Plot(f"learning_curves_{slug}.png", f"{title}: validation top-1 per epoch, seed 0",
                               learning_curve_plot(board.curves[key], f"{title}: validation top-1, seed 0")))  # fmt: skip

@@ -279,7 +279,7 @@ def leaderboard_markdown(leaderboard: Leaderboard, plots: Sequence[Plot]) -> str
         "# zoo leaderboard\n",
         f"{env['cells']} cells ({env['ok']} ok). Open `index.html` for every table, sortable, with the plots. "
         "Per board: `accuracy.md`, `speed.md`, `memory.md`, `verdict.md` (and `.json`, and a `.csv` per table).\n",
-        *[f"![{_md(p.title)}]({PLOTS_DIR}/{p.filename})\n" for p in plots if p.headline],
+        *[f"![{_md(p.title)}]({PLOTS_DIR}/{p.filename})\n" for p in plots if p.section == "answer"],
         markdown_table(leaderboard.table("verdict")),
         *[f"- {_md(note)}" for note in leaderboard.board("verdict").notes],
         "",
@@ -291,7 +291,7 @@ def leaderboard_markdown(leaderboard: Leaderboard, plots: Sequence[Plot]) -> str
         *[f"- {_md(note)}\n" for note in suite_notes],
         markdown_table(plugins_table(env)),
         "## Plots\n",
-        *[f"![{_md(p.title)}]({PLOTS_DIR}/{p.filename})\n" for p in plots if not p.headline],
+        *[f"![{_md(p.title)}]({PLOTS_DIR}/{p.filename})\n" for p in plots if p.section != "answer"],
     ]
     return "\n".join(parts)
 
