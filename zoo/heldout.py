@@ -64,8 +64,9 @@ class HeldOut:
 
 def _fashion_test(classes: dict[str, tuple[str, ...]], per_class: int, seed: int, offset: int) -> ImageSet:
     """``per_class`` Fashion-MNIST *test* images of each new class, drawn evenly from the
-    original classes it groups; ``offset`` skips that many per original class first, so
-    folders drawing from the same classes do not share images."""
+    original classes it groups, after skipping the first ``offset`` of each class (in a
+    fixed order). The test split keeps every folder apart from the calibration tasks, which
+    draw from the training split; folders of the same classes may share a few images."""
     fashion = zoo.get_zoo().datasets.get("fashion_mnist").load("test")
     generator = torch.Generator().manual_seed(seed)
     images, labels = [], []
