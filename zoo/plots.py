@@ -47,6 +47,10 @@ def _slug(key: tuple) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{suite}_{task}_{epochs}ep").strip("_") or "task"
 
 
+def _suite_slug(suite: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", suite).strip("_") or "suite"
+
+
 def _png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
@@ -150,10 +154,7 @@ def pretraining_plot(curves: Mapping[str, Mapping], title: str) -> bytes:
 # The size–similarity matrix as the rule of thumb draws it: similarity grows to the right,
 # size upwards, so Q1…Q4 read left to right, top to bottom.
 MATRIX = {"Q1": (0, 0), "Q2": (0, 1), "Q3": (1, 0), "Q4": (1, 1)}
-MATRIX_COLOURS = {  # (agrees with the rule, decisive) -> background
-    (True, True): "#d5efd0",
-    (False, True): "#fbd9c0",
-}
+DECISIVE_COLOURS = {True: "#d5efd0", False: "#fbd9c0"}  # a decisive verdict agreeing with the rule or not
 UNDECIDED_COLOUR, UNMEASURED_COLOUR = "#ececec", "#ffffff"
 
 
@@ -185,7 +186,7 @@ def quadrant_matrix_plot(verdicts: Sequence[Mapping], rule: Mapping[str, str | N
         if not here:
             colour = UNMEASURED_COLOUR
         elif len(calls) == 1 and all(v.get("decisive") for v in here):
-            colour = MATRIX_COLOURS[calls.pop(), True]
+            colour = DECISIVE_COLOURS[calls.pop()]
         else:
             colour = UNDECIDED_COLOUR
         ax.set_facecolor(colour)
@@ -221,7 +222,7 @@ def matrix_plots(board: Leaderboard) -> list[Plot]:
     for suite in sorted({str(v["suite"]) for v in deciding}, key=natural_key):
         here = [v for v in deciding if str(v["suite"]) == suite]
         rule = {v["quadrant"]: v["recommended"] for v in here}
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite).strip("_") or "suite"
+        slug = _suite_slug(suite)
         title = f"{suite}: the measured winner in each quadrant of the size–similarity matrix"
         plots.append(Plot(f"matrix_{slug}.png", title, quadrant_matrix_plot(here, rule, title), section="answer"))
     return plots
@@ -252,7 +253,7 @@ def leaderboard_plots(board: Leaderboard) -> list[Plot]:
             plots.append(Plot(f"learning_curves_{slug}.png", f"{title}: validation top-1 per epoch, seed 0",
                               learning_curve_plot(board.curves[key], f"{title}: validation top-1, seed 0")))  # fmt: skip
     for suite, curves in sorted(board.pretraining_curves.items(), key=lambda item: natural_key(str(item[0]))):
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(suite)).strip("_") or "suite"
+        slug = _suite_slug(str(suite))
         title = f"{suite}: pretraining on the source"
         plots.append(Plot(f"pretraining_{slug}.png", f"{title}, validation top-1 per epoch", pretraining_plot(curves, title)))
     return plots

@@ -26,12 +26,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import torch
 
 import zoo
 from zoo.cli import main
 from zoo.confidence import margin_interval
 from zoo.features import stored_architectures
+from zoo.harness import environment
 from zoo.heldout import FOLDERS, write_folder
 from zoo.leaderboard import accuracy_rows, latest_cells, seed_runs, task_key
 from zoo.paths import zoo_home as zoo_home_path
@@ -39,7 +39,7 @@ from zoo.recommend import DEFAULT_RESULTS, measure_quadrant, recommend
 from zoo.results import ResultsStore
 from zoo.similarity import STATISTIC
 from zoo.suites import QUADRANTS
-from zoo.training import device_name, select_device
+from zoo.training import precision, select_device
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "leaderboards"
@@ -73,21 +73,15 @@ def archs() -> list[str]:
 
 
 def machine() -> dict:
+    """Where the check ran, as a cell records it (:func:`zoo.harness.environment`), and when."""
     device = select_device()
-    return {
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "machine": device_name(device),
-        "torch": torch.__version__,
-        "zoo": zoo.__version__,
-        "date": date.today().isoformat(),
-    }
+    return {**environment(device, precision(device)), "date": date.today().isoformat()}
 
 
 def footer(result: dict) -> str:
     return (
-        f"Measured on {result['device']} ({result['threads']} threads, {result['machine']}) in {result['seconds']:.0f} s; "
-        f"torch {result['torch']}, zoo {result['zoo']}, {result['date']}.\n"
+        f"Measured on {result['device']} ({result['threads']} threads, {result['device_name']}, {result['precision']}) "
+        f"in {result['seconds']:.0f} s; torch {result['torch']}, zoo {result['zoo']}, {result['date']}.\n"
     )
 
 
