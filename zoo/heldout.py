@@ -8,8 +8,15 @@ says whether it is similar or different to the source, and why, as written down 
 measured any of them. Sizes are mixed (small below mini's 100 per class, large above) so
 that a statistic cannot lean on the number of images.
 
+The folders come in two rounds. Round 1's eight were measured first, and their results
+showed that averaging the backbones' calibrated positions fails (5 of 8) where each backbone
+alone does better; the way the readings combine was changed on that evidence, so round 1 is
+no longer a held-out test of it. Round 2's six were named (and committed) before the changed
+placement measured any of them: they are its held-out test.
+
 Each folder is made from a seed alone, from data sets installed offline (Fashion-MNIST's
-*test* split, scikit-learn's digits) or drawn here (printed digits, gratings, shapes).
+*test* split, scikit-learn's digits and sample photographs) or drawn here (printed digits
+and letters, gratings, shapes, scribbles).
 :func:`write_folder` writes one as ``NAME/train/CLASS/*.png`` and ``NAME/test/…``, the layout
 ``zoo recommend`` and ``zoo bench --data`` read.
 """
@@ -46,6 +53,7 @@ class HeldOut:
     why: str  # the reason, written before any measurement
     train_per_class: int
     make: Callable[[int, int], ImageSet]  # (images per class, seed) -> images of every class
+    round: int = 1  # 1: seen when the way backbones' readings combine was chosen; 2: made after it
 
     @property
     def size(self) -> str:
@@ -133,6 +141,59 @@ def sklearn_digits(per_class: int, seed: int) -> ImageSet:
     return ImageSet(images[keep], labels[keep], DIGITS, "sklearn_digits")
 
 
+def clothing_dimmed(per_class: int, seed: int) -> ImageSet:
+    """The source's own six clothing classes from the test split, at 80% exposure and
+    shifted up to 2 pixels."""
+    classes = {name: (name,) for name in ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt")}
+    images = _fashion_test(classes, per_class, seed, offset=750)
+    rng = np.random.default_rng(seed)
+    out = [np.roll(0.8 * p.astype(np.float32), tuple(rng.integers(-2, 3, size=2)), axis=(0, 1)) for p in images.images[:, 0].numpy()]
+    return ImageSet(torch.from_numpy(np.stack(out).round().astype(np.uint8)).unsqueeze(1), images.labels, images.classes, "clothing_dimmed")
+
+
+def footwear_zoomed(per_class: int, seed: int) -> ImageSet:
+    """Sneakers, bags and ankle boots from the test split, framed tighter: the central
+    24×24 pixels scaled up to 28×28."""
+    classes = {"sneaker": ("Sneaker",), "bag": ("Bag",), "ankle_boot": ("Ankle boot",)}
+    images = _fashion_test(classes, per_class, seed, offset=130)
+    margin = 2
+    out = [
+        np.asarray(Image.fromarray(p[margin:-margin, margin:-margin]).resize((SIDE, SIDE), Image.BILINEAR))
+        for p in images.images[:, 0].numpy()
+    ]
+    return ImageSet(torch.from_numpy(np.stack(out)).unsqueeze(1), images.labels, images.classes, "footwear_zoomed")
+
+
+def footwear_noisy(per_class: int, seed: int) -> ImageSet:
+    """Sandals, sneakers and ankle boots from the test split with mild sensor noise
+    (Gaussian, standard deviation 6 of 255)."""
+    classes = {"sandal": ("Sandal",), "sneaker": ("Sneaker",), "ankle_boot": ("Ankle boot",)}
+    images = _fashion_test(classes, per_class, seed, offset=750)
+    rng = np.random.default_rng(seed)
+    pixels = images.images[:, 0].numpy().astype(np.float32)
+    noisy = np.clip(pixels + rng.normal(0, 6, pixels.shape), 0, 255).round().astype(np.uint8)
+    return ImageSet(torch.from_numpy(noisy).unsqueeze(1), images.labels, images.classes, "footwear_noisy")
+
+
+def photo_patches(per_class: int, seed: int) -> ImageSet:
+    """Grey 28×28 patches of scikit-learn's two sample photographs (a temple in China, a
+    flower), at scales of 1 to 3 pixels per pixel; the class is the photograph."""
+    from sklearn.datasets import load_sample_images
+
+    photos = [Image.fromarray(image).convert("L") for image in load_sample_images().images]
+    rng = np.random.default_rng(seed)
+
+    def draw(label: int, rng: np.random.Generator) -> np.ndarray:
+        photo = photos[label]
+        side = int(rng.integers(SIDE, 3 * SIDE + 1))
+        x, y = rng.integers(0, photo.width - side), rng.integers(0, photo.height - side)
+        return np.asarray(photo.crop((x, y, x + side, y + side)).resize((SIDE, SIDE), Image.BILINEAR))
+
+    images = [draw(label, rng) for label in range(2) for _ in range(per_class)]
+    labels = torch.arange(2).repeat_interleave(per_class)
+    return ImageSet(torch.from_numpy(np.stack(images)).unsqueeze(1), labels, ("temple", "flower"), "photo_patches")
+
+
 def _drawn(classes: tuple[str, ...], per_class: int, seed: int, draw: Callable, name: str) -> ImageSet:
     """``per_class`` images of each class, each drawn by ``draw(class index, rng)``."""
     rng = np.random.default_rng(seed)
@@ -198,6 +259,42 @@ def shapes(per_class: int, seed: int) -> ImageSet:
     return _drawn(classes, per_class, seed, draw, "shapes")
 
 
+def scribbles(per_class: int, seed: int) -> ImageSet:
+    """Random pen strokes (smooth random walks, 1–3 pixels wide) on black; the class is
+    the number of strokes, one to three."""
+    classes = ("one", "two", "three")
+
+    def draw(label: int, rng: np.random.Generator) -> np.ndarray:
+        canvas = Image.new("L", (SIDE, SIDE))
+        pen = ImageDraw.Draw(canvas)
+        for _ in range(label + 1):
+            point, heading = rng.uniform(6, SIDE - 6, size=2), rng.uniform(0, 2 * math.pi)
+            path = [tuple(point)]
+            for _ in range(int(rng.integers(4, 9))):
+                heading += rng.normal(0, 0.6)
+                point = np.clip(point + 3 * np.array([math.cos(heading), math.sin(heading)]), 1, SIDE - 2)
+                path.append(tuple(point))
+            pen.line(path, fill=int(rng.integers(180, 256)), width=int(rng.integers(1, 4)), joint="curve")
+        return np.asarray(canvas)
+
+    return _drawn(classes, per_class, seed, draw, "scribbles")
+
+
+def printed_letters(per_class: int, seed: int) -> ImageSet:
+    """Capital letters A–E in Pillow's built-in typeface, dark ink on a white page, at random
+    sizes, angles and places."""
+    classes = tuple("ABCDE")
+
+    def draw(label: int, rng: np.random.Generator) -> np.ndarray:
+        canvas = Image.new("L", (SIDE, SIDE), color=int(rng.integers(225, 256)))
+        font = ImageFont.load_default(size=int(rng.integers(14, 23)))
+        centre = (SIDE / 2 + rng.integers(-3, 4), SIDE / 2 + rng.integers(-3, 4))
+        ImageDraw.Draw(canvas).text(centre, classes[label], fill=int(rng.integers(0, 60)), font=font, anchor="mm")
+        return np.asarray(canvas.rotate(float(rng.uniform(-12, 12)), resample=Image.BILINEAR, fillcolor=int(np.asarray(canvas)[0, 0])))
+
+    return _drawn(classes, per_class, seed, draw, "printed_letters")
+
+
 FOLDERS = (
     HeldOut(
         "clothing_regrouped", "similar",
@@ -243,6 +340,42 @@ FOLDERS = (
         "shapes", "different",
         "thin white outlines of geometric shapes on black: line drawings, not photographs",
         150, shapes,
+    ),
+    HeldOut(
+        "clothing_dimmed", "similar",
+        "the source's own six clothing classes from the test split, photographed with less light (80% "
+        "exposure) and framed up to 2 pixels off centre",
+        120, clothing_dimmed, round=2,
+    ),
+    HeldOut(
+        "footwear_zoomed", "similar",
+        "sneakers, bags and ankle boots from the test split, framed tighter (the central 24×24 pixels "
+        "enlarged): the same studio product photographs, closer up",
+        40, footwear_zoomed, round=2,
+    ),
+    HeldOut(
+        "footwear_noisy", "similar",
+        "sandals, sneakers and ankle boots from the test split through a noisier sensor (Gaussian noise "
+        "of 6/255): the same product photographs, grainier",
+        100, footwear_noisy, round=2,
+    ),
+    HeldOut(
+        "photo_patches", "different",
+        "patches of two natural photographs (a temple, a flower): textures of scenes filling the frame, "
+        "no product on a black background",
+        200, photo_patches, round=2,
+    ),
+    HeldOut(
+        "scribbles", "different",
+        "random pen strokes on black, counted: line drawings with no object, nearer the digits than "
+        "the clothing",
+        30, scribbles, round=2,
+    ),
+    HeldOut(
+        "printed_letters", "different",
+        "capital letters in a typeface, dark ink on a white page: glyphs, and the inverse of the "
+        "source's bright objects on black",
+        50, printed_letters, round=2,
     ),
 )
 
