@@ -30,7 +30,8 @@ recipe-sanity: setup data
 
 # zoo recommend on held-out folders (zoo/heldout.py): placement against the quadrants named
 # for them, recommendations against zoo bench --data (cells in runs/heldout/, resumable);
-# needs mini weights in the store; writes leaderboards/{placement,recommendation}.{json,md}.
+# needs mini weights in the store (ZOO_HELDOUT_ARCHS=a,b to choose the backbones; default every
+# one stored); writes leaderboards/{placement,recommendation}.{json,md}.
 heldout: setup data
 	ZOO_HELDOUT=1 $(BIN)/pytest tests/benchmarks/test_heldout.py --benchmark-only -s
 

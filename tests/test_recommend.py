@@ -20,9 +20,10 @@ from zoo.heldout import FOLDERS, write_folder
 from zoo.leaderboard import OVERALL
 from zoo.pluginmanager import load_zoo
 from zoo.pretrain import pretrain
-from zoo.recommend import logme_agreement, measure_quadrant, measured
+from zoo.recommend import Placement, SizeReading, logme_agreement, measure_quadrant, measured
 from zoo.report import strategy_rule
 from zoo.results import ResultsStore
+from zoo.similarity import Calibration, CalibrationPoint, SimilarityReading
 from zoo.rule import rule_of_thumb
 from zoo.strategies import Phase, StrategySpec
 from zoo.suites import load_selection
@@ -249,6 +250,22 @@ def test_a_plugin_strategy_naming_q4_does_not_displace_linear_probe(task_folders
     assert recommendation["strategy"] == recommendation["rule_of_thumb"] == "linear_probe"
     others = sorted(n for n in loaded.strategies.names() if "Q4" in loaded.strategies.get(n).quadrants and n not in ("aardvark", "linear_probe"))
     assert recommendation["alternatives"] == ["aardvark", *others]  # after the seed strategy, by name
+
+
+def test_the_backbone_to_fine_tune_decides_the_similarity():
+    """Backbones' positions are in units of their own calibration, so they are not averaged:
+    the reading of the backbone with the highest LogME (the one recommended) decides."""
+    points = [CalibrationPoint("near", "similar", "large", 100, 0.3), CalibrationPoint("far", "different", "large", 100, 0.7)]
+    calibration = Calibration.from_points(MINI, "any", points)
+    size = SizeReading({"a": 150, "b": 150}, 100, "given")
+    near = SimilarityReading("near_net.mini-1", 0.45, calibration)  # position -0.25: similar
+    far = SimilarityReading("far_net.mini-1", 2.0, calibration)  # position +6.5: different
+    first = Placement(MINI, size, (near, far), {"near_net.mini-1": 1.2, "far_net.mini-1": 0.4})
+    assert (first.decided_by, first.similarity_verdict, first.quadrant) == (near, "similar", "Q2")
+    assert first.position == pytest.approx(-0.25)  # the mean, +3.125, would have said different
+    second = Placement(MINI, size, (near, far), {"far_net.mini-1": 0.9, "near_net.mini-1": 0.2})
+    assert (second.similarity_verdict, second.quadrant) == ("different", "Q1")
+    assert second.as_dict()["similarity"]["decided_by"] == "far_net.mini-1"
 
 
 def test_measure_quadrant_places_an_image_set(pretrained):
