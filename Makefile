@@ -7,7 +7,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test bench benchmark recipe-sanity heldout setup data browser clean
+.PHONY: test bench benchmark recipe-sanity heldout ranking setup data browser clean
 
 test: setup data browser
 	$(BIN)/pytest
@@ -34,6 +34,12 @@ recipe-sanity: setup data
 # one stored); writes leaderboards/{placement,recommendation}.{json,md}.
 heldout: setup data
 	ZOO_HELDOUT=1 $(BIN)/pytest tests/benchmarks/test_heldout.py --benchmark-only -s
+
+# LogME, H-score, NCE and LEEP against fine-tuned accuracy on mini's tasks, over every backbone
+# with mini weights: the default run's cells (runs/mini/), the others benched into runs/ranking/
+# (resumable); writes leaderboards/ranking.{json,md}.
+ranking: setup data
+	ZOO_RANKING=1 $(BIN)/pytest tests/benchmarks/test_backbone_ranking.py --benchmark-only -s
 
 setup: $(INSTALLED)
 

@@ -181,6 +181,13 @@ def latest_cells(rows: Iterable[Mapping]) -> tuple[list[dict], int]:
     return list(latest.values()), len(ordered) - len(latest)
 
 
+def reported_cells(rows: Iterable[Mapping]) -> tuple[list[dict], int]:
+    """The cells the leaderboards report (:func:`latest_cells` of each group's rows at the
+    learning rate its sweep chose) and how many were superseded. Anything quoting a mean
+    top-1 reads these: the sweep's other rates were scored on validation data only."""
+    return latest_cells(selected_rows(rows))
+
+
 def _groups(rows: Iterable[Mapping]) -> dict[tuple, list[dict]]:
     """Rows by (task setting, architecture, strategy)."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -605,7 +612,7 @@ def build_leaderboard(
     :param plugins: the loaded plugins, with their versions (``zoo.report.plugin_summaries``).
     """
     every = [dict(r) for r in rows]
-    cells, superseded = latest_cells(selected_rows(every))
+    cells, superseded = reported_cells(every)
     accuracy = accuracy_rows(cells)
     verdicts, verdict_notes = verdict_rows(accuracy, cells, rule)
     quality_notes = [f"{superseded} older cells were superseded by a rerun of the same seed and are not counted"] if superseded else []

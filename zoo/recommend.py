@@ -39,7 +39,7 @@ import zoo
 from zoo.data import ImageSet
 from zoo.errors import ZooError
 from zoo.features import SuiteBackbone, load_backbone, stored_architectures
-from zoo.leaderboard import OVERALL, build_leaderboard, deciding_verdicts, task_key
+from zoo.leaderboard import OVERALL, accuracy_rows, build_leaderboard, deciding_verdicts, reported_cells, task_key
 from zoo.logme import logme
 from zoo.progress import progress
 from zoo.report import read_results, strategy_rule
@@ -413,7 +413,7 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
 
 def logme_agreement(
     suite: SuiteSpec | str,
-    results: Path,
+    results: Path | Sequence[Path],
     *,
     archs: Sequence[str] | None = None,
     device: torch.device | None = None,
@@ -425,26 +425,27 @@ def logme_agreement(
     the task's training images (seed 0), against its best mean top-1 over the strategies
     that start from pretrained weights. τ = 1 means the estimator ranks the backbones
     exactly as fine-tuning did; with n backbones, τ can reach p < 0.05 (two-sided) only
-    from n = 5 on, so the p-value is reported beside it. ``archs`` defaults to those in the
-    results with stored weights.
+    from n = 5 on, so the p-value is reported beside it. ``results`` is one results database
+    or several (a cell stored in more than one counts once); ``archs`` defaults to those in
+    the results with stored weights.
     """
     from scipy.stats import kendalltau
 
     from zoo.results import ResultsStore
 
     suite = zoo.get_zoo().suites.get(suite) if isinstance(suite, str) else suite
-    if not Path(results).is_file():
-        raise ZooError(f"no results database at {results}; run `zoo bench` first")
+    databases = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
+    for database in databases:
+        if not database.is_file():
+            raise ZooError(f"no results database at {database}; run `zoo bench` first")
     fine_tuned = {s.name for s in zoo.get_zoo().strategies if s.pretrained}
-    top1: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for r in ResultsStore(Path(results)).rows():
-        if r["suite"] == suite.name and r["status"] == "ok" and r["strategy"] in fine_tuned and r["top1"] is not None:
-            top1[r["task"], r["architecture"], r["strategy"]].append(r["top1"])
+    stored = {r["key"]: r for database in databases for r in ResultsStore(database).rows()}
+    cells, _ = reported_cells(r for r in stored.values() if r["suite"] == suite.name and r["strategy"] in fine_tuned)
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
-    for (task, arch, strategy), values in top1.items():
-        mean = statistics.fmean(values)
+    for row in accuracy_rows(cells):
+        task, arch, mean = row["task"], row["architecture"], row["top1_mean_pct"] / 100
         if mean > best[task].get(arch, (-1.0, ""))[0]:
-            best[task][arch] = (mean, strategy)
+            best[task][arch] = (mean, row["strategy"])
     device = device or select_device()
     wanted = set(archs) if archs else set(stored_architectures(suite, precision=precision(device)))
     backbones: dict[str, SuiteBackbone] = {}

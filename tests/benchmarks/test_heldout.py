@@ -35,7 +35,7 @@ from zoo.confidence import margin_interval
 from zoo.features import stored_architectures
 from zoo.harness import environment
 from zoo.heldout import FOLDERS, write_folder
-from zoo.leaderboard import accuracy_rows, latest_cells, seed_runs, task_key
+from zoo.leaderboard import accuracy_rows, reported_cells, seed_runs, task_key
 from zoo.paths import zoo_home as zoo_home_path
 from zoo.recommend import DEFAULT_RESULTS, measure_quadrant, recommend
 from zoo.results import ResultsStore
@@ -187,7 +187,7 @@ def test_recommendations_hold_against_measurement(benchmark, folders, archs):
         return main(argv)
 
     assert benchmark.pedantic(bench_all, rounds=1, iterations=1) == 0
-    cells, _ = latest_cells(ResultsStore(RUNS / "results.sqlite").rows())
+    cells, _ = reported_cells(ResultsStore(RUNS / "results.sqlite").rows())
     rows = []
     for name in BENCHED:
         here = [c for c in cells if c["config"].get("data_root") == str(folders[name].resolve())]
