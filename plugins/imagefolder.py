@@ -395,6 +395,7 @@ default_cfgs = {
         channels=3,
         native_size=None,
         source="a folder of class sub-folders you point zoo at",
+        reads_folders=True,
         split_note=(
             "ROOT/train/ and ROOT/test/ when the folder has both (with the same class folders); otherwise a "
             "stratified split with test_fraction (0.2) of every class in test, chosen by seed (0)"

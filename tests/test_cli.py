@@ -167,6 +167,27 @@ def test_a_misspelt_disabled_plugin_is_a_warning_and_a_disabled_plugins_entry_is
     assert "unknown name 'no_such_name'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["recommend", "{folder}", "--arch", "simple_cnn"], ["bench", "--data", "{folder}", "--arch", "simple_cnn"]])
+def test_folders_need_a_registered_reader_and_say_which_plugin_is_off(command, monkeypatch, capsys, tmp_path):
+    """The core asks the registry for a data set that reads folders, not for the built-in
+    plugin by name: with that plugin disabled, one line says what to do, before any training."""
+    from zoo.pluginmanager import load_zoo
+
+    folder = tmp_path / "mine"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "imagefolder")
+    loaded = load_zoo()
+    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
+    assert main([part.format(folder=folder) for part in command]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "zoo: error: no registered data set reads image folders, which `zoo recommend` and `zoo bench --data` need; "
+        "plugin 'imagefolder' provides one but is disabled: remove it from ZOO_DISABLE_PLUGINS"
+    )
+
+
 LIST_PROBE = (
     "import json, sys\nfrom zoo.cli import main\ncode = main(sys.argv[1:])\n"
     "print(json.dumps([code, sorted(m for m in ('torch', 'timm') if m in sys.modules)]))"

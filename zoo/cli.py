@@ -500,10 +500,11 @@ def _folder_task(folder: Path, suite, archs: Sequence[str], device):
     from zoo.training import precision
 
     require_folder(folder)
+    reader = zoo.get_zoo().folder_reader()  # before any pretraining: a missing reader is an error at once
     if suite.source is not None:
         for name in archs:
             pretrain(suite, zoo.get_zoo().architectures.get(name), device=device, precision=precision(device))
-    task = folder_task(folder, suite, archs, device)
+    task = folder_task(folder, suite, archs, device, reader.name)
     print(f"{folder}: task {task.name} in {task.quadrant} ({task.why})", file=sys.stderr)
     return task
 

@@ -69,6 +69,7 @@ class DatasetSpec:
     splits: tuple[str, ...] = ("train", "test")
     split_note: str = ""  # how the splits are made when the data set has no official ones
     mirror_invariant: bool = True  # may augmentation flip images left-right? (not for digits)
+    reads_folders: bool = False  # load(split, root=PATH) reads a team's own image folder (zoo recommend, zoo bench --data)
     extra: dict = field(default_factory=dict)  # anything else worth showing in `zoo info`
 
 

@@ -46,7 +46,7 @@ from zoo.speed import SpeedReport, measure_speed
 from zoo.strategies import resolve_strategy
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec, load_selection
 from zoo.sweep import chosen_lrs, group_key, row_lr
-from zoo.team_data import FOLDER_DATASET, fingerprint
+from zoo.team_data import fingerprint
 from zoo.training import Diverged, Recipe, device_name, evaluate
 from zoo.transfer import PrefixCache, run_strategy
 
@@ -293,7 +293,7 @@ class CellRunner:
             if cell.data_root is None:
                 selection, root = suite.task(cell.task).data, None
             else:
-                selection, root = DataSelection(FOLDER_DATASET), Path(cell.data_root)
+                selection, root = DataSelection(registry.folder_reader().name), Path(cell.data_root)
             # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
             size = None if suite.image_size and root is None else cell.input_size[1]
             train, test = load_selection(selection, cell.seed, root=root, size=size)

@@ -24,7 +24,7 @@ from zoo import hookspecs
 from zoo.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
 from zoo.architectures import ArchitectureSpec, validate_spec
 from zoo.data import DatasetSpec, validate_dataset_spec
-from zoo.errors import PluginError
+from zoo.errors import PluginError, ZooError
 from zoo.registry import PluginRegistry, Registry, split_names
 from zoo.strategies import StrategySpec, validate_strategy_spec
 from zoo.suites import SuiteSpec, validate_suite_spec
@@ -126,6 +126,24 @@ class Zoo:
             if name in registry and registry.plugin_of(name) in off:
                 return registry.plugin_of(name)
         return None
+
+    def folder_reader(self) -> DatasetSpec:
+        """The registered data set that reads a team's own image folders (``reads_folders``),
+        which ``zoo recommend`` and ``zoo bench --data`` load folders with. The core asks for
+        the kind, not a name, so a plugin may provide it in place of the built-in one."""
+        readers = [spec for spec in self.datasets if spec.reads_folders]
+        if readers:
+            return readers[0]
+        off = {report.name for report in self.reports.values() if report.status == "disabled"}
+        every = Zoo()
+        if off:
+            every.load(self._entry_points)
+        providers = sorted({every.datasets.plugin_of(spec.name) for spec in every.datasets if spec.reads_folders} & off)
+        if providers:
+            hint = f"plugin {providers[0]!r} provides one but is disabled: remove it from {DISABLE_ENV}"
+        else:
+            hint = "install a plugin that registers a DatasetSpec with reads_folders=True"
+        raise ZooError(f"no registered data set reads image folders, which `zoo recommend` and `zoo bench --data` need; {hint}")
 
     def add_plugin(self, plugin: object, name: str) -> None:
         """Register an in-process plugin object (tests, notebooks), then run its hooks."""

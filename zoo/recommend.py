@@ -167,7 +167,8 @@ def place(data: ImageSet, suite: SuiteSpec, backbones: Sequence[SuiteBackbone], 
 
 
 def load_folder(path: Path, suite: SuiteSpec, archs: Sequence[str], *, skip_corrupt: bool = False) -> ImageSet:
-    """The training images of an image folder, checked by the ``imagefolder`` plugin first.
+    """The training images of an image folder, checked first by the data set that reads
+    folders (:meth:`zoo.pluginmanager.Zoo.folder_reader`).
 
     They are what a transfer cell would train on: ``PATH/train`` when the folder is split
     into ``train/`` and ``test/``, else the stratified 80% ``zoo bench`` trains on. They are
@@ -175,7 +176,7 @@ def load_folder(path: Path, suite: SuiteSpec, archs: Sequence[str], *, skip_corr
     """
     registry = zoo.get_zoo()
     side = max(suite.input_size(registry.architectures.get(a))[1] for a in archs)
-    loader = registry.datasets.get("imagefolder").load
+    loader = registry.folder_reader().load
     return loader("train", root=Path(path), size=side, skip_corrupt=skip_corrupt)
 
 
@@ -196,6 +197,8 @@ def _prepare(
 ) -> tuple[ImageSet, list[SuiteBackbone]]:
     """The images (a folder is checked before any weights load) and the backbones."""
     check_measurable(suite)
+    if not isinstance(data, ImageSet):
+        zoo.get_zoo().folder_reader()  # a folder needs a reader: say so before asking for weights
     device = device or select_device()
     names = architectures(suite, archs, device)
     if not isinstance(data, ImageSet):

@@ -1,6 +1,7 @@
 """A team's own image folder as one more task of a suite's grid (``zoo bench --data PATH``).
 
-The folder is checked by the ``imagefolder`` plugin, split into train and test (its own
+The folder is read by the registered data set that reads folders (``DatasetSpec.reads_folders``:
+the built-in ``imagefolder`` plugin's), split into train and test (its own
 ``train/`` and ``test/`` folders, else a seeded stratified 80/20 split), and placed in the
 suite's size–similarity matrix the way ``zoo recommend`` places it: size against the suite's
 threshold, similarity to the suite's source measured through its pretrained backbones. The
@@ -21,9 +22,6 @@ import torch
 
 from zoo.errors import ZooError
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec
-
-FOLDER_DATASET = "imagefolder"
-
 
 def fingerprint(root: Path) -> str:
     """A digest of every file's relative path, size and modification time: a folder whose
@@ -54,10 +52,11 @@ def require_folder(path: Path | str) -> Path:
 
 
 def folder_task(
-    path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, small_threshold: int | None = None
+    path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, reader: str, small_threshold: int | None = None
 ) -> TaskSpec:
-    """The task ``path`` becomes in ``suite``'s grid; its quadrant measured through ``archs``
-    (their weights for ``suite`` must be stored: pretrain them first)."""
+    """The task ``path`` becomes in ``suite``'s grid, read by the data set named ``reader``
+    (one that reads folders); its quadrant measured through ``archs`` (their weights for
+    ``suite`` must be stored: pretrain them first)."""
     from zoo.recommend import measure_quadrant
 
     root = require_folder(path)
@@ -67,7 +66,7 @@ def folder_task(
         f"({placement.size.verdict}); similarity position {placement.position:+.2f} ({placement.similarity_verdict})"
     )
     task = TaskSpec(
-        task_name(root), DataSelection(FOLDER_DATASET), placement.size.verdict, placement.similarity_verdict, why,
+        task_name(root), DataSelection(reader), placement.size.verdict, placement.similarity_verdict, why,
         root=str(root.resolve()),
     )  # fmt: skip
     like = next((t for t in suite.tasks if t.size == task.size), None)
