@@ -23,9 +23,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def executor():
-    return LocalExecutor(select_device("cpu"))
+@pytest.fixture
+def executor(tiny_zoo):
+    """A local executor running the cells of ``tiny_zoo``'s plugin set."""
+    return LocalExecutor(tiny_zoo, select_device("cpu"))
 
 
 def every_cell(groups) -> list:
@@ -35,31 +36,31 @@ def every_cell(groups) -> list:
 
 def test_grid_keys_are_stable_and_distinct(tiny_zoo):
     suite = tiny_zoo.suites.get("tiny")
-    cells = every_cell(expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2))
+    cells = every_cell(expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2))
     assert len(cells) == 2 * 2 * 2 and len({c.key for c in cells}) == 8
-    again = every_cell(expand_grid(suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2))
+    again = every_cell(expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch", "linear_probe"], suite.tasks, seeds=2))
     assert [c.key for c in again] == [c.key for c in cells]
     scratch = next(c for c in cells if c.strategy == "scratch")
     probe = next(c for c in cells if c.strategy == "linear_probe")
     assert scratch.weights is None and probe.weights.startswith("simple_cnn.tiny-")
-    longer = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, epochs=3)
+    longer = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, epochs=3)
     assert longer[0].base.epochs == 3 and longer[0].base.key != scratch.key
-    bf16 = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, precision="bf16")
+    bf16 = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1, precision="bf16")
     assert bf16[0].base.recipe["precision"] == "bf16" and bf16[0].base.key != scratch.key
     # A change to the suite's data makes new cells: the task's images, and the source whose
     # statistics normalise a scratch cell (a pretrained cell's weights fingerprint their source).
     more = dataclasses.replace(suite.tasks[0], data=dataclasses.replace(suite.tasks[0].data, train_per_class=6))
-    grown = expand_grid(dataclasses.replace(suite, tasks=(more,)), ["simple_cnn"], ["scratch"], [more], seeds=1)
+    grown = expand_grid(tiny_zoo, dataclasses.replace(suite, tasks=(more,)), ["simple_cnn"], ["scratch"], [more], seeds=1)
     assert grown[0].base.key != scratch.key
     other_source = dataclasses.replace(suite, source=dataclasses.replace(suite.source, train_per_class=21))
-    (renormalised,) = expand_grid(other_source, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1)
+    (renormalised,) = expand_grid(tiny_zoo, other_source, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=1)
     assert renormalised.base.key != scratch.key and renormalised.base.data["normalised_by"]["train_per_class"] == 21
     assert probe.data["normalised_by"] is None and probe.data["selection"]["dataset"] == "digits"
 
 
 def test_a_sweep_tries_each_rate_on_seed_0_and_the_other_seeds_train_at_one(tiny_zoo):
     suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.5, 1.0, 2.0))
-    (group,) = expand_grid(suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=3)
+    (group,) = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=3)
     sweep = group.sweep()
     assert [c.seed for c in sweep] == [0, 0, 0] and [c.recipe["lr"] for c in sweep] == [0.025, 0.05, 0.1]
     assert len({c.key for c in sweep}) == 3 and group.size == 3 + 2
@@ -69,15 +70,15 @@ def test_a_sweep_tries_each_rate_on_seed_0_and_the_other_seeds_train_at_one(tiny
 def test_each_task_brings_its_own_seeds_unless_overridden(tiny_zoo):
     suite = tiny_zoo.suites.get("tiny")
     tasks = [dataclasses.replace(suite.tasks[0], seeds=3), dataclasses.replace(suite.tasks[1], seeds=1)]
-    cells = every_cell(expand_grid(suite, ["simple_cnn"], ["scratch"], tasks))
+    cells = every_cell(expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch"], tasks))
     assert [(c.task, c.seed) for c in cells] == [(tasks[0].name, 0), (tasks[0].name, 1), (tasks[0].name, 2), (tasks[1].name, 0)]
-    assert len(every_cell(expand_grid(suite, ["simple_cnn"], ["scratch"], tasks, seeds=2))) == 4
+    assert len(every_cell(expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch"], tasks, seeds=2))) == 4
 
 
 def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
     strategies = ["test_oom", "linear_probe", "test_nan", "test_bug", "scratch"]
-    cells = expand_grid(suite, ["simple_cnn"], strategies, suite.tasks[:1], seeds=1)
+    cells = expand_grid(tiny_zoo, suite, ["simple_cnn"], strategies, suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
     rows = {r["strategy"]: r for r in run_grid(cells, store, executor)}
     assert rows["test_oom"]["status"] == "oom" and "out of memory" in rows["test_oom"]["reason"]
@@ -107,7 +108,7 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
 
 def test_a_rerun_retries_the_failed_cells_only_and_counts_their_attempts(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
-    cells = expand_grid(suite, ["simple_cnn"], ["test_oom", "test_nan", "test_bug", "linear_probe"], suite.tasks[:1], seeds=1)
+    cells = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["test_oom", "test_nan", "test_bug", "linear_probe"], suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
     first = {r["strategy"]: r for r in run_grid(cells, store, executor)}
     assert run_grid(cells, store, executor, retry=False) == []
@@ -163,7 +164,7 @@ def test_failure_statuses():
 
 def test_rerunning_skips_stored_cells_and_fresh_starts_over(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
-    cells = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
+    cells = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
     assert len(run_grid(cells, store, executor)) == 2
     assert run_grid(cells, store, executor) == []
@@ -293,14 +294,14 @@ def test_scratch_cells_without_a_pretrained_reference_normalise_by_their_own_ima
     train = ImageSet(images, torch.tensor([0, 1, 0, 1]), ("a", "b"), "toy")
     suite = SuiteSpec("hub", "hub weights", None, "ImageNet-1k", (), 8, 10)
     bare = ArchitectureSpec("bare", "test", lambda num_classes=10: None, (3, 8, 8), (3, 8, 8))
-    mean, std = _reference_stats(suite, bare, train)
+    mean, std = _reference_stats(None, suite, bare, train)  # no source: the plugin set is not asked
     assert mean == (0.5,) * 3 and std == pytest.approx((0.5 * (256 / 255) ** 0.5,) * 3, abs=1e-4)
 
 
 def test_a_bench_fills_in_the_step_memory_stored_cells_lack_and_nothing_else(tiny_zoo, executor, tmp_path, capsys):
     suite = tiny_zoo.suites.get("tiny")
     store = ResultsStore(tmp_path / "results.sqlite")
-    run_grid(expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=1), store, executor)
+    run_grid(expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=1), store, executor)
     [before] = store.rows()
     with sqlite3.connect(store.path) as db:  # as a database written before step memory was measured
         db.execute("UPDATE cells SET step_memory = NULL")

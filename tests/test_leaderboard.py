@@ -18,6 +18,7 @@ import statistics
 import numpy as np
 import pytest
 
+import zoo
 from zoo.cli import main
 from zoo.confidence import SeedRun, decode_correct, encode_correct
 from zoo.leaderboard import (
@@ -120,7 +121,7 @@ def results_dir(tmp_path):
 
 @pytest.fixture
 def written(results_dir):
-    return write_leaderboards(results_dir)
+    return write_leaderboards(zoo.get_zoo(), results_dir)
 
 
 def by(rows, **match):
@@ -139,7 +140,7 @@ def test_pareto_front_keeps_the_undominated_points():
 
 
 def test_the_rule_prefers_seed_strategies_and_survives_unregistered_names():
-    rule = strategy_rule()
+    rule = strategy_rule(zoo.get_zoo())
 
     def pick(quadrant, present, registered=rule):
         return rule_of_thumb(quadrant, registered, present)[0]
@@ -154,7 +155,7 @@ def test_the_rule_prefers_seed_strategies_and_survives_unregistered_names():
 
 
 def test_a_plugin_strategy_naming_q4_does_not_displace_linear_probe():
-    rule = {"aardvark": ("Q4",), **strategy_rule()}
+    rule = {"aardvark": ("Q4",), **strategy_rule(zoo.get_zoo())}
     assert rule_of_thumb("Q4", rule) == ("linear_probe", ["aardvark", "bitfit", "norm_only"])  # the rest by name
     rows = [cell("t", "Q4", "resnet18", strategy, 0, correct) for strategy, correct in
             (("aardvark", known(100, 90)), ("linear_probe", known(100, 80)))]  # fmt: skip
@@ -166,7 +167,7 @@ def test_a_plugin_strategy_naming_q4_does_not_displace_linear_probe():
 def test_the_verdicts_rule_is_the_rule_of_thumb_in_every_quadrant(quadrant):
     """With every registered strategy measured, the verdict's pick is rule_of_thumb's (which
     ``zoo recommend`` calls too: see test_recommend)."""
-    rule = strategy_rule()
+    rule = strategy_rule(zoo.get_zoo())
     rows = [cell("t", quadrant, "resnet18", name, 0, known(100, 50 + i)) for i, name in enumerate(sorted(rule))]
     [verdict] = build_leaderboard(rows, rule).table("verdict").rows
     assert verdict["recommended"] == rule_of_thumb(quadrant, rule)[0] == {"Q1": "full", "Q4": "linear_probe"}.get(quadrant, "partial")
@@ -176,15 +177,15 @@ def test_decide_margin_interval_and_ties():
     n = 400
     lp = Contender("linear_probe", 72.0, 3, ({s: SeedRun(0.72, known(n, 288, s)) for s in range(3)},))
     full = Contender("full", 67.5, 3, ({s: SeedRun(0.675, known(n, 270, s)) for s in range(3)},))
-    verdict = decide([full, lp], "Q4", strategy_rule())
+    verdict = decide([full, lp], "Q4", strategy_rule(zoo.get_zoo()))
     assert verdict["measured"] == verdict["recommended"] == "linear_probe" and verdict["agree"] is True
     assert verdict["compared_with"] == "full" and verdict["margin_points"] == pytest.approx(4.5)
     assert 0 < verdict["ci_low_points"] < 4.5 < verdict["ci_high_points"] and verdict["decisive"] is True
     assert verdict["seeds"] == 3 and verdict["test_images"] == n
-    tie = decide([Contender("full", 70.0, 1), Contender("linear_probe", 70.0, 1)], "Q4", strategy_rule())
+    tie = decide([Contender("full", 70.0, 1), Contender("linear_probe", 70.0, 1)], "Q4", strategy_rule(zoo.get_zoo()))
     assert tie["measured"] == "linear_probe" and tie["agree"] is True and tie["margin_points"] == 0
     assert tie["decisive"] is None and tie["ci_low_points"] is None and "interval unknown" in tie["verdict"]
-    alone = decide([Contender("full", 93.0, 1)], "Q1", strategy_rule())
+    alone = decide([Contender("full", 93.0, 1)], "Q1", strategy_rule(zoo.get_zoo()))
     assert alone["margin_points"] is None and alone["decisive"] is None and alone["verdict"] == "only full was measured"
 
 
@@ -192,7 +193,7 @@ N = 1000  # test images of the rows built in memory
 
 
 def verdicts_of(rows: list[dict]) -> list[dict]:
-    return build_leaderboard(rows, strategy_rule()).table("verdict").rows
+    return build_leaderboard(rows, strategy_rule(zoo.get_zoo())).table("verdict").rows
 
 
 def test_the_cells_carry_their_per_image_results():
@@ -263,11 +264,11 @@ def test_per_image_results_from_the_database_give_the_same_files_twice(tmp_path)
     for s in range(3):
         store.record(cell("t", "Q4", "resnet18", "linear_probe", s, known(N, 800 + s, s)))
         store.record(cell("t", "Q4", "resnet18", "full", s, known(N, 760 + s, s)))
-    first = write_leaderboards(tmp_path)
+    first = write_leaderboards(zoo.get_zoo(), tmp_path)
     verdict = by(first.leaderboard.table("verdict").rows, scope="resnet18")
     assert verdict["test_images"] == N and verdict["seeds"] == 3 and verdict["decisive"] is True
     before = {path: path.read_bytes() for path in first.files}
-    write_leaderboards(tmp_path)
+    write_leaderboards(zoo.get_zoo(), tmp_path)
     assert {path: path.read_bytes() for path in before} == before
 
 
@@ -276,7 +277,7 @@ def test_a_rerun_of_the_same_seed_supersedes_the_older_cell():
     new = {**old, "key": "again", "top1": 0.10, "finished": "2025-03-02T00:00:00+00:00"}
     kept, superseded = latest_cells([new, old])
     assert superseded == 1 and [r["key"] for r in kept] == ["again"]
-    board = build_leaderboard([old, new], strategy_rule())
+    board = build_leaderboard([old, new], strategy_rule(zoo.get_zoo()))
     assert by(board.table("accuracy").rows, architecture="resnet18")["top1_mean_pct"] == pytest.approx(10.0)
     assert "1 older cells were superseded" in board.board("accuracy").notes[0]
 
@@ -324,7 +325,7 @@ def test_speed_and_memory_are_medians_per_architecture_and_strategy(written):
 
 
 def test_the_memory_board_has_each_strategys_step_memory_and_its_pareto_front():
-    board = build_leaderboard(make_rows(), strategy_rule())
+    board = build_leaderboard(make_rows(), strategy_rule(zoo.get_zoo()))
     steps = board.table("memory_step").rows
     assert {(r["architecture"], r["strategy"], r["batch_size"]) for r in steps} == {
         ("resnet18", s, 32) for s in ("linear_probe", "full", "partial", "scratch", "retired_strategy")
@@ -373,7 +374,7 @@ def test_the_verdict_per_architecture_and_overall(written):
 
 
 def test_an_unregistered_seed_strategy_keeps_designs_place():
-    rule = {k: v for k, v in strategy_rule().items() if k != "full"}
+    rule = {k: v for k, v in strategy_rule(zoo.get_zoo()).items() if k != "full"}
     board = build_leaderboard(make_rows(), rule)
     assert by(board.table("verdict").rows, task="digits_large", scope="resnet18")["recommended"] == "full"
     assert any("'full' is no longer registered; it keeps DESIGN's place for it (Q1)" in n for n in board.board("verdict").notes)
@@ -400,7 +401,7 @@ def test_a_registered_suite_shows_its_counts_and_threshold(tiny_zoo, tmp_path):
     store = ResultsStore(tmp_path / "results.sqlite")
     for row in make_rows()[:3]:
         store.record({**row, "suite": "tiny"})
-    (suite,) = write_leaderboards(tmp_path).leaderboard.environment["suites"]
+    (suite,) = write_leaderboards(tiny_zoo, tmp_path).leaderboard.environment["suites"]
     assert suite["registered"] and suite["small_threshold"] == 100
     assert [t["name"] for t in suite["tasks"]] == ["digits_tiny", "footwear_tiny"]
     md = (tmp_path / "leaderboard.md").read_text()
@@ -423,7 +424,7 @@ def test_every_file_is_written_and_deterministic(written, results_dir):
     assert plots == sorted(["plots/matrix_lab.png", *per_task])
     assert all((results_dir / p).read_bytes().startswith(b"\x89PNG") for p in plots)
     before = {n: (results_dir / n).read_bytes() for n in names}
-    again = write_leaderboards(results_dir)
+    again = write_leaderboards(zoo.get_zoo(), results_dir)
     assert {n: (results_dir / n).read_bytes() for n in names} == before
     assert len(again.files) == len(written.files)
 
@@ -571,5 +572,5 @@ def test_plots_of_results_no_longer_there_are_removed_and_other_files_kept(resul
     plots.mkdir(exist_ok=True)
     for name in ("learning_curves_mini_gone_60ep.png", "pretraining_gone.png", "heatmap_gone.png", "my_own.png"):
         (plots / name).write_bytes(b"old")
-    write_leaderboards(results_dir)
+    write_leaderboards(zoo.get_zoo(), results_dir)
     assert sorted(p.name for p in plots.glob("*gone*")) == [] and (plots / "my_own.png").read_bytes() == b"old"

@@ -20,6 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from test_leaderboard import EVIL, make_rows
 
+import zoo
 from zoo.report import write_leaderboards
 from zoo.results import ResultsStore
 
@@ -40,7 +41,7 @@ def page(tmp_path_factory):
     store = ResultsStore(out / "results.sqlite")
     for row in make_rows():
         store.record(row)
-    write_leaderboards(out)
+    write_leaderboards(zoo.get_zoo(), out)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

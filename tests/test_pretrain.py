@@ -37,7 +37,7 @@ def tiny_suite():
 
 def test_pretrain_stores_weights_with_metadata_and_reuses_them(tiny_suite):
     arch = zoo.get_zoo().architectures.get("simple_cnn")
-    entry, trained = pretrain(tiny_suite, arch, device=CPU)
+    entry, trained = pretrain(zoo.get_zoo().datasets, tiny_suite, arch, device=CPU)
     assert trained and entry.tag == plan(tiny_suite, arch).tag and entry.tag.startswith("tiny-")
     meta = json.loads(entry.path.with_suffix(".json").read_text())
     assert meta["architecture"] == "simple_cnn" and meta["suite"] == "tiny"
@@ -47,7 +47,7 @@ def test_pretrain_stores_weights_with_metadata_and_reuses_them(tiny_suite):
     assert 0 <= meta["source_test_accuracy"] <= 1 and meta["seconds"] > 0
     assert meta["classes"] == list(tiny_suite.source.classes) and len(meta["mean"]) == 3
 
-    again, trained_again = pretrain(tiny_suite, arch, device=CPU)
+    again, trained_again = pretrain(zoo.get_zoo().datasets, tiny_suite, arch, device=CPU)
     assert not trained_again and again.sha256 == entry.sha256
 
     model = zoo.create_model(f"simple_cnn.{entry.tag}", num_classes=4)
@@ -58,20 +58,20 @@ def test_pretrain_stores_weights_with_metadata_and_reuses_them(tiny_suite):
 
 def test_a_changed_recipe_or_source_makes_new_weights(tiny_suite):
     arch = zoo.get_zoo().architectures.get("simple_cnn")
-    first, _ = pretrain(tiny_suite, arch, device=CPU)
+    first, _ = pretrain(zoo.get_zoo().datasets, tiny_suite, arch, device=CPU)
     longer = dataclasses.replace(tiny_suite, pretrain_recipe=Recipe(epochs=2, batch_size=32))
     fewer = dataclasses.replace(tiny_suite, source=dataclasses.replace(tiny_suite.source, train_per_class=20))
     tags = {first.tag, plan(longer, arch).tag, plan(fewer, arch).tag}
     assert len(tags) == 3
-    second, trained = pretrain(longer, arch, device=CPU)
+    second, trained = pretrain(zoo.get_zoo().datasets, longer, arch, device=CPU)
     assert trained and second.metadata["epochs"] == 2
     assert {e.tag for e in WeightsStore().entries("simple_cnn")} == {first.tag, second.tag}
 
 
 def test_force_trains_again(tiny_suite):
     arch = zoo.get_zoo().architectures.get("simple_cnn")
-    first, _ = pretrain(tiny_suite, arch, device=CPU)
-    again, trained = pretrain(tiny_suite, arch, device=CPU, force=True)
+    first, _ = pretrain(zoo.get_zoo().datasets, tiny_suite, arch, device=CPU)
+    again, trained = pretrain(zoo.get_zoo().datasets, tiny_suite, arch, device=CPU, force=True)
     assert trained and again.tag == first.tag
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import zoo
 from zoo.cli import main
 from zoo.harness import LocalExecutor, expand_grid, run_grid
 from zoo.results import ResultsStore
@@ -113,7 +114,7 @@ def test_ray_and_local_executors_give_the_same_cells_and_statuses(ray_instance, 
     from zoo.ray_executor import RayExecutor
 
     suite = tiny_zoo_for_workers.suites.get("tiny")
-    groups = expand_grid(suite, ["simple_cnn"], STRATEGIES, suite.tasks[:1], seeds=1)
+    groups = expand_grid(zoo.get_zoo(), suite, ["simple_cnn"], STRATEGIES, suite.tasks[:1], seeds=1)
     keys = {cell.key for group in groups for cell in group.sweep()}
     recorded = []
     record = ResultsStore.record
@@ -124,7 +125,7 @@ def test_ray_and_local_executors_give_the_same_cells_and_statuses(ray_instance, 
     ray_rows = {r["key"]: r for r in run_grid(groups, ray_store, RayExecutor(select_device("cpu")))}
     assert list((zoo_home / "weights").glob("simple_cnn.tiny-*.safetensors")), "workers must use the driver's $ZOO_HOME"
     local_store = ResultsStore(tmp_path / "local" / "results.sqlite")
-    local_rows = {r["key"]: r for r in run_grid(groups, local_store, LocalExecutor(select_device("cpu")))}
+    local_rows = {r["key"]: r for r in run_grid(groups, local_store, LocalExecutor(zoo.get_zoo(), select_device("cpu")))}
 
     assert set(ray_rows) == set(local_rows) == keys
     for key, local in local_rows.items():
@@ -158,7 +159,7 @@ def test_a_dead_worker_or_an_escaped_exception_becomes_an_error_row(ray_instance
 
     monkeypatch.setattr(ray_executor, "_run_cell", task)
     suite = tiny_zoo_for_workers.suites.get("tiny")
-    groups = expand_grid(suite, ["simple_cnn"], ["test_bug", "test_nan", "scratch"], suite.tasks[:1], seeds=1)
+    groups = expand_grid(zoo.get_zoo(), suite, ["simple_cnn"], ["test_bug", "test_nan", "scratch"], suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
     rows = {r["strategy"]: r for r in run_grid(groups, store, ray_executor.RayExecutor("cpu", max_retries=0))}
     assert rows["scratch"]["status"] == "ok", "the grid goes on"

@@ -85,7 +85,7 @@ def mini_home(tmp_path_factory, quick_mini) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZOO_HOME", str(home))
         suite = zoo.get_zoo().suites.get(MINI)
-        pretrain(suite, zoo.get_zoo().architectures.get("simple_cnn"), device=CPU)
+        pretrain(zoo.get_zoo().datasets, suite, zoo.get_zoo().architectures.get("simple_cnn"), device=CPU)
     return home
 
 
@@ -101,7 +101,7 @@ def task_folders(tmp_path_factory) -> dict[str, Path]:
     """Every mini task's training images as an image folder."""
     root = tmp_path_factory.mktemp("tasks")
     suite = zoo.get_zoo().suites.get(MINI)
-    return {task.name: export_imagefolder(load_selection(task.data, seed=0)[0], root / task.name) for task in suite.tasks}
+    return {task.name: export_imagefolder(load_selection(zoo.get_zoo().datasets, task.data, seed=0)[0], root / task.name) for task in suite.tasks}
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -118,7 +118,7 @@ def test_every_mini_task_lands_in_its_declared_quadrant(task, task_folders, pret
     report = json.loads(out)
     assert report["quadrant"] == declared.quadrant
     assert report["size"]["verdict"] == declared.size and report["similarity"]["verdict"] == declared.similarity
-    assert report["recommendation"]["strategy"] == rule_of_thumb(declared.quadrant, strategy_rule())[0]
+    assert report["recommendation"]["strategy"] == rule_of_thumb(declared.quadrant, strategy_rule(zoo.get_zoo()))[0]
     assert report["recommendation"]["strategy_from"] == "rule of thumb"
     assert report["recommendation"]["architecture"] == "simple_cnn"
     reading = report["similarity"]["backbones"][0]
@@ -130,7 +130,7 @@ def test_every_mini_task_lands_in_its_declared_quadrant(task, task_folders, pret
 @pytest.mark.parametrize("name", ["shapes", "gratings"])
 def test_a_generated_folder_of_another_domain_is_not_placed_as_similar(name, pretrained, tmp_path, capsys):
     heldout = next(h for h in FOLDERS if h.name == name)
-    folder = write_folder(dataclasses.replace(heldout, train_per_class=30), tmp_path)
+    folder = write_folder(zoo.get_zoo().datasets, dataclasses.replace(heldout, train_per_class=30), tmp_path)
     code, out, _ = run(capsys, folder, "--arch", "simple_cnn", "--json")
     assert code == 0
     assert json.loads(out)["quadrant"] in ("Q1", "Q3")
@@ -202,7 +202,7 @@ def decisive_cells() -> list[tuple]:
 def test_measured_reads_the_leaderboards_verdict(tmp_path):
     suite = zoo.get_zoo().suites.get(MINI)
     path = store_cells(tmp_path / "results.sqlite", decisive_cells())
-    evidence = measured(path, suite, "Q4", "resnet18")
+    evidence = measured(zoo.get_zoo(), path, suite, "Q4", "resnet18")
     assert [(v["task"], v["scope"], v["deciding"]) for v in evidence.verdicts] == [
         ("fashion_footwear_small", OVERALL, True), ("fashion_footwear_small", "resnet18", False)
     ]
@@ -211,8 +211,8 @@ def test_measured_reads_the_leaderboards_verdict(tmp_path):
     assert overall["margin_points"] == pytest.approx(11.0) and overall["decisive"] is True
     assert 10.0 - 1e-9 <= overall["ci_low_points"] < 11.0 < overall["ci_high_points"] <= 12.0 + 1e-9
     assert evidence.winner == "partial"
-    assert [v["scope"] for v in measured(path, suite, "Q4", "simple_cnn").verdicts] == [OVERALL]  # no verdict of its own
-    assert measured(path, suite, "Q2") is None and measured(tmp_path / "absent.sqlite", suite, "Q4") is None
+    assert [v["scope"] for v in measured(zoo.get_zoo(), path, suite, "Q4", "simple_cnn").verdicts] == [OVERALL]  # no verdict of its own
+    assert measured(zoo.get_zoo(), path, suite, "Q2") is None and measured(zoo.get_zoo(), tmp_path / "absent.sqlite", suite, "Q4") is None
 
 
 def test_a_decisive_verdict_recommends_the_measured_winner(task_folders, pretrained, tmp_path, capsys):
@@ -270,26 +270,26 @@ def test_the_backbone_to_fine_tune_decides_the_similarity():
 
 def test_measure_quadrant_places_an_image_set(pretrained):
     suite = zoo.get_zoo().suites.get(MINI)
-    train, _ = load_selection(suite.task("digits_large").data, seed=1)
-    placement = measure_quadrant(train, MINI, archs=["simple_cnn"], device=CPU)
+    train, _ = load_selection(zoo.get_zoo().datasets, suite.task("digits_large").data, seed=1)
+    placement = measure_quadrant(zoo.get_zoo(), train, MINI, archs=["simple_cnn"], device=CPU)
     assert placement.quadrant == "Q1" and placement.position > 0
     assert placement.as_dict()["size"]["median_per_class"] == suite.task("digits_large").data.train_per_class
 
 
 def test_the_calibration_is_computed_once(pretrained, monkeypatch):
     suite = zoo.get_zoo().suites.get(MINI)
-    train, _ = load_selection(suite.task("fashion_footwear_small").data, seed=0)
-    first = measure_quadrant(train, MINI, archs=["simple_cnn"], device=CPU)
+    train, _ = load_selection(zoo.get_zoo().datasets, suite.task("fashion_footwear_small").data, seed=0)
+    first = measure_quadrant(zoo.get_zoo(), train, MINI, archs=["simple_cnn"], device=CPU)
     [stored] = (pretrained / "similarity" / MINI).glob("simple_cnn.mini-*.json")
     assert json.loads(stored.read_text())["points"] == [vars(p) for p in first.similarity[0].calibration.points]
 
-    def no_more_tasks(selection, seed, *args, **kwargs):
+    def no_more_tasks(datasets, selection, seed, *args, **kwargs):
         if selection.dataset == "digits":
             raise AssertionError("the calibration was measured again")
-        return load_selection(selection, seed, *args, **kwargs)
+        return load_selection(datasets, selection, seed, *args, **kwargs)
 
     monkeypatch.setattr(similarity, "load_selection", no_more_tasks)
-    again = measure_quadrant(train, MINI, archs=["simple_cnn"], device=CPU)
+    again = measure_quadrant(zoo.get_zoo(), train, MINI, archs=["simple_cnn"], device=CPU)
     assert again.similarity[0].calibration == first.similarity[0].calibration
 
 
@@ -313,7 +313,7 @@ def test_a_missing_folder_is_one_line(tmp_path, capsys):
 
 def test_a_corrupt_image_is_named_unless_skipped(pretrained, tmp_path, capsys):
     suite = zoo.get_zoo().suites.get(MINI)
-    folder = export_imagefolder(load_selection(suite.task("fashion_footwear_small").data, seed=0)[0], tmp_path / "mine")
+    folder = export_imagefolder(load_selection(zoo.get_zoo().datasets, suite.task("fashion_footwear_small").data, seed=0)[0], tmp_path / "mine")
     broken = folder / "Bag" / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     code, out, err = run(capsys, folder, "--arch", "simple_cnn", "--results", tmp_path / "none.sqlite")
@@ -326,12 +326,12 @@ def test_a_corrupt_image_is_named_unless_skipped(pretrained, tmp_path, capsys):
 
 def test_hub_suites_have_no_source_images_to_compare_with(task_folders, pretrained):
     with pytest.raises(zoo.errors.ZooError, match="no images of its source"):
-        measure_quadrant(task_folders["digits_small"], "imagenet", archs=["resnet18"], device=CPU)
+        measure_quadrant(zoo.get_zoo(), task_folders["digits_small"], "imagenet", archs=["resnet18"], device=CPU)
 
 
 def test_logme_agreement_needs_a_results_database(pretrained, tmp_path):
     with pytest.raises(zoo.errors.ZooError, match="run `zoo bench` first"):
-        logme_agreement(MINI, tmp_path / "absent.sqlite")
+        logme_agreement(zoo.get_zoo(), MINI, tmp_path / "absent.sqlite")
 
 
 def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task_folders, pretrained, tmp_path, capsys):

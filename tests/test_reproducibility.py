@@ -34,14 +34,14 @@ def test_a_cell_gives_the_same_result_alone_after_other_cells_and_in_a_fresh_pro
     suite = tiny_zoo.suites.get("tiny")
     task = suite.tasks[1]  # footwear: four classes, where a new classifier's draw shows at once
     partial, probe, scratch = (
-        group.sweep()[0] for group in expand_grid(suite, ["simple_cnn"], ["partial", "linear_probe", "scratch"], [task], seeds=1)
+        group.sweep()[0] for group in expand_grid(tiny_zoo, suite, ["simple_cnn"], ["partial", "linear_probe", "scratch"], [task], seeds=1)
     )
 
-    alone = outcome(CellRunner(CPU).run(probe))
+    alone = outcome(CellRunner(tiny_zoo, CPU).run(probe))
 
     # After other cells: the first built the pretrained network (drawing random numbers), the
     # second drew a scratch network; the probe copies the network and draws its classifier.
-    runner = CellRunner(CPU)
+    runner = CellRunner(tiny_zoo, CPU)
     for other in (partial, scratch):
         assert runner.run(other)["status"] == "ok"
     assert outcome(runner.run(probe)) == alone

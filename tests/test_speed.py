@@ -48,7 +48,7 @@ def test_speed_help_explains_the_timing_methods(capsys):
         main(["speed", "--arch", "simple_cnn", "--timing", "per-image"])
     assert "invalid choice: 'per-image'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not one of timm, after-training"):
-        measure_speed(zoo.get_zoo().architectures.get("simple_cnn"), torch.device("cpu"), timing="per-image")
+        measure_speed(zoo.get_zoo(), zoo.get_zoo().architectures.get("simple_cnn"), torch.device("cpu"), timing="per-image")
 
 
 @pytest.mark.parametrize("timing", ["timm", "after-training"])
@@ -57,7 +57,7 @@ def test_timing_method_sets_the_order_and_the_step_counts(monkeypatch, timing):
     training; after-training: training first, then inference (no_grad). Every phase runs its
     warm-up steps and then its timed ones."""
     calls = []
-    create = zoo.create_model
+    create = zoo.speed.create_model
 
     def recording_model(*args, **kwargs):
         net = create(*args, **kwargs)
@@ -68,10 +68,10 @@ def test_timing_method_sets_the_order_and_the_step_counts(monkeypatch, timing):
         )
         return net
 
-    monkeypatch.setattr(zoo, "create_model", recording_model)
+    monkeypatch.setattr(zoo.speed, "create_model", recording_model)
     monkeypatch.setattr(zoo.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
     spec = zoo.get_zoo().architectures.get("simple_cnn")
-    report = measure_speed(spec, torch.device("cpu"), 4, (3, 32, 32), steps=3, warmup=2, latency_runs=5, timing=timing)
+    report = measure_speed(zoo.get_zoo(), spec, torch.device("cpu"), 4, (3, 32, 32), steps=3, warmup=2, latency_runs=5, timing=timing)
     assert report.timing == timing and (report.warmup, report.steps) == (2, 3)
     fresh = timing == "timm"
     infer = [("eval", 4, fresh)] * 5 + [("eval", 1, fresh)] * 7  # throughput, then batch-1 latency
@@ -80,20 +80,20 @@ def test_timing_method_sets_the_order_and_the_step_counts(monkeypatch, timing):
 
 
 def test_cpu_memory_grows_with_the_batch():
-    small = measure_cpu("simple_cnn", 8, (3, 32, 32), train=True).bytes
-    large = measure_cpu("simple_cnn", 512, (3, 32, 32), train=True).bytes
+    small = measure_cpu(zoo.get_zoo(), "simple_cnn", 8, (3, 32, 32), train=True).bytes
+    large = measure_cpu(zoo.get_zoo(), "simple_cnn", 512, (3, 32, 32), train=True).bytes
     assert large > small + 8 * 2**20  # 512 images' activations need megabytes more
 
 
 def test_the_memory_probe_imports_the_installed_zoo_from_any_working_directory(tmp_path, monkeypatch):
     (tmp_path / "zoo").mkdir()  # a checkout's parent folder: `python -m` would import this as zoo
     monkeypatch.chdir(tmp_path)
-    assert measure_cpu("simple_cnn", 8, (3, 32, 32), train=False).bytes > 0
+    assert measure_cpu(zoo.get_zoo(), "simple_cnn", 8, (3, 32, 32), train=False).bytes > 0
 
 
 def test_a_failing_memory_probe_says_how_to_run_it_again():
     with pytest.raises(RuntimeError) as failed:
-        measure_cpu("no_such_network", 8, (3, 32, 32), train=True)
+        measure_cpu(zoo.get_zoo(), "no_such_network", 8, (3, 32, 32), train=True)
     message = str(failed.value)
     assert message.startswith("the memory probe failed (zoo.errors.UnknownNameError: unknown architecture 'no_such_network'")
     assert message.endswith(" -P -m zoo.memory no_such_network 8 3 32 32 train")
@@ -125,8 +125,8 @@ def test_a_step_that_holds_512_mib_measures_512_mib_more(tiny_zoo, harness_plugi
     almost nothing else, so the measured peak grows by the block's size, within 5%."""
     monkeypatch.setenv("PYTHONPATH", str(harness_plugin_site))  # the probe process finds the test strategy
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))
-    base = step_memory("simple_cnn", "linear_probe", 8, (3, 32, 32), CPU)
-    allocating = step_memory("simple_cnn", "test_alloc_512", 8, (3, 32, 32), CPU)
+    base = step_memory(tiny_zoo, "simple_cnn", "linear_probe", 8, (3, 32, 32), CPU)
+    allocating = step_memory(tiny_zoo, "simple_cnn", "test_alloc_512", 8, (3, 32, 32), CPU)
     assert allocating.peak_bytes - base.peak_bytes == pytest.approx(512 * MIB, rel=0.05)
     assert allocating.method == STEP_CPU_METHOD
 
@@ -137,7 +137,7 @@ def test_frozen_stages_save_memory_and_the_parts_add_up_to_the_measured_peak(tmp
     for the base, partial only for its top stages. The estimate leaves out backward's
     temporary gradients; on this network it came within 11% below the measurement."""
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))
-    probe, partial, full = (step_memory("resnet18", s, 64, (3, 64, 64), CPU) for s in ("linear_probe", "partial", "full"))
+    probe, partial, full = (step_memory(zoo.get_zoo(), "resnet18", s, 64, (3, 64, 64), CPU) for s in ("linear_probe", "partial", "full"))
     assert probe.peak_bytes < partial.peak_bytes < full.peak_bytes
     assert probe.gradients == probe.optimizer == (512 * 10 + 10) * 4  # the new classifier alone
     assert full.gradients == full.optimizer == 11_181_642 * 4  # every parameter (resnet18, ten classes)
@@ -154,10 +154,10 @@ def test_step_memory_is_measured_once_per_configuration(tmp_path, monkeypatch):
         return {"peak_bytes": 10 * MIB, "parameters": 4, "gradients": 3, "optimizer": 3, "activations": 2, "inputs": 1}
 
     monkeypatch.setattr(zoo.memory, "_run_probe", probe)
-    first = step_memory("simple_cnn", "lp_ft", 8, (3, 32, 32), CPU)
+    first = step_memory(zoo.get_zoo(), "simple_cnn", "lp_ft", 8, (3, 32, 32), CPU)
     assert len(calls) == 2 and first.phase == 1  # one probe per phase; equal peaks: the first phase
-    assert step_memory("simple_cnn", "lp_ft", 8, (3, 32, 32), CPU) == first and len(calls) == 2
-    step_memory("simple_cnn", "lp_ft", 16, (3, 32, 32), CPU)
+    assert step_memory(zoo.get_zoo(), "simple_cnn", "lp_ft", 8, (3, 32, 32), CPU) == first and len(calls) == 2
+    step_memory(zoo.get_zoo(), "simple_cnn", "lp_ft", 16, (3, 32, 32), CPU)
     assert len(calls) == 4  # another batch size is another configuration
 
 
@@ -165,7 +165,7 @@ def test_zoo_speed_reports_each_strategys_step_memory_and_its_parts(capsys, monk
     monkeypatch.setattr(zoo.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
     seen = []
 
-    def measured(arch, strategy, batch, size, device, precision="fp32"):
+    def measured(plugins, arch, strategy, batch, size, device, precision="fp32"):
         seen.append((strategy, batch, size, precision))
         activations = 60 * MIB if precision == "bf16" else 120 * MIB
         return StepMemory(300 * MIB, 100 * MIB, 50 * MIB, 50 * MIB, activations, 8 * MIB, 1, STEP_CPU_METHOD)
@@ -189,14 +189,14 @@ def test_the_cuda_prediction_made_on_the_cpu_holds_on_the_gpu(tmp_path, monkeypa
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))
     cuda = torch.device("cuda")
     for strategy in ("linear_probe", "partial", "full"):
-        measured = step_memory("resnet18", strategy, 64, (3, 64, 64), cuda, precision(cuda)).peak_bytes
-        predicted = zoo.memory.predict_cuda("resnet18", strategy, 64, (3, 64, 64), precision(cuda))
+        measured = step_memory(zoo.get_zoo(), "resnet18", strategy, 64, (3, 64, 64), cuda, precision(cuda)).peak_bytes
+        predicted = zoo.memory.predict_cuda(zoo.get_zoo(), "resnet18", strategy, 64, (3, 64, 64), precision(cuda))
         assert predicted == pytest.approx(measured, rel=0.25), strategy
 
 
 def test_a_probe_loads_only_the_plugins_of_its_network_and_strategy(monkeypatch):
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "someone_elses")
-    disabled = zoo.memory.only_plugins_for("resnet18", "partial:k=1")["ZOO_DISABLE_PLUGINS"].split(",")
+    disabled = zoo.memory.only_plugins_for(zoo.get_zoo(), "resnet18", "partial:k=1")["ZOO_DISABLE_PLUGINS"].split(",")
     loaded = set(zoo.get_zoo().reports) - set(disabled)
     assert loaded == {"resnet", "strategies"} and disabled[0] == "someone_elses"  # the user's choice kept
-    assert zoo.memory.only_plugins_for("no_such_network") == {}  # the probe names the unknown network itself
+    assert zoo.memory.only_plugins_for(zoo.get_zoo(), "no_such_network") == {}  # the probe names the unknown network itself

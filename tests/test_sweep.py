@@ -62,16 +62,16 @@ def test_the_budget_board_says_what_doubling_the_cap_changes():
 )
 def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
     suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.2, 1.0, 5.0), lr_extensions=0)
-    groups = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
+    groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
     store = ResultsStore(tmp_path / "results.sqlite")
-    rows = run_grid(groups, store, LocalExecutor(select_device("cpu")))
+    rows = run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu")))
     sweep = [r for r in rows if r["seed"] == 0]
     assert sorted(r["lr"] for r in sweep) == pytest.approx([0.01, 0.05, 0.25]) and len(rows) == 4
     (other,) = [r for r in rows if r["seed"] == 1]
     assert other["lr"] == choose_lr(sweep, 0.05) and other["config"]["recipe"]["lr"] == other["lr"]
     # Each phase and the wall time are rounded to 0.01 s: their sum may exceed it by that much each.
     assert set(other["seconds"]) == set(PHASES) and 0 < sum(other["seconds"].values()) <= other["wall_seconds"] + 0.03
-    assert run_grid(groups, store, LocalExecutor(select_device("cpu"))) == [], "a rerun finds every cell stored"
+    assert run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu"))) == [], "a rerun finds every cell stored"
 
 
 def test_cells_of_one_weights_variant_from_two_files_are_flagged():
@@ -103,7 +103,7 @@ def test_the_time_table_splits_each_architectures_wall_time_by_phase():
 
 
 def test_a_sweep_whose_best_rate_is_on_its_edge_tries_one_step_further(tiny_zoo):
-    (group,) = expand_grid(tiny_zoo.suites.get("tiny"), ["simple_cnn"], ["linear_probe"], tiny_zoo.suites.get("tiny").tasks[:1])
+    (group,) = expand_grid(tiny_zoo, tiny_zoo.suites.get("tiny"), ["simple_cnn"], ["linear_probe"], tiny_zoo.suites.get("tiny").tasks[:1])
     group = CellGroup(group.base, (0.01, 0.03, 0.09), seeds=3, extensions=2)
 
     def next_rate(tried, chosen):
@@ -127,10 +127,10 @@ def test_the_harness_extends_a_sweep_past_its_edge_before_training_the_other_see
     # Expected before running: at a thousandth of the recipe's rate a linear probe barely
     # moves, so the highest rate wins on validation and the sweep goes one step past it.
     suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.0003, 0.001), lr_extensions=1)
-    groups = expand_grid(suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
+    groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
     store = ResultsStore(tmp_path / "results.sqlite")
     totals = []
-    rows = run_grid(groups, store, LocalExecutor(select_device("cpu")), on_cell=lambda cell, row, done, total: totals.append(total))
+    rows = run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu")), on_cell=lambda cell, row, done, total: totals.append(total))
     rates = sorted(round(r["lr"] / groups[0].base.recipe["lr"], 6) for r in rows if r["seed"] == 0)
     assert rates == [0.0003, 0.001, round(0.001 * 0.001 / 0.0003, 6)]
     assert totals[0] == 3 and totals[-1] == 4 and len(rows) == 4
@@ -139,5 +139,5 @@ def test_the_harness_extends_a_sweep_past_its_edge_before_training_the_other_see
     (chosen,) = [r for r in sweep_rows(rows) if r["chosen"]]
     assert chosen["edge"] in (None, "highest tried")  # still on the edge only if the extra step won too
     told = []  # a rerun runs nothing and counts every stored cell, the step past the edge included
-    again = run_grid(groups, store, LocalExecutor(select_device("cpu")), on_cell=lambda cell, row, done, total: told.append((row, done, total)))
+    again = run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu")), on_cell=lambda cell, row, done, total: told.append((row, done, total)))
     assert again == [] and told[-1][1:] == (4, 4) and {row for row, _, _ in told} == {None}

@@ -77,7 +77,7 @@ def test_each_strategy_trains_exactly_its_stages(strategy, trained):
 
 @pytest.mark.parametrize("k, trained", [(1, ["stage4", "head"]), (3, ["stage2", "stage3", "stage4", "head"])])
 def test_partial_takes_the_number_of_top_stages_as_an_option(k, trained):
-    spec = resolve_strategy(f"partial:k={k}")
+    spec = resolve_strategy(zoo.get_zoo().strategies, f"partial:k={k}")
     assert spec.name == f"partial:k={k}" and spec.quadrants == STRATEGIES.get("partial").quadrants
     model = fresh()
     before = snapshot(model)
@@ -392,7 +392,7 @@ def test_l2_sp_keeps_the_weights_nearer_their_start_the_stronger_its_pull():
     def moved(strategy):
         model = fresh("simple_cnn")
         before = snapshot(model)
-        run_strategy(model, resolve_strategy(strategy), toy_data(), Recipe(epochs=3, batch_size=16, lr=0.2), seed=0, device=CPU)
+        run_strategy(model, resolve_strategy(zoo.get_zoo().strategies, strategy), toy_data(), Recipe(epochs=3, batch_size=16, lr=0.2), seed=0, device=CPU)
         classifier = set(zoo.stage_parameters(model, zoo.stages(model)[-1]))
         return sum((p - before[n]).pow(2).sum().item() for n, p in model.named_parameters() if n not in classifier)
 

@@ -190,7 +190,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from zoo.registry import match_names
     from zoo.snapshot import listing
 
-    known = listing()
+    info = getattr(zoo.get_zoo, "cache_info", None)  # loaded already (or given by a test): list it directly
+    known = listing(zoo.get_zoo, loaded=info is None or info().currsize > 0)
     for warning in known["warnings"]:
         print(f"zoo: warning: {warning}", file=sys.stderr)
     if args.kind not in known["kinds"]:
@@ -235,7 +236,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     elif kind == "datasets":
         info, show = describe.dataset_info(entry, plugin), _print_dataset
     else:
-        info, show = describe.suite_info(entry, plugin), _print_suite
+        info, show = describe.suite_info(zoo.get_zoo().datasets, entry, plugin), _print_suite
     if args.json:
         _print_json(info)
     else:
@@ -367,7 +368,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     results = []
     for name in names:
         arch = registry.architectures.get(name)
-        entry, trained = pretrain(suite, arch, device=device, force=args.force, precision=precision(device))
+        entry, trained = pretrain(registry.datasets, suite, arch, device=device, force=args.force, precision=precision(device))
         meta = entry.metadata
         results.append(
             {
@@ -399,7 +400,7 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
     names: list[str] = []
     for pattern in split_names(specs):
         if registry.kind == "strategy" and ":" in pattern:
-            names.append(resolve_strategy(pattern).name)
+            names.append(resolve_strategy(registry, pattern).name)
             continue
         matched = registry.names(pattern)
         if not matched:
@@ -432,9 +433,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         executor = RayExecutor(device, address=args.ray_address)
     else:
-        executor = LocalExecutor(device)
+        executor = LocalExecutor(registry, device)
     tasks += [_folder_task(folder, suite, archs, device) for folder in args.data or ()]
-    groups = expand_grid(suite, archs, strategies, tasks, args.seeds, args.epochs, precision(device))
+    groups = expand_grid(registry, suite, archs, strategies, tasks, args.seeds, args.epochs, precision(device))
     store = ResultsStore(args.out / "results.sqlite")
     with store.lock(args.wait, on_wait=lambda holder: print(f"zoo: waiting for {holder} to finish", file=sys.stderr)):
         if args.fresh:
@@ -467,7 +468,7 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device)
             groups, store, executor, on_cell=on_cell, on_epoch=lambda cell, done, total: bar.inner(f"  {cell.label}", done, total),
             retry=not args.no_retry,
         )  # fmt: skip
-    filled = fill_step_memory(store, device)
+    filled = fill_step_memory(zoo.get_zoo(), store, device)
     failed = [r for r in rows if r["status"] != "ok"]
     statuses = store.statuses()
     kept = [cell for cell in stored if statuses.get(cell.key) in FAILED]
@@ -500,11 +501,12 @@ def _folder_task(folder: Path, suite, archs: Sequence[str], device):
     from zoo.training import precision
 
     require_folder(folder)
-    reader = zoo.get_zoo().folder_reader()  # before any pretraining: a missing reader is an error at once
+    registry = zoo.get_zoo()
+    registry.folder_reader()  # before any pretraining: a missing reader is an error at once
     if suite.source is not None:
         for name in archs:
-            pretrain(suite, zoo.get_zoo().architectures.get(name), device=device, precision=precision(device))
-    task = folder_task(folder, suite, archs, device, reader.name)
+            pretrain(registry.datasets, suite, registry.architectures.get(name), device=device, precision=precision(device))
+    task = folder_task(registry, folder, suite, archs, device)
     print(f"{folder}: task {task.name} in {task.quadrant} ({task.why})", file=sys.stderr)
     return task
 
@@ -532,7 +534,7 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from zoo.report import HEADLINE, fill_readme, headline_columns, write_leaderboards
 
-    written = write_leaderboards(args.out)
+    written = write_leaderboards(zoo.get_zoo(), args.out)
     if args.readme:
         written.files.append(fill_readme(args.readme, written.leaderboard))
     if args.json:
@@ -562,7 +564,7 @@ def _write_bench_leaderboards(out: Path, as_json: bool) -> None:
     from zoo.report import NoResultsError, write_leaderboards
 
     try:
-        written = write_leaderboards(out)
+        written = write_leaderboards(zoo.get_zoo(), out)
     except NoResultsError as exc:
         print(f"zoo: note: {exc}; no leaderboards written", file=sys.stderr)
         return
@@ -585,8 +587,9 @@ def cmd_speed(args: argparse.Namespace) -> int:
     from zoo.strategies import resolve_strategy
     from zoo.training import precision, select_device
 
-    registry = zoo.get_zoo().architectures
-    strategies = [resolve_strategy(written).name for written in split_names(args.strategy or ())]
+    plugins = zoo.get_zoo()
+    registry = plugins.architectures
+    strategies = [resolve_strategy(plugins.strategies, written).name for written in split_names(args.strategy or ())]
     device = select_device(args.device)
     reports = []
     for name in _expand(registry, args.arch):
@@ -597,14 +600,16 @@ def cmd_speed(args: argparse.Namespace) -> int:
             if args.img_size < max(min_h, min_w):
                 raise ZooError(f"--img-size {args.img_size} is below {name}'s minimum input size {min_h}×{min_w}")
             size = (channels, args.img_size, args.img_size)
-        report = measure_speed(spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing).as_dict()
+        report = measure_speed(
+            plugins, spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing
+        ).as_dict()
         report["strategies"] = {}
         size = tuple(report["input_size"])
         for strategy in strategies:
-            memory = step_memory(name, strategy, args.batch_size, size, device, precision(device))
+            memory = step_memory(plugins, name, strategy, args.batch_size, size, device, precision(device))
             report["strategies"][strategy] = memory.record(args.batch_size)  # as a cell stores it
             if device.type != "cuda":  # what a team without a GPU at hand needs to plan for one
-                report["strategies"][strategy]["cuda_prediction_bytes"] = predict_cuda(name, strategy, args.batch_size, size)
+                report["strategies"][strategy]["cuda_prediction_bytes"] = predict_cuda(plugins, name, strategy, args.batch_size, size)
                 report["strategies"][strategy]["cuda_prediction_method"] = CUDA_PREDICTION_METHOD
         reports.append(report)
         if not args.json:
@@ -657,6 +662,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     archs = _expand(registry.architectures, args.arch) if args.arch else None
     try:
         result = recommend(
+            registry,
             args.path,
             suite,
             archs=archs,

@@ -7,9 +7,12 @@ later step (subsampling, resizing, normalising, training) works on without a Dat
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from PIL import Image, ImageOps
@@ -126,3 +129,17 @@ def stratified_split(labels: torch.Tensor, test_fraction: float, seed: int) -> t
         test.append(members[:n_test])
         train.append(members[n_test:])
     return torch.cat(train).sort().values, torch.cat(test).sort().values
+
+
+def folder_fingerprint(root: Path) -> str:
+    """A digest of every file's relative path, size and modification time: a folder whose
+    images change makes new cells, while an unchanged one is recognised without reading a
+    single image."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder, name)
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import zoo
 from zoo.architectures import ArchitectureSpec
-from zoo.backbone import classifier_width
+from zoo.backbone import classifier_width, stage_parameters
+from zoo.backbone import stages as stages_of
 from zoo.complexity import build_meta, measure
 from zoo.data import DatasetSpec
 from zoo.errors import ZooError
+from zoo.registry import Registry
 from zoo.strategies import StrategySpec
 from zoo.suites import SuiteSpec, load_selection
 from zoo.weights import WeightsStore
@@ -27,9 +28,9 @@ def architecture_info(spec: ArchitectureSpec, plugin: str) -> dict:
         {
             "name": stage.name,
             "modules": list(stage.modules),
-            "params": sum(p.numel() for p in zoo.stage_parameters(model, stage).values()),
+            "params": sum(p.numel() for p in stage_parameters(model, stage).values()),
         }
-        for stage in zoo.stages(model)
+        for stage in stages_of(model)
     ]
     weights = [
         {"variant": f"{spec.name}.{w.tag}", "source": w.hub, "dataset": w.dataset, "default": w is spec.default_weights}
@@ -102,8 +103,9 @@ def dataset_info(spec: DatasetSpec, plugin: str) -> dict:
     return info
 
 
-def suite_info(suite: SuiteSpec, plugin: str) -> dict:
-    """What ``zoo info`` reports about a suite: source, tasks, quadrants, real per-class counts."""
+def suite_info(datasets: Registry[DatasetSpec], suite: SuiteSpec, plugin: str) -> dict:
+    """What ``zoo info`` reports about a suite: source, tasks, quadrants, real per-class counts
+    (the images counted as ``datasets``, the plugin set's registry, loads them)."""
     def selection(data) -> dict:
         described = {
             "dataset": data.dataset,
@@ -115,7 +117,7 @@ def suite_info(suite: SuiteSpec, plugin: str) -> dict:
             "unavailable": None,
         }
         try:
-            train, test = load_selection(data, seed=0)
+            train, test = load_selection(datasets, data, seed=0)
         except ZooError as exc:
             described["unavailable"] = str(exc)
         else:

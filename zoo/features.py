@@ -13,11 +13,11 @@ transfer cell would see them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-import zoo
 from zoo.architectures import ArchitectureSpec, create_model
 from zoo.backbone import stage_module, stages
 from zoo.data import ImageSet
@@ -28,6 +28,9 @@ from zoo.strategies import CLASSIFIER_SIDE
 from zoo.suites import SuiteSpec
 from zoo.training import autocast, precision
 from zoo.weights import WeightsStore
+
+if TYPE_CHECKING:
+    from zoo.pluginmanager import Zoo
 
 BATCH_SIZE = 256  # images per forward pass
 
@@ -99,11 +102,11 @@ def weights_variant(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "
     return f"{arch.name}.{arch.default_weights.tag}"
 
 
-def stored_architectures(suite: SuiteSpec, store: WeightsStore | None = None, precision: str = "fp32") -> list[str]:
-    """Architectures whose weights for ``suite`` (pretrained in ``precision``) are in the local
-    weights store, by name."""
+def stored_architectures(plugins: Zoo, suite: SuiteSpec, store: WeightsStore | None = None, precision: str = "fp32") -> list[str]:
+    """Architectures of ``plugins`` whose weights for ``suite`` (pretrained in ``precision``)
+    are in the local weights store, by name."""
     store = store or WeightsStore()
-    registry = zoo.get_zoo().architectures
+    registry = plugins.architectures
     found = []
     for name in registry.names():
         arch = registry.get(name)

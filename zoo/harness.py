@@ -30,13 +30,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-import zoo
+from zoo import __version__
+from zoo.architectures import create_model
 from zoo.complexity import build_meta, measure
 from zoo.confidence import encode_correct
-from zoo.data import ImageSet, stratified_split
+from zoo.data import ImageSet, folder_fingerprint, stratified_split
 from zoo.features import weights_variant
 from zoo.memory import step_memory_record
 from zoo.preprocess import channel_stats, prepare
@@ -46,9 +48,11 @@ from zoo.speed import SpeedReport, measure_speed
 from zoo.strategies import resolve_strategy
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec, load_selection
 from zoo.sweep import chosen_lrs, group_key, row_lr
-from zoo.team_data import fingerprint
 from zoo.training import Diverged, Recipe, device_name, evaluate
 from zoo.transfer import PrefixCache, run_strategy
+
+if TYPE_CHECKING:
+    from zoo.pluginmanager import Zoo
 
 EpochCallback = Callable[["Cell", int, int], None]  # (cell, epochs done, epochs in all)
 
@@ -167,6 +171,7 @@ class CellGroup:
 
 
 def expand_grid(
+    plugins: Zoo,
     suite: SuiteSpec,
     architectures: Iterable[str],
     strategies: Iterable[str],
@@ -176,19 +181,18 @@ def expand_grid(
     precision: str = "fp32",
 ) -> list[CellGroup]:
     """Every (task, architecture, strategy) of the grid, task by task, so a partial run
-    already covers whole tasks.
+    already covers whole tasks; the names are looked up in ``plugins``, the loaded set.
 
     ``seeds`` and ``epochs`` (the cap) override every task's own; ``precision`` is what the
     cells compute in, part of their config.
     """
-    registry = zoo.get_zoo()
     groups = []
     for task in tasks:
-        folder_print = fingerprint(Path(task.root)) if task.root else None
+        folder_print = folder_fingerprint(Path(task.root)) if task.root else None
         for arch_name in architectures:
-            arch = registry.architectures.get(arch_name)
+            arch = plugins.architectures.get(arch_name)
             for strategy_name in strategies:
-                strategy = resolve_strategy(strategy_name)
+                strategy = resolve_strategy(plugins.strategies, strategy_name)
                 weights = weights_variant(suite, arch, precision) if strategy.pretrained else None
                 data = {
                     "selection": None if task.root else asdict(task.data),
@@ -223,7 +227,7 @@ def environment(device: torch.device, mode: str) -> dict:
         "device": str(device),
         "device_name": device_name(device),
         "torch": torch.__version__,
-        "zoo": zoo.__version__,
+        "zoo": __version__,
         "git_revision": git_revision(),
         "threads": torch.get_num_threads(),
         "precision": mode,
@@ -234,7 +238,8 @@ class CellRunner:
     """Runs cells in this process, sharing what cells have in common: pretrained weights,
     loaded data, cached frozen prefixes and per-architecture speed figures."""
 
-    def __init__(self, device: torch.device):
+    def __init__(self, plugins: Zoo, device: torch.device):
+        self.plugins = plugins  # the loaded set the cells' names refer to
         self.device = device
         self.prefixes = PrefixCache()
         self._speed: dict[tuple, SpeedReport] = {}
@@ -251,7 +256,8 @@ class CellRunner:
         or found it built.
         """
         if variant not in self._pretrained:
-            self._pretrained[variant] = zoo.create_model(variant)
+            arch, _, tag = variant.partition(".")
+            self._pretrained[variant] = create_model(self.plugins.architectures.get(arch), tag)
         model = copy.deepcopy(self._pretrained[variant])
         torch.manual_seed(seed)
         model.reset_classifier(num_classes)
@@ -260,8 +266,8 @@ class CellRunner:
     def speed(self, arch: str, input_size: tuple[int, int, int]) -> SpeedReport:
         key = (arch, input_size)
         if key not in self._speed:
-            spec = zoo.get_zoo().architectures.get(arch)
-            self._speed[key] = measure_speed(spec, self.device, SPEED_BATCH, input_size, steps=SPEED_STEPS, warmup=SPEED_WARMUP)
+            spec = self.plugins.architectures.get(arch)
+            self._speed[key] = measure_speed(self.plugins, spec, self.device, SPEED_BATCH, input_size, steps=SPEED_STEPS, warmup=SPEED_WARMUP)
         return self._speed[key]
 
     def run(self, cell: Cell, on_epoch: Callable[[int, int], None] | None = None) -> dict:
@@ -285,8 +291,8 @@ class CellRunner:
         return row
 
     def _train_and_measure(self, cell: Cell, clock: PhaseClock, on_epoch: Callable[[int, int], None] | None) -> dict:
-        registry = zoo.get_zoo()
-        suite, strategy = registry.suites.get(cell.suite), resolve_strategy(cell.strategy)
+        registry = self.plugins
+        suite, strategy = registry.suites.get(cell.suite), resolve_strategy(registry.strategies, cell.strategy)
         arch = registry.architectures.get(cell.architecture)
         recipe = Recipe(**cell.recipe)
         with clock.phase("setup"):
@@ -296,14 +302,14 @@ class CellRunner:
                 selection, root = DataSelection(registry.folder_reader().name), Path(cell.data_root)
             # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
             size = None if suite.image_size and root is None else cell.input_size[1]
-            train, test = load_selection(selection, cell.seed, root=root, size=size)
+            train, test = load_selection(registry.datasets, selection, cell.seed, root=root, size=size)
             held_out = None
             if cell.validation:
                 fit_index, val_index = stratified_split(train.labels, cell.validation, cell.seed)
                 train, held_out = train.subset(fit_index), train.subset(val_index)
         with clock.phase("pretraining"):
             if cell.weights is not None and suite.source is not None:
-                pretrain(suite, arch, device=self.device, precision=recipe.precision)
+                pretrain(registry.datasets, suite, arch, device=self.device, precision=recipe.precision)
         with clock.phase("setup"):
             pretraining = None
             if cell.weights is not None:
@@ -312,8 +318,8 @@ class CellRunner:
                 pretraining = pretraining_summary(model.zoo_weights.metadata)
             else:
                 torch.manual_seed(cell.seed)  # the scratch network's random weights are the seed's
-                model = zoo.create_model(cell.architecture, num_classes=len(train.classes), img_size=cell.input_size[1])
-                mean, std = _reference_stats(suite, arch, train)
+                model = create_model(arch, num_classes=len(train.classes), img_size=cell.input_size[1])
+                mean, std = _reference_stats(registry, suite, arch, train)
             model = model.to(self.device)
             mirror = registry.datasets.get(selection.dataset).mirror_invariant
             train_set, test_set = (prepare(part, cell.input_size, mean, std, mirror).to(self.device) for part in (train, test))
@@ -334,7 +340,7 @@ class CellRunner:
             complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
             speed = self.speed(cell.architecture, cell.input_size)
             memory = step_memory_record(
-                cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision
+                registry, cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision
             )
         steps_seconds = sum(r.stats.seconds for r in runs)
         last = runs[-1].stats
@@ -401,12 +407,12 @@ def failure(exc: BaseException, phase: str | None = None) -> dict:
     return {"status": "error", "reason": f"{type(exc).__name__}: {first_line}{place}{doing}"}
 
 
-def _reference_stats(suite: SuiteSpec, arch, train: ImageSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _reference_stats(plugins: Zoo, suite: SuiteSpec, arch, train: ImageSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The normalisation a pretrained backbone of this suite would use, for scratch cells, so
     every strategy sees its inputs scaled alike. A network without hub weights in a suite
     without a source has no such backbone: its ``train`` images' own statistics."""
     if suite.source is not None:
-        return source_stats(suite.source, suite.input_size(arch)[0])
+        return source_stats(plugins.datasets, suite.source, suite.input_size(arch)[0])
     if arch.default_weights is not None:
         return arch.default_weights.mean, arch.default_weights.std
     return channel_stats(train, suite.input_size(arch)[0])
@@ -417,8 +423,8 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, device: torch.device):
-        self.runner = CellRunner(device)
+    def __init__(self, plugins: Zoo, device: torch.device):
+        self.runner = CellRunner(plugins, device)
 
     def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, dict]]:
         """Each cell with its result row, as each finishes; ``on_epoch(cell, done, total)``
@@ -474,7 +480,7 @@ def run_grid(
     return rows
 
 
-def fill_step_memory(store: ResultsStore, device: torch.device) -> int:
+def fill_step_memory(plugins: Zoo, store: ResultsStore, device: torch.device) -> int:
     """Measure the step memory of stored ``ok`` cells that ran on this kind of device and lack
     it (written before it was measured): it depends on the cell's config alone, not on its
     training. Returns how many were filled."""
@@ -485,7 +491,7 @@ def fill_step_memory(store: ResultsStore, device: torch.device) -> int:
         if row["status"] != "ok" or row.get("step_memory") is not None or ran_on != device.type or "recipe" not in config:
             continue
         recipe, size = config["recipe"], tuple(config["input_size"])
-        record = step_memory_record(row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
+        record = step_memory_record(plugins, row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
         store.set_step_memory(row["key"], record)
         filled += 1
     return filled

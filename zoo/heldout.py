@@ -33,8 +33,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-import zoo
-from zoo.data import ImageSet
+from zoo.data import DatasetSpec, ImageSet
+from zoo.registry import Registry
 
 __all__ = ["FOLDERS", "HeldOut", "write_folder"]
 
@@ -52,16 +52,17 @@ class HeldOut:
     similarity: str  # "similar" or "different" to mini's source (Fashion-MNIST clothing)
     why: str  # the reason, written before any measurement
     train_per_class: int
-    make: Callable[[int, int], ImageSet]  # (images per class, seed) -> images of every class
+    make: Callable[[Registry[DatasetSpec], int, int], ImageSet]  # (data sets, images per class, seed) -> images of every class
     round: int = 1  # 1: seen when the way backbones' readings combine was chosen; 2: made after it
 
     @property
     def size(self) -> str:
         return "small" if self.train_per_class < 100 else "large"
 
-    def split(self, seed: int = 0) -> tuple[ImageSet, ImageSet]:
-        """Training and test images, disjoint, both made from ``seed``."""
-        images = self.make(self.train_per_class + TEST_PER_CLASS, seed)
+    def split(self, datasets: Registry[DatasetSpec], seed: int = 0) -> tuple[ImageSet, ImageSet]:
+        """Training and test images, disjoint, both made from ``seed`` (and the installed data
+        sets of ``datasets``, the plugin set's registry, for those made from them)."""
+        images = self.make(datasets, self.train_per_class + TEST_PER_CLASS, seed)
         train, test = [], []
         for label in range(len(images.classes)):
             members = torch.nonzero(images.labels == label).flatten()
@@ -70,12 +71,12 @@ class HeldOut:
         return images.subset(torch.cat(train)), images.subset(torch.cat(test))
 
 
-def _fashion_test(classes: dict[str, tuple[str, ...]], per_class: int, seed: int, offset: int) -> ImageSet:
+def _fashion_test(datasets: Registry[DatasetSpec], classes: dict[str, tuple[str, ...]], per_class: int, seed: int, offset: int) -> ImageSet:
     """``per_class`` Fashion-MNIST *test* images of each new class, drawn evenly from the
     original classes it groups, after skipping the first ``offset`` of each class (in a
     fixed order). The test split keeps every folder apart from the calibration tasks, which
     draw from the training split; folders of the same classes may share a few images."""
-    fashion = zoo.get_zoo().datasets.get("fashion_mnist").load("test")
+    fashion = datasets.get("fashion_mnist").load("test")
     generator = torch.Generator().manual_seed(seed)
     images, labels = [], []
     for label, originals in enumerate(classes.values()):
@@ -88,23 +89,23 @@ def _fashion_test(classes: dict[str, tuple[str, ...]], per_class: int, seed: int
     return ImageSet(torch.cat(images), torch.tensor(labels), tuple(classes), "fashion_mnist/test")
 
 
-def clothing_regrouped(per_class: int, seed: int) -> ImageSet:
+def clothing_regrouped(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     groups = {"top": ("T-shirt/top", "Pullover", "Coat", "Shirt"), "trouser": ("Trouser",), "dress": ("Dress",)}
-    return _fashion_test(groups, per_class, seed, offset=0)
+    return _fashion_test(datasets, groups, per_class, seed, offset=0)
 
 
 FOOTWEAR = {"sandal": ("Sandal",), "sneaker": ("Sneaker",), "bag": ("Bag",), "ankle_boot": ("Ankle boot",)}
 
 
-def footwear_mirrored(per_class: int, seed: int) -> ImageSet:
-    images = _fashion_test(FOOTWEAR, per_class, seed, offset=0)
+def footwear_mirrored(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
+    images = _fashion_test(datasets, FOOTWEAR, per_class, seed, offset=0)
     return ImageSet(images.images.flip(-1), images.labels, images.classes, "footwear_mirrored")
 
 
-def footwear_recaptured(per_class: int, seed: int) -> ImageSet:
+def footwear_recaptured(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Footwear and bags as another camera might take them: shifted up to 3 pixels,
     slightly blurred, at lower contrast over a grey background."""
-    images = _fashion_test(FOOTWEAR, per_class, seed, offset=500)
+    images = _fashion_test(datasets, FOOTWEAR, per_class, seed, offset=500)
     rng = np.random.default_rng(seed)
     out = []
     for pixels in images.images[:, 0].numpy():
@@ -115,9 +116,9 @@ def footwear_recaptured(per_class: int, seed: int) -> ImageSet:
     return ImageSet(torch.from_numpy(np.stack(out)).unsqueeze(1), images.labels, images.classes, "footwear_recaptured")
 
 
-def footwear_low_resolution(per_class: int, seed: int) -> ImageSet:
+def footwear_low_resolution(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Footwear and bags photographed at half the resolution: 14×14, scaled back to 28×28."""
-    images = _fashion_test(FOOTWEAR, per_class, seed, offset=250)
+    images = _fashion_test(datasets, FOOTWEAR, per_class, seed, offset=250)
     out = [
         np.asarray(Image.fromarray(p).resize((SIDE // 2, SIDE // 2), Image.BILINEAR).resize((SIDE, SIDE), Image.BILINEAR))
         for p in images.images[:, 0].numpy()
@@ -125,9 +126,9 @@ def footwear_low_resolution(per_class: int, seed: int) -> ImageSet:
     return ImageSet(torch.from_numpy(np.stack(out)).unsqueeze(1), images.labels, images.classes, "footwear_low_resolution")
 
 
-def sklearn_digits(per_class: int, seed: int) -> ImageSet:
+def sklearn_digits(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """scikit-learn's 8×8 digits, upsampled to 28×28."""
-    digits = zoo.get_zoo().datasets.get("sklearn_digits")
+    digits = datasets.get("sklearn_digits")
     both = [digits.load(split) for split in ("train", "test")]
     small = torch.cat([b.images for b in both])[:, 0].numpy()
     images = torch.from_numpy(np.stack([np.asarray(Image.fromarray(p).resize((SIDE, SIDE), Image.BILINEAR)) for p in small])).unsqueeze(1)
@@ -141,21 +142,21 @@ def sklearn_digits(per_class: int, seed: int) -> ImageSet:
     return ImageSet(images[keep], labels[keep], DIGITS, "sklearn_digits")
 
 
-def clothing_dimmed(per_class: int, seed: int) -> ImageSet:
+def clothing_dimmed(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """The source's own six clothing classes from the test split, at 80% exposure and
     shifted up to 2 pixels."""
     classes = {name: (name,) for name in ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt")}
-    images = _fashion_test(classes, per_class, seed, offset=750)
+    images = _fashion_test(datasets, classes, per_class, seed, offset=750)
     rng = np.random.default_rng(seed)
     out = [np.roll(0.8 * p.astype(np.float32), tuple(rng.integers(-2, 3, size=2)), axis=(0, 1)) for p in images.images[:, 0].numpy()]
     return ImageSet(torch.from_numpy(np.stack(out).round().astype(np.uint8)).unsqueeze(1), images.labels, images.classes, "clothing_dimmed")
 
 
-def footwear_zoomed(per_class: int, seed: int) -> ImageSet:
+def footwear_zoomed(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Sneakers, bags and ankle boots from the test split, framed tighter: the central
     24×24 pixels scaled up to 28×28."""
     classes = {"sneaker": ("Sneaker",), "bag": ("Bag",), "ankle_boot": ("Ankle boot",)}
-    images = _fashion_test(classes, per_class, seed, offset=130)
+    images = _fashion_test(datasets, classes, per_class, seed, offset=130)
     margin = 2
     out = [
         np.asarray(Image.fromarray(p[margin:-margin, margin:-margin]).resize((SIDE, SIDE), Image.BILINEAR))
@@ -164,18 +165,18 @@ def footwear_zoomed(per_class: int, seed: int) -> ImageSet:
     return ImageSet(torch.from_numpy(np.stack(out)).unsqueeze(1), images.labels, images.classes, "footwear_zoomed")
 
 
-def footwear_noisy(per_class: int, seed: int) -> ImageSet:
+def footwear_noisy(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Sandals, sneakers and ankle boots from the test split with mild sensor noise
     (Gaussian, standard deviation 6 of 255)."""
     classes = {"sandal": ("Sandal",), "sneaker": ("Sneaker",), "ankle_boot": ("Ankle boot",)}
-    images = _fashion_test(classes, per_class, seed, offset=750)
+    images = _fashion_test(datasets, classes, per_class, seed, offset=750)
     rng = np.random.default_rng(seed)
     pixels = images.images[:, 0].numpy().astype(np.float32)
     noisy = np.clip(pixels + rng.normal(0, 6, pixels.shape), 0, 255).round().astype(np.uint8)
     return ImageSet(torch.from_numpy(noisy).unsqueeze(1), images.labels, images.classes, "footwear_noisy")
 
 
-def photo_patches(per_class: int, seed: int) -> ImageSet:
+def photo_patches(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Grey 28×28 patches of scikit-learn's two sample photographs (a temple in China, a
     flower), at scales of 1 to 3 pixels per pixel; the class is the photograph."""
     from sklearn.datasets import load_sample_images
@@ -202,7 +203,7 @@ def _drawn(classes: tuple[str, ...], per_class: int, seed: int, draw: Callable, 
     return ImageSet(torch.from_numpy(np.stack(images)).unsqueeze(1), labels, classes, name)
 
 
-def printed_digits(per_class: int, seed: int) -> ImageSet:
+def printed_digits(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Digits in Pillow's built-in typeface at random sizes, stroke widths, angles and places."""
 
     def draw(label: int, rng: np.random.Generator) -> np.ndarray:
@@ -219,7 +220,7 @@ def printed_digits(per_class: int, seed: int) -> ImageSet:
     return _drawn(DIGITS, per_class, seed, draw, "printed_digits")
 
 
-def gratings(per_class: int, seed: int) -> ImageSet:
+def gratings(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Sinusoidal gratings at four orientations (the classes), with random spatial
     frequency, phase and contrast, and pixel noise: texture with no object in it."""
     classes = ("0deg", "45deg", "90deg", "135deg")
@@ -235,7 +236,7 @@ def gratings(per_class: int, seed: int) -> ImageSet:
     return _drawn(classes, per_class, seed, draw, "gratings")
 
 
-def shapes(per_class: int, seed: int) -> ImageSet:
+def shapes(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Outlines of four shapes (the classes) at random sizes, places and line widths."""
     classes = ("circle", "square", "triangle", "cross")
 
@@ -259,7 +260,7 @@ def shapes(per_class: int, seed: int) -> ImageSet:
     return _drawn(classes, per_class, seed, draw, "shapes")
 
 
-def scribbles(per_class: int, seed: int) -> ImageSet:
+def scribbles(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Random pen strokes (smooth random walks, 1–3 pixels wide) on black; the class is
     the number of strokes, one to three."""
     classes = ("one", "two", "three")
@@ -280,7 +281,7 @@ def scribbles(per_class: int, seed: int) -> ImageSet:
     return _drawn(classes, per_class, seed, draw, "scribbles")
 
 
-def printed_letters(per_class: int, seed: int) -> ImageSet:
+def printed_letters(datasets: Registry[DatasetSpec], per_class: int, seed: int) -> ImageSet:
     """Capital letters A–E in Pillow's built-in typeface, dark ink on a white page, at random
     sizes, angles and places."""
     classes = tuple("ABCDE")
@@ -380,14 +381,14 @@ FOLDERS = (
 )
 
 
-def write_folder(heldout: HeldOut, root: Path, seed: int = 0) -> Path:
+def write_folder(datasets: Registry[DatasetSpec], heldout: HeldOut, root: Path, seed: int = 0) -> Path:
     """Write ``heldout`` as ``root/NAME/{train,test}/CLASS/NNNNN.png``; returns the folder.
 
     Every file gets the same fixed modification time: ``zoo bench --data`` knows a folder by
     its files' names, sizes and times, so a folder written again, on any machine, is the same
     task and its stored cells are reused."""
     folder = Path(root) / heldout.name
-    for split, images in zip(("train", "test"), heldout.split(seed)):
+    for split, images in zip(("train", "test"), heldout.split(datasets, seed)):
         for i, (image, label) in enumerate(zip(images.images, images.labels.tolist())):
             directory = folder / split / images.classes[label]
             directory.mkdir(parents=True, exist_ok=True)

@@ -26,12 +26,16 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from zoo.training import FUSED_SGD, autocast
+
+if TYPE_CHECKING:
+    from zoo.pluginmanager import Zoo
 
 CUDA_METHOD = "torch.cuda.max_memory_allocated around one step (after reset_peak_memory_stats)"
 CPU_METHOD = "peak resident set size (Linux VmHWM) of a fresh process during one step, minus its resident size before it"
@@ -86,36 +90,41 @@ def _run_probe(args: list[str], env: dict[str, str] | None = None) -> dict:
     return json.loads(done.stdout)
 
 
-def only_plugins_for(arch: str, strategy: str | None = None) -> dict[str, str]:
+def only_plugins_for(plugins: Zoo, arch: str, strategy: str | None = None) -> dict[str, str]:
     """The environment that loads only the plugins a probe needs (the architecture's and the
-    strategy's) in its fresh process: importing every plugin took 3 of a probe's 6 seconds."""
-    import zoo
+    strategy's, as ``plugins`` has them) in its fresh process: importing every plugin took 3
+    of a probe's 6 seconds."""
     from zoo.hookspecs import DISABLE_ENV
 
-    registry = zoo.get_zoo()
     base = strategy.split(":")[0] if strategy is not None else None
-    if arch not in registry.architectures or (base is not None and base not in registry.strategies):
+    if arch not in plugins.architectures or (base is not None and base not in plugins.strategies):
         return {}  # the probe itself says what is unknown
-    needed = {registry.architectures.plugin_of(arch)} | ({registry.strategies.plugin_of(base)} if base else set())
-    others = sorted(set(registry.reports) - needed)
+    needed = {plugins.architectures.plugin_of(arch)} | ({plugins.strategies.plugin_of(base)} if base else set())
+    others = sorted(set(plugins.reports) - needed)
     disabled = [name for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()] + others
     return {DISABLE_ENV: ",".join(disabled)} if disabled else {}
 
 
-def measure_cpu(arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> MemoryFigure:
+def measure_cpu(plugins: Zoo, arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> MemoryFigure:
     """Peak extra resident memory of one step on the CPU, in a fresh process."""
     if not STATUS.exists():
         return MemoryFigure(None, "not measured: needs Linux's /proc/self/status (VmHWM)")
-    answer = _run_probe([arch, str(batch_size), *map(str, input_size), "train" if train else "infer"], only_plugins_for(arch))
+    args = [arch, str(batch_size), *map(str, input_size), "train" if train else "infer"]
+    answer = _run_probe(args, only_plugins_for(plugins, arch))
     return MemoryFigure(answer["bytes"], CPU_METHOD)
 
 
-def _probe(arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> int:
-    """In the fresh process: build, then measure one step against the resident size before it."""
-    import zoo
+def _network(plugins: Zoo, arch: str, side: int) -> nn.Module:
+    """``arch`` with random weights and a 10-class head, for ``side``-pixel inputs."""
+    from zoo.architectures import create_model
 
     torch.manual_seed(0)
-    model = zoo.create_model(arch, num_classes=10, img_size=input_size[1])
+    return create_model(plugins.architectures.get(arch), num_classes=10, img_size=side)
+
+
+def _probe(plugins: Zoo, arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> int:
+    """In the fresh process: build, then measure one step against the resident size before it."""
+    model = _network(plugins, arch, input_size[1])
     images = torch.randn(batch_size, *input_size)
     with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current resident size
         f.write("5")
@@ -213,15 +222,13 @@ def _strategy_step(model: nn.Module, strategy, phase_index: int, images: torch.T
     return step
 
 
-def _step_probe(arch: str, strategy_name: str, batch: int, size: tuple[int, int, int], precision: str, phase: int) -> dict:
+def _step_probe(plugins: Zoo, arch: str, strategy_name: str, batch: int, size: tuple[int, int, int], precision: str, phase: int) -> dict:
     """In the fresh process: the phase's step against the resident size just before it."""
-    import zoo
     from zoo.strategies import resolve_strategy
 
-    torch.manual_seed(0)
+    model = _network(plugins, arch, size[1])
     images = torch.randn(batch, *size)
-    model = zoo.create_model(arch, num_classes=10, img_size=size[1])
-    step = _strategy_step(model, resolve_strategy(strategy_name), phase, images, precision)
+    step = _strategy_step(model, resolve_strategy(plugins.strategies, strategy_name), phase, images, precision)
     with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current resident size
         f.write("5")
     before = _status("VmRSS:")
@@ -229,22 +236,25 @@ def _step_probe(arch: str, strategy_name: str, batch: int, size: tuple[int, int,
     return {"peak_bytes": parts["parameters"] + parts["inputs"] + _status("VmHWM:") - before, **parts}
 
 
-def _step_cuda(arch: str, strategy, batch: int, size: tuple[int, int, int], precision: str, phase: int, device) -> dict:
-    import zoo
-
+def _step_cuda(plugins: Zoo, arch: str, strategy, batch: int, size: tuple[int, int, int], precision: str, phase: int, device) -> dict:
     torch.cuda.synchronize(device)
     start = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
-    torch.manual_seed(0)
+    model = _network(plugins, arch, size[1]).to(device)
     images = torch.randn(batch, *size, device=device)
-    model = zoo.create_model(arch, num_classes=10, img_size=size[1]).to(device)
     parts = _strategy_step(model, strategy, phase, images, precision)()
     torch.cuda.synchronize(device)
     return {"peak_bytes": torch.cuda.max_memory_allocated(device) - start, **parts}
 
 
 def step_memory(
-    arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], device: torch.device, precision: str = "fp32"
+    plugins: Zoo,
+    arch: str,
+    strategy: str,
+    batch_size: int,
+    input_size: tuple[int, int, int],
+    device: torch.device,
+    precision: str = "fp32",
 ) -> StepMemory:
     """The training-step memory of ``strategy`` on ``arch``: its most memory-hungry phase.
 
@@ -255,7 +265,7 @@ def step_memory(
     from zoo.paths import zoo_home
     from zoo.strategies import resolve_strategy
 
-    spec = resolve_strategy(strategy)
+    spec = resolve_strategy(plugins.strategies, strategy)
     described = {
         "arch": arch, "strategy": strategy, "phases": repr(spec.phases), "setup": getattr(spec.setup, "__qualname__", None),
         "penalty": getattr(spec.penalty, "__qualname__", None), "batch": batch_size, "size": list(input_size),
@@ -264,10 +274,10 @@ def step_memory(
     cached = zoo_home() / "memory" / f"{hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]}.json"
     if device.type != "cuda" and cached.exists():
         return StepMemory(**json.loads(cached.read_text()))
-    readings, probe_env = [], {**PROBE_MALLOC, **only_plugins_for(arch, strategy)}
+    readings, probe_env = [], {**PROBE_MALLOC, **only_plugins_for(plugins, arch, strategy)}
     for phase in range(len(spec.phases)):
         if device.type == "cuda":
-            reading = _step_cuda(arch, spec, batch_size, input_size, precision, phase, device)
+            reading = _step_cuda(plugins, arch, spec, batch_size, input_size, precision, phase, device)
         elif STATUS.exists():
             args = ["step", arch, strategy, str(batch_size), *map(str, input_size), precision, str(phase)]
             reading = _run_probe(args, probe_env)
@@ -283,13 +293,13 @@ def step_memory(
 
 
 def step_memory_record(
-    arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], device: torch.device, precision: str
+    plugins: Zoo, arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], device: torch.device, precision: str
 ) -> dict:
     """A cell's ``step_memory`` in the results database. A probe that fails (a strategy
     registered in the measuring process alone, which a fresh process cannot see) leaves the
     reason instead: the cell's results stand without it."""
     try:
-        return step_memory(arch, strategy, batch_size, input_size, device, precision).record(batch_size)
+        return step_memory(plugins, arch, strategy, batch_size, input_size, device, precision).record(batch_size)
     except RuntimeError as exc:
         parts = ("peak_bytes", "parameters", "gradients", "optimizer", "activations", "inputs", "phase", "estimate")
         return {**dict.fromkeys(parts), "method": f"not measured: {exc}", "batch_size": batch_size}
@@ -302,18 +312,20 @@ CUDA_PREDICTION_METHOD = (
 )
 
 
-def predict_cuda(arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], mode: str = "bf16") -> int:
+def predict_cuda(plugins: Zoo, arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], mode: str = "bf16") -> int:
     """The training step peak ``strategy`` would need on a CUDA GPU computing in ``mode``
     (bf16 on Ampere or newer, else fp32), predicted without one: :attr:`StepMemory.estimate`
     of a probe on the CPU in that mode (:data:`CUDA_PREDICTION_METHOD`)."""
-    return step_memory(arch, strategy, batch_size, input_size, torch.device("cpu"), mode).estimate
+    return step_memory(plugins, arch, strategy, batch_size, input_size, torch.device("cpu"), mode).estimate
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # a probe's fresh process: it loads its own plugin set (ZOO_DISABLE_PLUGINS trims it)
+    from zoo.pluginmanager import load_zoo
+
     if sys.argv[1] == "step":
         arch, strategy, batch, channels, height, width, precision, phase = sys.argv[2:10]
         size = (int(channels), int(height), int(width))
-        print(json.dumps(_step_probe(arch, strategy, int(batch), size, precision, int(phase))))
+        print(json.dumps(_step_probe(load_zoo(), arch, strategy, int(batch), size, precision, int(phase))))
     else:
         name, batch, channels, height, width, mode = sys.argv[1:7]
-        print(json.dumps({"bytes": _probe(name, int(batch), (int(channels), int(height), int(width)), mode == "train")}))
+        print(json.dumps({"bytes": _probe(load_zoo(), name, int(batch), (int(channels), int(height), int(width)), mode == "train")}))

@@ -22,12 +22,14 @@ from functools import cache
 
 import torch
 
-import zoo
-from zoo.architectures import ArchitectureSpec
+from zoo import __version__
+from zoo.architectures import ArchitectureSpec, create_model
+from zoo.data import DatasetSpec
 from zoo.errors import ZooError
 from zoo.preprocess import channel_stats, prepare
 from zoo.progress import progress
 from zoo.data import stratified_split
+from zoo.registry import Registry
 from zoo.suites import DataSelection, SuiteSpec, load_selection
 from zoo.training import Recipe, device_name, evaluate, fit
 from zoo.weights import StoredWeights, WeightsStore
@@ -68,11 +70,11 @@ class PretrainPlan:
 
 
 @cache
-def source_stats(source: DataSelection, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def source_stats(datasets: Registry[DatasetSpec], source: DataSelection, channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of the images a suite's backbones are pretrained on: the
     normalisation their weights expect, and the one scratch cells use so that every strategy
     sees its inputs scaled alike."""
-    train, _ = load_selection(source, seed=PRETRAIN_SEED)
+    train, _ = load_selection(datasets, source, seed=PRETRAIN_SEED)
     return channel_stats(train, channels)
 
 
@@ -85,6 +87,7 @@ def plan(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "fp32") -> P
 
 
 def pretrain(
+    datasets: Registry[DatasetSpec],
     suite: SuiteSpec,
     arch: ArchitectureSpec,
     *,
@@ -93,7 +96,8 @@ def pretrain(
     force: bool = False,
     precision: str = "fp32",
 ) -> tuple[StoredWeights, bool]:
-    """Weights of ``arch`` pretrained on ``suite``'s source, and whether they were trained now.
+    """Weights of ``arch`` pretrained on ``suite``'s source (a data set of ``datasets``, the
+    plugin set's registry), and whether they were trained now.
 
     :param force: train again even when matching weights are stored.
     :param precision: what to compute in; part of the weights' fingerprint.
@@ -105,16 +109,16 @@ def pretrain(
         return existing, False
 
     recipe = job.recipe
-    train, test = load_selection(suite.source, seed=PRETRAIN_SEED)
-    mean, std = source_stats(suite.source, job.input_size[0])
+    train, test = load_selection(datasets, suite.source, seed=PRETRAIN_SEED)
+    mean, std = source_stats(datasets, suite.source, job.input_size[0])
     fit_index, val_index = stratified_split(train.labels, suite.pretrain_validation, PRETRAIN_SEED)
-    mirror = zoo.get_zoo().datasets.get(suite.source.dataset).mirror_invariant
+    mirror = datasets.get(suite.source.dataset).mirror_invariant
     train_set, val_set, test_set = (
         prepare(part, job.input_size, mean, std, mirror).to(device) for part in (train.subset(fit_index), train.subset(val_index), test)
     )
 
     torch.manual_seed(PRETRAIN_SEED)
-    model = zoo.create_model(arch.name, num_classes=len(train.classes), img_size=job.input_size[1]).to(device)
+    model = create_model(arch, num_classes=len(train.classes), img_size=job.input_size[1]).to(device)
     started = time.perf_counter()
     with progress(f"pretrain {arch.name} on {suite.name}", recipe.epochs) as bar:
         stats = fit(
@@ -155,7 +159,7 @@ def pretrain(
         seconds=round(time.perf_counter() - started, 1),
         device=str(device),
         torch_version=torch.__version__,
-        zoo_version=zoo.__version__,
+        zoo_version=__version__,
         machine=device_name(device),
         precision=recipe.precision,
     )

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import torch
 
-import zoo
+from zoo import __version__
 from zoo.errors import ZooError
 from zoo.harness import Cell, CellRunner, EpochCallback
 from zoo.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
+from zoo.pluginmanager import load_zoo
 
 # What a worker must share with the driver for a cell to mean the same thing there: where
 # weights and data live (pretrained weights, the torch and Hugging Face caches), whether the
@@ -171,7 +172,7 @@ class RayExecutor:
             "key": cell.key, "suite": cell.suite, "task": cell.task, "quadrant": cell.quadrant,
             "architecture": cell.architecture, "strategy": cell.strategy, "seed": cell.seed, "epochs": cell.epochs,
             "weights": cell.weights, "config": cell.config(),
-            "environment": {"executor": "ray", "ray": self._ray.__version__, "zoo": zoo.__version__},
+            "environment": {"executor": "ray", "ray": self._ray.__version__, "zoo": __version__},
             "started": started.isoformat(timespec="seconds"),
             "status": "error", "reason": reason,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -252,7 +253,9 @@ def _run_cell(cell: Cell, device: str, threads: int) -> dict:
     """The task: a cell's row, computed on a Ray worker with the driver's ``threads``.
 
     The runner is kept for the worker's later cells, so they share pretrained weights,
-    cached frozen prefixes and speed figures as cells do in one local run.
+    cached frozen prefixes and speed figures as cells do in one local run. The worker loads
+    its own plugin set, from the entry points and ``ZOO_DISABLE_PLUGINS`` the driver's
+    environment gave it (:func:`worker_environment`).
     """
     import ray
 
@@ -261,7 +264,7 @@ def _run_cell(cell: Cell, device: str, threads: int) -> dict:
         device = "cuda"  # the GPU Ray gave this task: the only one CUDA_VISIBLE_DEVICES shows
     runner = _runners.get(device)
     if runner is None:
-        runner = _runners[device] = CellRunner(torch.device(device))
+        runner = _runners[device] = CellRunner(load_zoo(), torch.device(device))
     row = runner.run(cell)
     row["environment"].update(executor="ray", host=socket.gethostname())
     return row

@@ -32,10 +32,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-import zoo
 from zoo.data import ImageSet
 from zoo.errors import ZooError
 from zoo.features import SuiteBackbone, load_backbone, stored_architectures
@@ -48,6 +48,9 @@ from zoo.similarity import STATISTIC, SimilarityReading, check_measurable, read
 from zoo.suites import QUADRANTS, SuiteSpec, load_selection
 from zoo.training import precision, select_device
 from zoo.transferability import ESTIMATORS
+
+if TYPE_CHECKING:
+    from zoo.pluginmanager import Zoo
 
 __all__ = [
     "Measured",
@@ -150,40 +153,42 @@ class Placement:
         }
 
 
-def place(data: ImageSet, suite: SuiteSpec, backbones: Sequence[SuiteBackbone], small_threshold: int | None = None) -> Placement:
+def place(
+    plugins: Zoo, data: ImageSet, suite: SuiteSpec, backbones: Sequence[SuiteBackbone], small_threshold: int | None = None
+) -> Placement:
     """The quadrant of ``data`` for ``suite``, read through ``backbones``: each one's LogME
-    on the data's labels and calibrated similarity, the best-ranked backbone's deciding."""
+    on the data's labels and calibrated similarity, the best-ranked backbone's deciding.
+    ``plugins`` (the loaded set) loads the suite's images the calibration compares with."""
     if not backbones:
         raise ZooError("placing a data set in the matrix needs at least one pretrained backbone")
     readings, scores = [], {}
     with progress(f"forward {len(data)} images", len(backbones)) as bar:
         for done, backbone in enumerate(backbones, 1):
             features = backbone.features(data)
-            readings.append(read(backbone, features.stem))
+            readings.append(read(plugins.datasets, backbone, features.stem))
             scores[backbone.variant] = logme(features.pooled, data.labels)
             bar.update(done, backbone.variant)
     ranked = dict(sorted(scores.items(), key=lambda item: -item[1]))
     return Placement(suite.name, measure_size(data, suite, small_threshold), tuple(readings), ranked)
 
 
-def load_folder(path: Path, suite: SuiteSpec, archs: Sequence[str], *, skip_corrupt: bool = False) -> ImageSet:
-    """The training images of an image folder, checked first by the data set that reads
-    folders (:meth:`zoo.pluginmanager.Zoo.folder_reader`).
+def load_folder(plugins: Zoo, path: Path, suite: SuiteSpec, archs: Sequence[str], *, skip_corrupt: bool = False) -> ImageSet:
+    """The training images of an image folder, checked first by the data set of ``plugins``
+    that reads folders (:meth:`zoo.pluginmanager.Zoo.folder_reader`).
 
     They are what a transfer cell would train on: ``PATH/train`` when the folder is split
     into ``train/`` and ``test/``, else the stratified 80% ``zoo bench`` trains on. They are
     read at the largest input size any of ``archs`` takes in ``suite``.
     """
-    registry = zoo.get_zoo()
-    side = max(suite.input_size(registry.architectures.get(a))[1] for a in archs)
-    loader = registry.folder_reader().load
+    side = max(suite.input_size(plugins.architectures.get(a))[1] for a in archs)
+    loader = plugins.folder_reader().load
     return loader("train", root=Path(path), size=side, skip_corrupt=skip_corrupt)
 
 
-def architectures(suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device) -> list[str]:
-    """``archs``, or when None every architecture with weights for ``suite`` (pretrained in
-    ``device``'s precision) in the store."""
-    names = list(archs) if archs else stored_architectures(suite, precision=precision(device))
+def architectures(plugins: Zoo, suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device) -> list[str]:
+    """``archs``, or when None every architecture of ``plugins`` with weights for ``suite``
+    (pretrained in ``device``'s precision) in the store."""
+    names = list(archs) if archs else stored_architectures(plugins, suite, precision=precision(device))
     if not names:
         raise ZooError(
             f"no backbone has {suite.name} weights in the weights store yet; run "
@@ -193,21 +198,26 @@ def architectures(suite: SuiteSpec, archs: Sequence[str] | None, device: torch.d
 
 
 def _prepare(
-    data: Path | str | ImageSet, suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device | None, skip_corrupt: bool
+    plugins: Zoo,
+    data: Path | str | ImageSet,
+    suite: SuiteSpec,
+    archs: Sequence[str] | None,
+    device: torch.device | None,
+    skip_corrupt: bool,
 ) -> tuple[ImageSet, list[SuiteBackbone]]:
     """The images (a folder is checked before any weights load) and the backbones."""
     check_measurable(suite)
     if not isinstance(data, ImageSet):
-        zoo.get_zoo().folder_reader()  # a folder needs a reader: say so before asking for weights
+        plugins.folder_reader()  # a folder needs a reader: say so before asking for weights
     device = device or select_device()
-    names = architectures(suite, archs, device)
+    names = architectures(plugins, suite, archs, device)
     if not isinstance(data, ImageSet):
-        data = load_folder(Path(data), suite, names, skip_corrupt=skip_corrupt)
-    registry = zoo.get_zoo().architectures
-    return data, [load_backbone(suite, registry.get(name), device) for name in names]
+        data = load_folder(plugins, Path(data), suite, names, skip_corrupt=skip_corrupt)
+    return data, [load_backbone(suite, plugins.architectures.get(name), device) for name in names]
 
 
 def measure_quadrant(
+    plugins: Zoo,
     data: Path | str | ImageSet,
     suite: SuiteSpec | str = "mini",
     *,
@@ -218,6 +228,7 @@ def measure_quadrant(
 ) -> Placement:
     """Place a team's data set in ``suite``'s size–similarity matrix, without training.
 
+    :param plugins: the loaded plugin set (``zoo.get_zoo()``) the names refer to.
     :param data: an image folder (checked and read with :func:`load_folder`: its training
         split) or the training images themselves.
     :param archs: backbones to measure with; default every architecture with weights for
@@ -227,9 +238,9 @@ def measure_quadrant(
         suite's ``small_threshold``).
     :returns: the :class:`Placement`; ``placement.quadrant`` is ``"Q1"`` … ``"Q4"``.
     """
-    suite = zoo.get_zoo().suites.get(suite) if isinstance(suite, str) else suite
-    data, backbones = _prepare(data, suite, archs, device, skip_corrupt)
-    return place(data, suite, backbones, small_threshold=small_threshold)
+    suite = plugins.suites.get(suite) if isinstance(suite, str) else suite
+    data, backbones = _prepare(plugins, data, suite, archs, device, skip_corrupt)
+    return place(plugins, data, suite, backbones, small_threshold=small_threshold)
 
 
 @dataclass(frozen=True)
@@ -253,7 +264,9 @@ class Measured:
         return None
 
 
-def measured(results: Path, suite: SuiteSpec, quadrant: str, architecture: str | None = None) -> Measured | None:
+def measured(
+    plugins: Zoo, results: Path, suite: SuiteSpec, quadrant: str, architecture: str | None = None
+) -> Measured | None:
     """The leaderboard's verdicts on ``suite``'s tasks in ``quadrant``, from the results
     database at ``results`` (as ``zoo leaderboard`` builds them), or None when it holds none.
 
@@ -264,7 +277,7 @@ def measured(results: Path, suite: SuiteSpec, quadrant: str, architecture: str |
         return None
     tasks = {t.name for t in suite.tasks if t.quadrant == quadrant}
     rows = [r for r in read_results(Path(results)) if r["suite"] == suite.name and r["task"] in tasks]
-    verdicts = build_leaderboard(rows, strategy_rule()).table("verdict").rows if rows else []
+    verdicts = build_leaderboard(rows, strategy_rule(plugins)).table("verdict").rows if rows else []
     deciding = deciding_verdicts(verdicts)
     shown = []
     for key in dict.fromkeys(task_key(v) for v in verdicts):
@@ -329,6 +342,7 @@ class Recommendation:
 
 
 def recommend(
+    plugins: Zoo,
     data: Path | str | ImageSet,
     suite: SuiteSpec | str = "mini",
     *,
@@ -343,16 +357,16 @@ def recommend(
     Arguments are those of :func:`measure_quadrant`, plus ``results``: the results database
     whose measured winners check the rule of thumb (absent: the rule of thumb alone).
     """
-    suite = zoo.get_zoo().suites.get(suite) if isinstance(suite, str) else suite
+    suite = plugins.suites.get(suite) if isinstance(suite, str) else suite
     name = data.name if isinstance(data, ImageSet) else str(data)
-    data, backbones = _prepare(data, suite, archs, device, skip_corrupt)
-    placement = place(data, suite, backbones, small_threshold)
+    data, backbones = _prepare(plugins, data, suite, archs, device, skip_corrupt)
+    placement = place(plugins, data, suite, backbones, small_threshold)
     best = placement.decided_by.variant
     architecture = next(b.arch.name for b in backbones if b.variant == best)
-    strategy, alternatives = rule_of_thumb(placement.quadrant, strategy_rule())
+    strategy, alternatives = rule_of_thumb(placement.quadrant, strategy_rule(plugins))
     if strategy is None:
         raise ZooError(f"no registered strategy is recommended for {placement.quadrant} (see `zoo list --kind strategies`)")
-    evidence = measured(results, suite, placement.quadrant, architecture)
+    evidence = measured(plugins, results, suite, placement.quadrant, architecture)
     recommendation = Recommendation(
         name, len(data), data.classes, placement, architecture, best, strategy, alternatives, evidence, Path(results)
     )
@@ -415,6 +429,7 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
 
 
 def logme_agreement(
+    plugins: Zoo,
     suite: SuiteSpec | str,
     results: Path | Sequence[Path],
     *,
@@ -436,12 +451,12 @@ def logme_agreement(
 
     from zoo.results import ResultsStore
 
-    suite = zoo.get_zoo().suites.get(suite) if isinstance(suite, str) else suite
+    suite = plugins.suites.get(suite) if isinstance(suite, str) else suite
     databases = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
     for database in databases:
         if not database.is_file():
             raise ZooError(f"no results database at {database}; run `zoo bench` first")
-    fine_tuned = {s.name for s in zoo.get_zoo().strategies if s.pretrained}
+    fine_tuned = {s.name for s in plugins.strategies if s.pretrained}
     stored = {r["key"]: r for database in databases for r in ResultsStore(database).rows()}
     cells, _ = reported_cells(r for r in stored.values() if r["suite"] == suite.name and r["strategy"] in fine_tuned)
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
@@ -450,18 +465,18 @@ def logme_agreement(
         if mean > best[task].get(arch, (-1.0, ""))[0]:
             best[task][arch] = (mean, row["strategy"])
     device = device or select_device()
-    wanted = set(archs) if archs else set(stored_architectures(suite, precision=precision(device)))
+    wanted = set(archs) if archs else set(stored_architectures(plugins, suite, precision=precision(device)))
     backbones: dict[str, SuiteBackbone] = {}
     report = []
     for task in suite.tasks:
         measured_archs = sorted(a for a in best.get(task.name, {}) if a in wanted)
         if len(measured_archs) < 2:
             continue
-        train, _ = load_selection(task.data, seed=0)
+        train, _ = load_selection(plugins.datasets, task.data, seed=0)
         scores: dict[str, list[float]] = defaultdict(list)
         for arch in measured_archs:
             if arch not in backbones:
-                backbones[arch] = load_backbone(suite, zoo.get_zoo().architectures.get(arch), device)
+                backbones[arch] = load_backbone(suite, plugins.architectures.get(arch), device)
             features = backbones[arch].features(train)
             scores["logme"].append(logme(features.pooled, train.labels))
             for name, (reads, estimator) in ESTIMATORS.items():

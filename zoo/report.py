@@ -45,14 +45,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import zoo
 from zoo import describe
 from zoo.errors import ZooError
 from zoo.html_report import render_html
 from zoo.leaderboard import Board, Column, Leaderboard, Table, build_leaderboard
 from zoo.plots import Plot, leaderboard_plots
 from zoo.results import ADDED_COLUMNS, COLUMNS, ResultsStore
+
+if TYPE_CHECKING:
+    from zoo.pluginmanager import Zoo
 
 RESULTS_FILE = "results.sqlite"
 PLOTS_DIR = "plots"
@@ -99,22 +102,22 @@ def read_results(path: Path) -> list[dict]:
 # ---------------------------------------------------------------------------- what the registry knows
 
 
-def strategy_rule() -> dict[str, tuple[str, ...]]:
-    """Each registered strategy → the quadrants the rule of thumb recommends it in."""
-    return {spec.name: tuple(spec.quadrants) for spec in zoo.get_zoo().strategies}
+def strategy_rule(plugins: Zoo) -> dict[str, tuple[str, ...]]:
+    """Each strategy ``plugins`` registers → the quadrants the rule of thumb recommends it in."""
+    return {spec.name: tuple(spec.quadrants) for spec in plugins.strategies}
 
 
-def suite_summaries(names: Iterable[str]) -> list[dict]:
+def suite_summaries(plugins: Zoo, names: Iterable[str]) -> list[dict]:
     """Per suite: its threshold and each task's per-class counts (``zoo info SUITE``), or,
-    for a suite no longer registered, a note saying they are omitted."""
-    registry = zoo.get_zoo().suites
+    for a suite ``plugins`` no longer registers, a note saying they are omitted."""
+    registry = plugins.suites
     summaries = []
     for name in sorted(set(names)):
         if name not in registry:
             summaries.append({"name": name, "registered": False,
                               "note": f"suite {name!r} is not registered any more: its per-class counts and threshold are omitted"})  # fmt: skip
             continue
-        info = describe.suite_info(registry.get(name), registry.plugin_of(name))
+        info = describe.suite_info(plugins.datasets, registry.get(name), registry.plugin_of(name))
         keep = ("dataset", "classes", "train_per_class", "test_per_class", "train_per_class_budget", "test_per_class_budget", "unavailable")
         summaries.append(
             {
@@ -131,11 +134,11 @@ def suite_summaries(names: Iterable[str]) -> list[dict]:
     return summaries
 
 
-def plugin_summaries() -> list[dict]:
-    """The plugins of this zoo with their distributions, versions and status (``zoo plugins``)."""
+def plugin_summaries(plugins: Zoo) -> list[dict]:
+    """The plugins of the set with their distributions, versions and status (``zoo plugins``)."""
     return [
         {"name": r.name, "distribution": r.distribution, "version": r.version, "status": r.status}
-        for r in sorted(zoo.get_zoo().reports.values(), key=lambda r: r.name)
+        for r in sorted(plugins.reports.values(), key=lambda r: r.name)
     ]
 
 
@@ -309,21 +312,23 @@ def _write(path: Path, data: str | bytes) -> Path:
     return path
 
 
-def load_leaderboard(out_dir: Path) -> Leaderboard:
-    """The leaderboards of ``out_dir/results.sqlite``, with what the registry knows."""
+def load_leaderboard(plugins: Zoo, out_dir: Path) -> Leaderboard:
+    """The leaderboards of ``out_dir/results.sqlite``, with what ``plugins`` knows of them."""
     path = Path(out_dir) / RESULTS_FILE
     rows = read_results(path)
     if not rows:
         raise NoResultsError(f"{path} holds no cells yet: run `zoo bench --out {out_dir}` to fill it")
-    return build_leaderboard(rows, strategy_rule(), suite_summaries({r["suite"] for r in rows}), plugin_summaries())
+    summaries = suite_summaries(plugins, {r["suite"] for r in rows})
+    return build_leaderboard(rows, strategy_rule(plugins), summaries, plugin_summaries(plugins))
 
 
-def write_leaderboards(out_dir: Path) -> WrittenLeaderboards:
+def write_leaderboards(plugins: Zoo, out_dir: Path) -> WrittenLeaderboards:
     """Read ``out_dir/results.sqlite`` and write every leaderboard file into ``out_dir``
-    (see the module docstring). Raises :class:`ZooError` for a missing or foreign database
-    and :class:`NoResultsError` for an empty one."""
+    (see the module docstring), with what ``plugins`` (the loaded set) knows of the suites,
+    strategies and plugins. Raises :class:`ZooError` for a missing or foreign database and
+    :class:`NoResultsError` for an empty one."""
     out_dir = Path(out_dir)
-    leaderboard = load_leaderboard(out_dir)
+    leaderboard = load_leaderboard(plugins, out_dir)
     plots = leaderboard_plots(leaderboard)
     env = leaderboard.environment
     footer = provenance(env)

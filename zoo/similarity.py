@@ -101,10 +101,12 @@ from pathlib import Path
 
 import torch
 
+from zoo.data import DatasetSpec
 from zoo.errors import ZooError
 from zoo.features import SuiteBackbone
 from zoo.paths import zoo_home
 from zoo.progress import progress
+from zoo.registry import Registry
 from zoo.suites import SuiteSpec, load_selection
 
 __all__ = ["Calibration", "CalibrationPoint", "Reference", "SimilarityReading", "calibrate", "check_measurable", "mmd2", "reference", "read"]
@@ -165,13 +167,14 @@ def check_measurable(suite: SuiteSpec) -> None:
         )
 
 
-def reference(backbone: SuiteBackbone) -> Reference:
-    """The source sample of ``backbone``'s suite (:data:`SOURCE_PER_CLASS` images per class)."""
+def reference(datasets: Registry[DatasetSpec], backbone: SuiteBackbone) -> Reference:
+    """The source sample of ``backbone``'s suite (:data:`SOURCE_PER_CLASS` images per class),
+    loaded from ``datasets``, the plugin set's registry."""
     suite = backbone.suite
     check_measurable(suite)
     budget = suite.source.train_per_class
     per_class = SOURCE_PER_CLASS if budget is None else min(SOURCE_PER_CLASS, budget)
-    source, _ = load_selection(dataclasses.replace(suite.source, train_per_class=per_class), seed=SEED)
+    source, _ = load_selection(datasets, dataclasses.replace(suite.source, train_per_class=per_class), seed=SEED)
     stem = backbone.stem_features(source)
     mean, std = stem.mean(0), stem.std(0).clamp_min(1e-6)
     features = (stem - mean) / std
@@ -239,9 +242,10 @@ def _cache_path(suite: SuiteSpec, variant: str) -> Path:
     return zoo_home() / "similarity" / suite.name / f"{variant}.json"
 
 
-def calibrate(backbone: SuiteBackbone, ref: Reference) -> Calibration:
+def calibrate(datasets: Registry[DatasetSpec], backbone: SuiteBackbone, ref: Reference) -> Calibration:
     """The backbone's calibration on its suite's tasks, from ``$ZOO_HOME`` when stored there
-    for these very weights, tasks and statistic; otherwise measured and stored."""
+    for these very weights, tasks and statistic; otherwise measured (the tasks' images loaded
+    from ``datasets``) and stored."""
     suite = backbone.suite
     path, key = _cache_path(suite, backbone.variant), _key(backbone)
     try:
@@ -254,7 +258,7 @@ def calibrate(backbone: SuiteBackbone, ref: Reference) -> Calibration:
     points = []
     with progress(f"calibrate similarity of {backbone.variant} on {suite.name}", len(suite.tasks)) as bar:
         for done, task in enumerate(suite.tasks, 1):
-            train, _ = load_selection(task.data, seed=SEED)
+            train, _ = load_selection(datasets, task.data, seed=SEED)
             sample = train.subset(_sample(len(train)))
             value = ref.distance(backbone.stem_features(sample))
             points.append(CalibrationPoint(task.name, task.similarity, task.size, len(sample), round(value, 6)))
@@ -288,7 +292,8 @@ class SimilarityReading:
         return "similar" if self.value < self.calibration.threshold else "different"
 
 
-def read(backbone: SuiteBackbone, stem: torch.Tensor) -> SimilarityReading:
-    """The statistic for a target with these stem features, with the backbone's calibration."""
-    ref = reference(backbone)
-    return SimilarityReading(backbone.variant, ref.distance(stem), calibrate(backbone, ref))
+def read(datasets: Registry[DatasetSpec], backbone: SuiteBackbone, stem: torch.Tensor) -> SimilarityReading:
+    """The statistic for a target with these stem features, with the backbone's calibration
+    (the suite's images loaded from ``datasets``)."""
+    ref = reference(datasets, backbone)
+    return SimilarityReading(backbone.variant, ref.distance(stem), calibrate(datasets, backbone, ref))

@@ -18,24 +18,25 @@ import importlib.util
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-import zoo
 from zoo.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
 from zoo.paths import zoo_home
 
 
-def listing() -> dict:
+def listing(plugins: Callable[[], object], loaded: bool) -> dict:
     """``{"kinds": {kind: [row, …]}, "warnings": [line, …]}``: from the snapshot when it is
-    current, else from the loaded plugins (then stored for the next call)."""
-    if _loaded_in_process():
-        return listing_of(zoo.get_zoo())
+    current, else from the plugin set ``plugins()`` loads (then stored for the next call).
+    A process that has ``loaded`` the set already lists it directly."""
+    if loaded:
+        return listing_of(plugins())
     path = zoo_home() / "registry" / f"{fingerprint()}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    fresh = listing_of(zoo.get_zoo())
+    fresh = listing_of(plugins())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
@@ -44,12 +45,6 @@ def listing() -> dict:
     except OSError:  # a read-only home: list without caching
         pass
     return fresh
-
-
-def _loaded_in_process() -> bool:
-    """Whether this process has the plugin set at hand already (loaded, or given by a test)."""
-    info = getattr(zoo.get_zoo, "cache_info", None)
-    return info is None or info().currsize > 0
 
 
 def listing_of(loaded) -> dict:

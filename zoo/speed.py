@@ -36,16 +36,19 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
-import zoo
-from zoo.architectures import ArchitectureSpec
+from zoo.architectures import ArchitectureSpec, create_model
 from zoo.complexity import build_meta, measure
 from zoo.memory import measure_cpu, measure_cuda
 from zoo.timing import STEPS, TIMINGS, WARMUP
 from zoo.training import FUSED_SGD, autocast, device_name, precision
+
+if TYPE_CHECKING:
+    from zoo.pluginmanager import Zoo
 
 
 
@@ -123,7 +126,7 @@ def _throughput(step, device: torch.device, batch_size: int, timing: str, warmup
 def _setup(spec: ArchitectureSpec, device: torch.device, batch_size: int, size: tuple[int, int, int]):
     """The network (10-class head) and a batch of random input, on ``device``."""
     torch.manual_seed(0)
-    model = zoo.create_model(spec.name, num_classes=10, img_size=size[1]).to(device)
+    model = create_model(spec, num_classes=10, img_size=size[1]).to(device)
     images = torch.randn(batch_size, *size, device=device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -166,6 +169,7 @@ def measure_inference(
 
 
 def measure_speed(
+    plugins: Zoo,
     spec: ArchitectureSpec,
     device: torch.device,
     batch_size: int = 128,
@@ -176,6 +180,7 @@ def measure_speed(
     timing: str = "timm",
 ) -> SpeedReport:
     """Speed and memory of ``spec`` with a 10-class head at ``input_size`` (default: its own).
+    ``plugins``, the loaded set, tells the CPU memory probe which plugins its process needs.
 
     ``timing`` is ``"timm"`` (inference, then training, each loop timed whole) or
     ``"after-training"`` (training, then inference, each step timed alone); see the module
@@ -221,8 +226,8 @@ def measure_speed(
         train_memory = measure_cuda(model, images, train=True)
         infer_memory = measure_cuda(model, images, train=False)
     else:
-        train_memory = measure_cpu(spec.name, batch_size, size, train=True)
-        infer_memory = measure_cpu(spec.name, batch_size, size, train=False)
+        train_memory = measure_cpu(plugins, spec.name, batch_size, size, train=True)
+        infer_memory = measure_cpu(plugins, spec.name, batch_size, size, train=False)
     complexity = measure(build_meta(spec, 10, size[1]), size)
     return SpeedReport(
         architecture=spec.name,

@@ -36,6 +36,7 @@ from torch import nn
 
 from zoo.backbone import Stage, stage_parameters, stages
 from zoo.errors import ZooError
+from zoo.registry import Registry
 
 CLASSIFIER_SIDE = ("pre_logits", "head")
 NORM_STATS = ("batch", "frozen")
@@ -204,12 +205,11 @@ def _option_value(text: str) -> object:
     return text
 
 
-def resolve_strategy(name: str) -> StrategySpec:
-    """The registered strategy ``name``, or the variant ``base:key=value[:key=value…]`` names."""
-    import zoo
-
+def resolve_strategy(strategies: Registry[StrategySpec], name: str) -> StrategySpec:
+    """The strategy ``name`` in ``strategies`` (the plugin set's registry), or the variant
+    ``base:key=value[:key=value…]`` names."""
     base_name, *written = name.split(":")
-    base = zoo.get_zoo().strategies.get(base_name)
+    base = strategies.get(base_name)
     if not written:
         return base
     accepted = base.options()

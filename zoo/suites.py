@@ -14,12 +14,14 @@ Q4   small, similar        freeze the convolutional base, train a new classifier
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from zoo.architectures import ArchitectureSpec
-from zoo.data import ImageSet, stratified_sample
+from zoo.data import DatasetSpec, ImageSet, stratified_sample
+from zoo.registry import Registry
 from zoo.training import Recipe
 
 QUADRANTS = {
@@ -117,21 +119,21 @@ def validate_suite_spec(spec: SuiteSpec) -> str | None:
 
 
 @lru_cache(maxsize=16)
-def _load_split(dataset: str, split: str, root: Path | None, size: int | None) -> ImageSet:
-    import zoo
-
-    return zoo.get_zoo().datasets.get(dataset).load(split, root=root, size=size)
+def _load_split(load: Callable[..., ImageSet], split: str, root: Path | None, size: int | None) -> ImageSet:
+    return load(split, root=root, size=size)
 
 
 def load_selection(
-    selection: DataSelection, seed: int, root: Path | None = None, size: int | None = None
+    datasets: Registry[DatasetSpec], selection: DataSelection, seed: int, root: Path | None = None, size: int | None = None
 ) -> tuple[ImageSet, ImageSet]:
-    """The train and test images a selection describes.
+    """The train and test images a selection describes, loaded by the data set of that name
+    in ``datasets`` (the plugin set's registry).
 
     The training subset depends on ``seed``; the test subset does not (seed 0), so every
     seed is scored on the same images. Whole splits are cached in the process.
     """
-    train, test = (_load_split(selection.dataset, split, root, size) for split in ("train", "test"))
+    load = datasets.get(selection.dataset).load
+    train, test = (_load_split(load, split, root, size) for split in ("train", "test"))
     if selection.classes:
         train, test = train.select_classes(selection.classes), test.select_classes(selection.classes)
     n = len(train.classes)

@@ -12,8 +12,6 @@ in the leaderboards beside the suite's and answer for the team's data.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,20 +19,9 @@ from pathlib import Path
 import torch
 
 from zoo.errors import ZooError
+from zoo.pluginmanager import Zoo
+from zoo.recommend import measure_quadrant
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec
-
-def fingerprint(root: Path) -> str:
-    """A digest of every file's relative path, size and modification time: a folder whose
-    images change makes new cells, while an unchanged one is recognised without reading a
-    single image."""
-    digest = hashlib.sha256()
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            path = Path(folder, name)
-            stat = path.stat()
-            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 def task_name(root: Path) -> str:
@@ -52,21 +39,19 @@ def require_folder(path: Path | str) -> Path:
 
 
 def folder_task(
-    path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, reader: str, small_threshold: int | None = None
+    plugins: Zoo, path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, small_threshold: int | None = None
 ) -> TaskSpec:
-    """The task ``path`` becomes in ``suite``'s grid, read by the data set named ``reader``
-    (one that reads folders); its quadrant measured through ``archs`` (their weights for
-    ``suite`` must be stored: pretrain them first)."""
-    from zoo.recommend import measure_quadrant
-
+    """The task ``path`` becomes in ``suite``'s grid, read by the data set of ``plugins`` that
+    reads folders; its quadrant measured through ``archs`` (their weights for ``suite`` must
+    be stored: pretrain them first)."""
     root = require_folder(path)
-    placement = measure_quadrant(root, suite, archs=archs, device=device, small_threshold=small_threshold)
+    placement = measure_quadrant(plugins, root, suite, archs=archs, device=device, small_threshold=small_threshold)
     why = (
         f"measured: {placement.size.median:g} training images per class against {placement.size.threshold} "
         f"({placement.size.verdict}); similarity position {placement.position:+.2f} ({placement.similarity_verdict})"
     )
     task = TaskSpec(
-        task_name(root), DataSelection(reader), placement.size.verdict, placement.similarity_verdict, why,
+        task_name(root), DataSelection(plugins.folder_reader().name), placement.size.verdict, placement.similarity_verdict, why,
         root=str(root.resolve()),
     )  # fmt: skip
     like = next((t for t in suite.tasks if t.size == task.size), None)

@@ -39,13 +39,13 @@ pytestmark = pytest.mark.skipif(
 def test_estimators_rank_backbones_as_fine_tuning_does(benchmark):
     started = time.perf_counter()
     suite = zoo.get_zoo().suites.get("mini")
-    archs = stored_architectures(suite)
+    archs = stored_architectures(zoo.get_zoo(), suite)
     others = [a for a in archs if a not in DEFAULT_ARCHS]
     pretrained = [name for name in DEFAULT_STRATEGIES if zoo.get_zoo().strategies.get(name).pretrained]
     if others:
         assert main(["bench", "--arch", ",".join(others), "--strategy", ",".join(pretrained), "--out", str(RUNS)]) == 0
     databases = [d / "results.sqlite" for d in (DEFAULT_RUN, RUNS) if (d / "results.sqlite").is_file()]
-    report = benchmark.pedantic(lambda: logme_agreement(suite, databases, archs=archs), rounds=1, iterations=1)
+    report = benchmark.pedantic(lambda: logme_agreement(zoo.get_zoo(), suite, databases, archs=archs), rounds=1, iterations=1)
     result = {
         "backbones": archs,
         "results": [str(d.relative_to(ROOT)) for d in databases],

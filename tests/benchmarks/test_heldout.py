@@ -64,7 +64,7 @@ def zoo_home() -> Path:
 def folders() -> dict[str, Path]:
     """Every held-out folder, written under ``runs/heldout/folders`` (the same files, and so
     the same ``zoo bench`` tasks, every time)."""
-    return {h.name: write_folder(h, RUNS / "folders") for h in FOLDERS}
+    return {h.name: write_folder(zoo.get_zoo().datasets, h, RUNS / "folders") for h in FOLDERS}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def archs() -> list[str]:
     """The backbones of ``$ZOO_HELDOUT_ARCHS`` (comma-separated), else every one with mini
     weights in the store. Each one is benched on the folders: a few minutes to an hour each."""
     chosen = os.environ.get("ZOO_HELDOUT_ARCHS")
-    found = chosen.split(",") if chosen else stored_architectures(zoo.get_zoo().suites.get("mini"))
+    found = chosen.split(",") if chosen else stored_architectures(zoo.get_zoo(), zoo.get_zoo().suites.get("mini"))
     assert found, "no backbone has mini weights: run `zoo pretrain --arch resnet18,simple_cnn` first"
     return found
 
@@ -95,7 +95,7 @@ def test_heldout_folders_land_in_their_named_quadrants(benchmark, folders, archs
     started = time.perf_counter()
 
     def place_all():
-        return {name: measure_quadrant(folder, suite, archs=archs) for name, folder in folders.items()}
+        return {name: measure_quadrant(zoo.get_zoo(), folder, suite, archs=archs) for name, folder in folders.items()}
 
     placements = benchmark.pedantic(place_all, rounds=1, iterations=1)
     rows = []
@@ -191,7 +191,7 @@ def test_recommendations_hold_against_measurement(benchmark, folders, archs):
     rows = []
     for name in BENCHED:
         here = [c for c in cells if c["config"].get("data_root") == str(folders[name].resolve())]
-        rows.append(check(name, recommend(folders[name], "mini", archs=archs, results=DEFAULT_RESULTS), here))
+        rows.append(check(name, recommend(zoo.get_zoo(), folders[name], "mini", archs=archs, results=DEFAULT_RESULTS), here))
     agree = sum(r["strategy_right"] for r in rows)
     result = {"backbones": archs, "results": str(DEFAULT_RESULTS), "strategy_right": agree, "folders": len(rows),
               "rows": rows, "seconds": round(time.perf_counter() - started, 1), **machine()}  # fmt: skip
