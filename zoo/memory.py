@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.paths import zoo_home
 from zoo.training import FUSED_SGD, autocast
 
 if TYPE_CHECKING:
@@ -105,13 +106,32 @@ def only_plugins_for(plugins: Zoo, arch: str, strategy: str | None = None) -> di
     return {DISABLE_ENV: ",".join(disabled)} if disabled else {}
 
 
+def _cache_file(described: dict) -> Path:
+    """Where a CPU measurement of the configuration ``described`` is kept: it depends on that
+    configuration alone, and a probe costs a fresh process (seconds), so it is measured once
+    across cells, runs and ``zoo speed`` calls."""
+    return zoo_home() / "memory" / f"{hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]}.json"
+
+
+def _store(path: Path, measured: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(measured))
+
+
 def measure_cpu(plugins: Zoo, arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> MemoryFigure:
-    """Peak extra resident memory of one step on the CPU, in a fresh process."""
+    """Peak extra resident memory of one step on the CPU, in a fresh process (kept in
+    ``$ZOO_HOME/memory`` for the next call with the same configuration)."""
     if not STATUS.exists():
         return MemoryFigure(None, "not measured: needs Linux's /proc/self/status (VmHWM)")
+    described = {"probe": "whole network", "arch": arch, "batch": batch_size, "size": list(input_size), "train": train,
+                 "torch": torch.__version__}  # fmt: skip
+    cached = _cache_file(described)
+    if cached.exists():
+        return MemoryFigure(**json.loads(cached.read_text()))
     args = [arch, str(batch_size), *map(str, input_size), "train" if train else "infer"]
-    answer = _run_probe(args, only_plugins_for(plugins, arch))
-    return MemoryFigure(answer["bytes"], CPU_METHOD)
+    figure = MemoryFigure(_run_probe(args, only_plugins_for(plugins, arch))["bytes"], CPU_METHOD)
+    _store(cached, asdict(figure))
+    return figure
 
 
 def _network(plugins: Zoo, arch: str, side: int) -> nn.Module:
@@ -262,7 +282,6 @@ def step_memory(
     is kept in ``$ZOO_HOME/memory``, keyed by everything that shapes it, so it is measured
     once per configuration across cells and runs. On CUDA it is measured in this process.
     """
-    from zoo.paths import zoo_home
     from zoo.strategies import resolve_strategy
 
     spec = resolve_strategy(plugins.strategies, strategy)
@@ -271,7 +290,7 @@ def step_memory(
         "penalty": getattr(spec.penalty, "__qualname__", None), "batch": batch_size, "size": list(input_size),
         "precision": precision, "device": device.type, "torch": torch.__version__,
     }  # fmt: skip
-    cached = zoo_home() / "memory" / f"{hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]}.json"
+    cached = _cache_file(described)
     if device.type != "cuda" and cached.exists():
         return StepMemory(**json.loads(cached.read_text()))
     readings, probe_env = [], {**PROBE_MALLOC, **only_plugins_for(plugins, arch, strategy)}
@@ -287,8 +306,7 @@ def step_memory(
     peak = max(readings, key=lambda r: r["peak_bytes"])
     result = StepMemory(**peak, method=STEP_CUDA_METHOD if device.type == "cuda" else STEP_CPU_METHOD)
     if device.type != "cuda":
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps(asdict(result)))
+        _store(cached, asdict(result))
     return result
 
 
