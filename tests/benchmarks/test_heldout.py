@@ -186,15 +186,19 @@ def test_recommendations_hold_against_measurement(benchmark, folders, archs):
     def bench_all():
         return main(argv)
 
-    assert benchmark.pedantic(bench_all, rounds=1, iterations=1) == 0
-    cells, _ = reported_cells(ResultsStore(RUNS / "results.sqlite").rows())
+    # 1: some cells failed (a learning rate that diverges is an outcome, stored and shown), not an error
+    assert benchmark.pedantic(bench_all, rounds=1, iterations=1) in (0, 1)
+    stored = list(ResultsStore(RUNS / "results.sqlite").rows())
+    cells, _ = reported_cells(stored)
     rows = []
     for name in BENCHED:
         here = [c for c in cells if c["config"].get("data_root") == str(folders[name].resolve())]
         rows.append(check(name, recommend(zoo.get_zoo(), folders[name], "mini", archs=archs, results=DEFAULT_RESULTS), here))
     agree = sum(r["strategy_right"] for r in rows)
+    failed = [f"{r['architecture']}/{r['strategy']}/{r['task']}/seed{r['seed']}: {r['status']}" for r in stored if r["status"] != "ok"]
     result = {"backbones": archs, "results": str(DEFAULT_RESULTS), "strategy_right": agree, "folders": len(rows),
-              "rows": rows, "seconds": round(time.perf_counter() - started, 1), **machine()}  # fmt: skip
+              "rows": rows, "failed_cells": sorted(failed), "cell_seconds": round(sum(r["wall_seconds"] or 0 for r in stored)),
+              "seconds": round(time.perf_counter() - started, 1), **machine()}  # fmt: skip
     (OUT / "recommendation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     (OUT / "recommendation.md").write_text(render_recommendation(result))
     assert len(rows) >= 4
@@ -240,7 +244,8 @@ def render_recommendation(result: dict) -> str:
         "on the recommended backbone, or within the 95% interval of the winner's lead (a tie). The recommendation "
         f"is what `zoo recommend` says with the committed verdicts of `{result['results']}`; the measurement is "
         "`zoo bench --data FOLDER` with the default strategies, budgets and seeds (`make heldout`; cells in "
-        "`runs/heldout/`).\n",
+        f"`runs/heldout/`, {len(result['backbones'])} backbones: {', '.join(result['backbones'])}; the cells took "
+        f"{result['cell_seconds']:,} s to train and measure, the check below {result['seconds']:.0f} s).\n",
         "| folder | placed | backbone | recommended | from | measured on that backbone (mean top-1, %) | winner's lead (95% CI) | right | best backbone | backbone gap |",
         "|---|---|---|---|---|---|---|---|---|---:|",
     ]
@@ -252,4 +257,12 @@ def render_recommendation(result: dict) -> str:
             f"| {r['folder']} | {r['quadrant']} | {r['architecture']} | {r['strategy']} | {r['strategy_from']} | {measured} | "
             f"{lead} | {'yes' if r['strategy_right'] else '**no**'} | {r['best_architecture']} | {r['backbone_gap_points']:.1f} |"
         )
+    lines += ["", "Best mean top-1 (%) of each backbone on each folder, and the strategy it came from:", ""]
+    lines += [f"- **{r['folder']}**: " + ", ".join(f"{a} {v:.1f} ({s})" for a, (v, s) in r["best_per_architecture"].items())
+              for r in result["rows"]]  # fmt: skip
+    if result["failed_cells"]:
+        lines += ["", f"{len(result['failed_cells'])} cells did not finish; the means above are over the seeds that did "
+                  "(a learning rate that diverges in the sweep is not chosen; one that diverges on a later seed "
+                  "leaves that seed out):", ""]  # fmt: skip
+        lines += [f"- {cell}" for cell in result["failed_cells"]]
     return "\n".join([*lines, "", footer(result)])
