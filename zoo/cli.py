@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import zoo
+from zoo import console
 from zoo.errors import UnknownNameError, ZooError
 from zoo.registry import split_names
 
@@ -171,18 +171,6 @@ def _warn_about_failed_plugins(args: argparse.Namespace) -> None:
         print(f"zoo: warning: {warning}", file=sys.stderr)
 
 
-def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, default=str))
-
-
-def _print_table(rows: list[dict], columns: Sequence[str]) -> None:
-    """Left-aligned columns, headed by their names in capitals."""
-    cells = [[c.upper() for c in columns]] + [[str(row.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    for line in cells:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-
-
 # ---------------------------------------------------------------------------- list
 
 
@@ -199,9 +187,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     entries = {row["name"]: row for row in known["kinds"][args.kind]}
     rows = [entries[name] for name in match_names(entries, args.pattern, args.exclude)]
     if args.json:
-        _print_json(rows)
+        console.print_json(rows)
     elif rows:
-        _print_table(rows, list(rows[0]))
+        console.print_table(rows, list(rows[0]))
     else:
         print(f"no {args.kind} match {args.pattern!r}", file=sys.stderr)
     return 0
@@ -230,128 +218,18 @@ def cmd_info(args: argparse.Namespace) -> int:
         if args.weights:
             model = zoo.create_model(name, weights_file=args.weights)
             info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
-        show = _print_architecture
+        show = console.print_architecture
     elif kind == "strategies":
-        info, show = describe.strategy_info(entry, plugin), _print_strategy
+        info, show = describe.strategy_info(entry, plugin), console.print_strategy
     elif kind == "datasets":
-        info, show = describe.dataset_info(entry, plugin), _print_dataset
+        info, show = describe.dataset_info(entry, plugin), console.print_dataset
     else:
-        info, show = describe.suite_info(zoo.get_zoo().datasets, entry, plugin), _print_suite
+        info, show = describe.suite_info(zoo.get_zoo().datasets, entry, plugin), console.print_suite
     if args.json:
-        _print_json(info)
+        console.print_json(info)
     else:
         show(info)
     return 0
-
-
-def _print_architecture(info: dict) -> None:
-    size = "×".join(map(str, info["complexity_input_size"][1:]))
-    lines = [
-        f"{info['name']} — {info['description']}",
-        f"  family:             {info['family']} (plugin {info['plugin']})",
-        f"  paper:              {info['paper'] or '–'}",
-        f"  params:             {info['params']:,}",
-        f"  MACs:               {info['macs'] / 1e9:.3f} G at {size} (FLOPs {info['flops'] / 1e9:.3f} G)",
-        f"  measured with:      {info['complexity_method']}",
-        f"  features:           {info['num_features']}",
-        f"  default input size: {tuple(info['default_input_size'])}",
-        f"  min input size:     {tuple(info['min_input_size'])}",
-    ]
-    if info["lr_scale"] != 1:
-        lines.append(f"  learning rate:      ×{info['lr_scale']:g} of a recipe's (its reference recipes train it slower)")
-    if info["reference"]:
-        lines.append(f"  torchvision:        {info['reference']}" + (f" — differs: {info['differences']}" if info["differences"] else " (same network)"))
-    lines.append("  stages:")
-    lines += [f"    {s['name']:<10} {s['params']:>12,}  {', '.join(s['modules'])}" for s in info["stages"]]
-    lines.append("  pretrained weights:" + ("" if info["pretrained_weights"] else " none"))
-    lines += [
-        f"    {w['variant']:<40} {w['source']:<12} {w['dataset']}{'  (default)' if w['default'] else ''}"
-        for w in info["pretrained_weights"]
-    ]
-    if "weights_file" in info:
-        w = info["weights_file"]
-        lines.append(f"  weights file:       {w['path']} loads ({w['tensors']} tensors, {w['num_classes']} classes)")
-    print("\n".join(lines))
-
-
-def _print_strategy(info: dict) -> None:
-    lines = [
-        f"{info['name']} — {info['description']}",
-        f"  plugin:       {info['plugin']}",
-        f"  starts from:  {'pretrained weights' if info['pretrained'] else 'random initialisation'}",
-        f"  recommended:  {', '.join(info['quadrants']) or 'in no quadrant (a baseline)'}",
-    ]
-    lines += [f"  paper:        {info['paper']}"] if info["paper"] else []
-    lines += ["  loss:         cross-entropy + the strategy's penalty on the weights"] if info["penalty"] else []
-    lines.append("  phases:")
-    lines += [f"    {phase['share']:.0%} of epochs: {phase['trains']}" for phase in info["phases"]]
-    if info["options"]:
-        written = ":".join(f"{k}=VALUE" for k in info["options"])
-        defaults = ", ".join(f"{k}={v}" for k, v in info["options"].items())
-        lines.append(f"  options:      {info['name']}:{written} (default {defaults})")
-    print("\n".join(lines))
-
-
-def _print_dataset(info: dict) -> None:
-    lines = [
-        f"{info['name']} — {info['description']}",
-        f"  plugin:       {info['plugin']}",
-        f"  source:       {info['source']}",
-        f"  images:       {info['channels']} channel(s), "
-        + ("×".join(map(str, info["native_size"])) if info["native_size"] else "sizes vary"),
-        f"  splits:       {', '.join(info['splits'])}" + (f" ({info['split_note']})" if info["split_note"] else ""),
-        f"  classes:      {', '.join(info['classes']) or 'the folder’s sub-folders'}",
-    ]
-    if info["per_class_counts"]:
-        lines += [f"  {split + ':':<13} {counts} per class" for split, counts in info["per_class_counts"].items()]
-    if info["unavailable"]:
-        lines.append(f"  not available here: {info['unavailable']}")
-    print("\n".join(lines))
-
-
-def _counts(described: dict) -> str:
-    if described["unavailable"]:
-        return f"budget {described['train_per_class_budget']}/{described['test_per_class_budget']} per class (data not here)"
-    train, test = described["train_per_class"], described["test_per_class"]
-    if len(set(train)) == 1 and len(set(test)) == 1:
-        return f"{train[0]} train / {test[0]} test per class"
-    return f"train {train} / test {test} per class"
-
-
-def _print_suite(info: dict) -> None:
-    size = f"{info['image_size']}×{info['image_size']}" if info["image_size"] else "each architecture's default"
-    lines = [f"{info['name']} — {info['description']}", f"  plugin:          {info['plugin']}"]
-    source = info["source"]
-    if source:
-        lines.append(f"  source:          {info['source_description']}: {source['dataset']} {', '.join(source['classes'])}")
-        lines.append(f"                   {_counts(source)}")
-        recipe = info["pretrain_recipe"]
-        lines.append(
-            f"  pretraining:     until a {info['pretrain_validation']:.0%} validation split stops improving, at most "
-            f"{recipe['epochs']} epochs; batch {recipe['batch_size']}, lr {recipe['lr']} (zoo pretrain)"
-        )
-    else:
-        lines.append(f"  source:          {info['source_description']}")
-    lines.append(f"  image size:      {size}")
-    lines.append(f"  small below:     {info['small_threshold']} training images per class")
-    if len(info["lr_factors"]) > 1:
-        factors = ", ".join(f"×{f:.3g}" for f in info["lr_factors"])
-        lines.append(f"  lr sweep:        {factors} the recipe's rate on seed 0; the best on validation trains the other seeds")
-        if info["lr_extensions"]:
-            lines.append(f"                   while the best is the highest or lowest tried, one step further (at most {info['lr_extensions']})")
-    lines.append("  tasks:")
-    for task in info["tasks"]:
-        classes = task["classes"] if isinstance(task["classes"], str) else ", ".join(task["classes"])
-        lines.append(f"    {task['quadrant']}  {task['name']:<24} {task['size']}, {task['similarity']}: {task['dataset']} ({classes})")
-        seeds = f", {task['seeds']} seeds" if task["seeds"] > 1 else ""
-        lines.append(
-            f"        {_counts(task)}; until a {task['validation']:.0%} validation split stops improving "
-            f"(patience {task['patience']}), at most {task['epochs']} epochs at batch {task['batch_size']}{seeds}"
-        )
-        lines.append(f"        {task['why']}")
-    if info["notes"]:
-        lines += ["  notes:"] + [f"    {line}" for line in info["notes"].splitlines()]
-    print("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------- pretrain
@@ -388,7 +266,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                 f"after {meta['epochs']} epochs (best {meta.get('best_epoch')}) in {meta['seconds']:.0f} s ({entry.path})"
             )
     if args.json:
-        _print_json(results)
+        console.print_json(results)
     return 0
 
 
@@ -475,7 +353,7 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device)
     cells = bar.total  # the sweeps that went past their edges included
     unrun = cells - len(rows) - len(stored)
     if args.json:
-        _print_json(rows)
+        console.print_json(rows)
     else:
         skipped = f", {unrun} not run because their learning-rate sweep failed" if unrun else ""
         print(
@@ -494,19 +372,9 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device)
 
 
 def _folder_task(folder: Path, suite, archs: Sequence[str], device):
-    """A team's folder as a task: the backbones are pretrained first (the grid would anyway),
-    since placing the folder in the matrix reads it through them."""
-    from zoo.pretrain import pretrain
-    from zoo.team_data import folder_task, require_folder
-    from zoo.training import precision
+    from zoo.team_data import folder_task
 
-    require_folder(folder)
-    registry = zoo.get_zoo()
-    registry.folder_reader()  # before any pretraining: a missing reader is an error at once
-    if suite.source is not None:
-        for name in archs:
-            pretrain(registry.datasets, suite, registry.architectures.get(name), device=device, precision=precision(device))
-    task = folder_task(registry, folder, suite, archs, device)
+    task = folder_task(zoo.get_zoo(), folder, suite, archs, device)
     print(f"{folder}: task {task.name} in {task.quadrant} ({task.why})", file=sys.stderr)
     return task
 
@@ -538,13 +406,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.readme:
         written.files.append(fill_readme(args.readme, written.leaderboard))
     if args.json:
-        _print_json(written.combined)
+        console.print_json(written.combined)
     else:
         for name in HEADLINE:
             table = written.leaderboard.table(name)
             columns = headline_columns(table)
             print(f"{table.title}\n")
-            _print_table([{c.header: c.format(row.get(c.key)) for c in columns} for row in table.rows], [c.header for c in columns])
+            console.print_table([{c.header: c.format(row.get(c.key)) for c in columns} for row in table.rows], [c.header for c in columns])
             print()
     _report_written(written, args.out, args.json)
     return 0
@@ -613,41 +481,10 @@ def cmd_speed(args: argparse.Namespace) -> int:
                 report["strategies"][strategy]["cuda_prediction_method"] = CUDA_PREDICTION_METHOD
         reports.append(report)
         if not args.json:
-            _print_speed(report)
+            console.print_speed(report)
     if args.json:
-        _print_json(reports)
+        console.print_json(reports)
     return 0
-
-
-def _mib(value: int | None) -> str:
-    return "not measured" if value is None else f"{value / 2**20:,.0f} MiB"
-
-
-def _print_speed(r: dict) -> None:
-    size = "×".join(map(str, r["input_size"][1:]))
-    print(
-        f"{r['architecture']} at {size}, batch {r['batch_size']}, {r['device_name']} ({r['precision']}, {r['threads']} threads)\n"
-        f"  timing:     {r['timing']}, {r['warmup']} warm-up and {r['steps']} timed steps\n"
-        f"  training:   {r['train_images_per_second']:,.1f} images/s, peak memory {_mib(r['train_peak_bytes'])}\n"
-        f"  inference:  {r['infer_images_per_second']:,.1f} images/s, peak memory {_mib(r['infer_peak_bytes'])}\n"
-        f"  latency:    {r['latency_ms_p50']:.2f} ms p50, {r['latency_ms_p95']:.2f} ms p95 (batch 1)\n"
-        f"  params:     {r['params']:,}; MACs {r['macs'] / 1e9:.3f} G per image\n"
-        f"  memory measured as: {r['memory_method']}"
-    )
-    if r["strategies"]:
-        print(f"  training step memory per strategy (batch {r['batch_size']}, its most demanding phase), MiB:")
-        for name, m in r["strategies"].items():
-            mib = {key: m[key] / 2**20 for key in ("parameters", "gradients", "optimizer", "activations", "inputs")}
-            print(
-                f"    {name:<16} {_mib(m['peak_bytes'])} measured; estimate {m['estimate'] / 2**20:,.0f} = parameters "
-                f"{mib['parameters']:,.0f} + input {mib['inputs']:,.0f} + the larger of activations {mib['activations']:,.0f} "
-                f"+ gradients {mib['gradients']:,.0f} and gradients + optimizer state {mib['optimizer']:,.0f}"
-                + (f"; on a CUDA GPU about {_mib(m['cuda_prediction_bytes'])}" if "cuda_prediction_bytes" in m else "")
-            )
-        first = next(iter(r["strategies"].values()))
-        print(f"  strategy memory measured as: {first['method']}")
-        if "cuda_prediction_method" in first:
-            print(f"  on a CUDA GPU: {first['cuda_prediction_method']}")
 
 
 # ---------------------------------------------------------------------------- recommend
@@ -681,42 +518,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             "or pass --skip-corrupt to leave them out"
         ) from None
     if args.json:
-        _print_json(result.as_dict())
+        console.print_json(result.as_dict())
     else:
-        _print_recommendation(result)
+        console.print_recommendation(result)
     return 0
-
-
-def _print_recommendation(rec) -> None:
-    lines = [
-        f"{rec.data}: {rec.images} training images in {len(rec.classes)} classes",
-        f"  quadrant:  {rec.placement.quadrant} ({rec.placement.size.verdict}, {rec.placement.similarity_verdict})",
-        f"  backbone:  {rec.architecture} (weights {rec.variant})",
-        f"  strategy:  {rec.strategy}" + (f" (also for {rec.placement.quadrant}: {', '.join(rec.alternatives)})" if rec.alternatives else ""),
-        "",
-        "why:",
-    ]
-    lines += [f"  - {reason}" for reason in rec.reasons]
-    print("\n".join(lines))
-    if rec.measured is not None:
-        print(f"\nverdict in {rec.placement.quadrant} ({rec.measured.path}):")
-        _print_table([_verdict_line(v) for v in rec.measured.verdicts], ["task", "scope", "won", "rule", "margin", "95% CI", "decisive"])
-
-
-def _verdict_line(verdict: dict) -> dict:
-    """A leaderboard verdict row as ``zoo recommend`` prints it: points, interval, decisive."""
-    from zoo.leaderboard import Column
-
-    known = verdict["ci_low_points"] is not None
-    return {
-        "task": verdict["task"],
-        "scope": verdict["scope"],
-        "won": verdict["measured"],
-        "rule": Column("recommended", "").format(verdict["recommended"]),
-        "margin": Column("margin_points", "", ".2f").format(verdict["margin_points"]),
-        "95% CI": f"{verdict['ci_low_points']:.2f} to {verdict['ci_high_points']:.2f}" if known else "unknown",
-        "decisive": Column("decisive", "").format(verdict["decisive"]),
-    }
 
 
 # ---------------------------------------------------------------------------- plugins
@@ -725,7 +530,7 @@ def _verdict_line(verdict: dict) -> dict:
 def cmd_plugins(args: argparse.Namespace) -> int:
     reports = sorted(zoo.get_zoo().reports.values(), key=lambda r: r.name)
     if args.json:
-        _print_json([vars(r) for r in reports])
+        console.print_json([vars(r) for r in reports])
         return EXIT_FAILED if args.strict and any(r.errors for r in reports) else 0
     rows = [
         {
@@ -737,7 +542,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         }
         for r in reports
     ]
-    _print_table(rows, ["plugin", "distribution", "module", "status", "registered"])
+    console.print_table(rows, ["plugin", "distribution", "module", "status", "registered"])
     for report in reports:
         for error in report.errors:
             print(f"\n{report.name}: {error}")

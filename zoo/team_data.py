@@ -20,8 +20,10 @@ import torch
 
 from zoo.errors import ZooError
 from zoo.pluginmanager import Zoo
+from zoo.pretrain import pretrain
 from zoo.recommend import measure_quadrant
 from zoo.suites import DataSelection, SuiteSpec, TaskSpec
+from zoo.training import precision
 
 
 def task_name(root: Path) -> str:
@@ -42,9 +44,15 @@ def folder_task(
     plugins: Zoo, path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, small_threshold: int | None = None
 ) -> TaskSpec:
     """The task ``path`` becomes in ``suite``'s grid, read by the data set of ``plugins`` that
-    reads folders; its quadrant measured through ``archs`` (their weights for ``suite`` must
-    be stored: pretrain them first)."""
+    reads folders; its quadrant measured through ``archs``. Their weights for ``suite`` are
+    pretrained first where missing (the grid would need them anyway), since placing the
+    folder in the matrix reads it through them; a missing folder or folder reader is an error
+    before any of that."""
     root = require_folder(path)
+    plugins.folder_reader()
+    if suite.source is not None:
+        for name in archs:
+            pretrain(plugins.datasets, suite, plugins.architectures.get(name), device=device, precision=precision(device))
     placement = measure_quadrant(plugins, root, suite, archs=archs, device=device, small_threshold=small_threshold)
     why = (
         f"measured: {placement.size.median:g} training images per class against {placement.size.threshold} "
