@@ -49,7 +49,7 @@ def folder_task(
     folder in the matrix reads it through them; a missing folder or folder reader is an error
     before any of that."""
     root = require_folder(path)
-    plugins.folder_reader()
+    reader = plugins.folder_reader()
     if suite.source is not None:
         for name in archs:
             pretrain(plugins.datasets, suite, plugins.architectures.get(name), device=device, precision=precision(device))
@@ -59,7 +59,7 @@ def folder_task(
         f"({placement.size.verdict}); similarity position {placement.position:+.2f} ({placement.similarity_verdict})"
     )
     task = TaskSpec(
-        task_name(root), DataSelection(plugins.folder_reader().name), placement.size.verdict, placement.similarity_verdict, why,
+        task_name(root), DataSelection(reader.name), placement.size.verdict, placement.similarity_verdict, why,
         root=str(root.resolve()),
     )  # fmt: skip
     like = next((t for t in suite.tasks if t.size == task.size), None)
