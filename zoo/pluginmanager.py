@@ -135,10 +135,11 @@ class Zoo:
         if readers:
             return readers[0]
         off = {report.name for report in self.reports.values() if report.status == "disabled"}
-        every = Zoo()
-        if off:
+        providers = []
+        if off:  # which disabled plugin would provide one: load them again, none disabled (an error path only)
+            every = Zoo()
             every.load(self._entry_points)
-        providers = sorted({every.datasets.plugin_of(spec.name) for spec in every.datasets if spec.reads_folders} & off)
+            providers = sorted({every.datasets.plugin_of(spec.name) for spec in every.datasets if spec.reads_folders} & off)
         if providers:
             hint = f"plugin {providers[0]!r} provides one but is disabled: remove it from {DISABLE_ENV}"
         else:
