@@ -12,7 +12,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 import zoo  # noqa: E402
-from zoo.pluginmanager import load_zoo  # noqa: E402
+from zoo.plugin.manager import load_zoo  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ import torchvision
 from torch import nn
 
 import zoo
-from zoo.backbone import classifier_width
-from zoo.complexity import build_meta, measure
+from zoo.models.backbone import classifier_width
+from zoo.models.complexity import build_meta, measure
 from zoo_plugins.inception import INCEPTION_V3_AUX_PARAMS
 
 ARCHITECTURES = zoo.list_models()
@@ -144,7 +144,7 @@ def test_simple_cnn_is_the_classic_tutorial_network():
 
 @pytest.mark.parametrize("side, pool", [(32, 1), (64, 2), (96, 3), (224, 7)])
 def test_vgg_pools_its_head_to_the_feature_maps_own_side_and_reads_torchvision_weights_exactly(side, pool):
-    from zoo.architectures import build_network
+    from zoo.models.architectures import build_network
 
     spec = zoo.get_zoo().architectures.get("vgg11_bn")
     torch.manual_seed(0)
@@ -164,7 +164,7 @@ def test_mobilenet_counts_are_timms_own_and_its_features_are_what_the_classifier
     import timm
     from torch.utils.flop_counter import FlopCounterMode
 
-    from zoo.describe import architecture_info
+    from zoo.plugin.info import architecture_info
 
     reference = timm.create_model(name, pretrained=False).eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -177,7 +177,7 @@ def test_mobilenet_counts_are_timms_own_and_its_features_are_what_the_classifier
 
 
 def test_a_network_of_your_own_needs_no_paper():
-    from zoo.architectures import ArchitectureSpec, validate_spec
+    from zoo.models.architectures import ArchitectureSpec, validate_spec
 
     own = ArchitectureSpec("mine", "mine", spec("simple_cnn").build, (3, 32, 32), (3, 8, 8))
     assert own.paper == "" and validate_spec(own) is None

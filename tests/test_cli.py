@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.cli import main
+from zoo.cli.main import main
 
 
 def run(capsys, *argv):
@@ -58,7 +58,7 @@ def test_info_text_states_a_deliberate_difference_from_torchvision(capsys):
 
 
 def test_info_lists_local_weights_and_checks_a_weights_file(capsys, tmp_path):
-    from zoo.weights import WeightsStore
+    from zoo.models.weights import WeightsStore
 
     model = zoo.create_model("simple_cnn", num_classes=5)
     WeightsStore().save("simple_cnn", "mine", model.state_dict(), dataset="my-data")
@@ -105,7 +105,7 @@ def test_the_console_script_is_installed():
     from importlib.metadata import entry_points
 
     (script,) = entry_points(group="console_scripts", name="zoo")
-    assert script.value == "zoo.cli:main"
+    assert script.value == "zoo.cli.main:main"
 
 
 def test_list_shows_datasets_and_suites(capsys):
@@ -146,7 +146,7 @@ def test_info_mini_json_gives_four_tasks_with_quadrants_classes_and_counts(capsy
 @pytest.mark.parametrize("argv", [["--help"], ["bench", "--help"], ["speed", "--help"], ["bench", "--no-such-option"]])
 def test_help_and_argument_errors_answer_without_importing_torch(argv):
     probe = (
-        "import sys\nfrom zoo.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as exit:\n"
+        "import sys\nfrom zoo.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as exit:\n"
         "    print(exit.code, sorted(m for m in ('torch', 'timm', 'torchvision') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120)
@@ -154,7 +154,7 @@ def test_help_and_argument_errors_answer_without_importing_torch(argv):
 
 
 def test_a_misspelt_disabled_plugin_is_a_warning_and_a_disabled_plugins_entry_is_named(monkeypatch, capsys):
-    from zoo.pluginmanager import load_zoo
+    from zoo.plugin.manager import load_zoo
 
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "datasets,imagefoldr")
     loaded = load_zoo()
@@ -171,7 +171,7 @@ def test_a_misspelt_disabled_plugin_is_a_warning_and_a_disabled_plugins_entry_is
 def test_folders_need_a_registered_reader_and_say_which_plugin_is_off(command, monkeypatch, capsys, tmp_path):
     """The core asks the registry for a data set that reads folders, not for the built-in
     plugin by name: with that plugin disabled, one line says what to do, before any training."""
-    from zoo.pluginmanager import load_zoo
+    from zoo.plugin.manager import load_zoo
 
     folder = tmp_path / "mine"
     for name in ("a", "b"):
@@ -189,7 +189,7 @@ def test_folders_need_a_registered_reader_and_say_which_plugin_is_off(command, m
 
 
 LIST_PROBE = (
-    "import json, sys\nfrom zoo.cli import main\ncode = main(sys.argv[1:])\n"
+    "import json, sys\nfrom zoo.cli.main import main\ncode = main(sys.argv[1:])\n"
     "print(json.dumps([code, sorted(m for m in ('torch', 'timm') if m in sys.modules)]))"
 )
 
@@ -219,7 +219,7 @@ def test_zoo_list_answers_from_a_snapshot_that_follows_the_plugins(harness_plugi
 
 
 def test_zoo_plugins_strict_exits_1_when_a_plugin_failed(monkeypatch, capsys):
-    from zoo.pluginmanager import PluginReport, load_zoo
+    from zoo.plugin.manager import PluginReport, load_zoo
 
     loaded = load_zoo()
     monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from zoo.confidence import SeedRun, bootstrap_means, decode_correct, encode_correct, margin_interval
+from zoo.leaderboard.confidence import SeedRun, bootstrap_means, decode_correct, encode_correct, margin_interval
 
 N = 4000
 

@@ -10,9 +10,9 @@ import torchvision
 from PIL import Image
 
 import zoo
-from zoo.data import ImageSet, stratified_sample, stratified_split
+from zoo.data.images import ImageSet, stratified_sample, stratified_split
+from zoo.data.preprocess import augment, channel_stats, normalise, prepare
 from zoo.errors import ZooError
-from zoo.preprocess import augment, channel_stats, normalise, prepare
 from zoo_plugins import datasets as offline
 
 needs_fashion_mnist = pytest.mark.skipif(

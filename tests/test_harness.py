@@ -11,10 +11,10 @@ import time
 import pytest
 import torch
 
-from zoo.cli import main
-from zoo.harness import LocalExecutor, expand_grid, run_grid
-from zoo.results import ResultsStore
-from zoo.training import select_device
+from zoo.bench.harness import LocalExecutor, expand_grid, run_grid
+from zoo.bench.results import ResultsStore
+from zoo.cli.main import main
+from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
@@ -150,8 +150,8 @@ def test_bench_exits_1_listing_the_failed_cells_and_0_once_they_pass(tiny_zoo, t
 
 
 def test_failure_statuses():
-    from zoo.harness import failure
-    from zoo.training import Diverged
+    from zoo.bench.harness import failure
+    from zoo.train.loop import Diverged
 
     assert failure(Diverged("loss became nan at epoch 1, step 1")) == {
         "status": "diverged", "reason": "loss became nan at epoch 1, step 1"
@@ -198,8 +198,8 @@ def test_a_corrupt_results_file_is_refused_untouched(tmp_path, capsys):
 
 
 def test_a_database_from_before_a_column_was_added_gains_it_and_keeps_its_rows(tmp_path):
-    from zoo.report import read_results
-    from zoo.results import ADDED_COLUMNS, COLUMNS
+    from zoo.bench.results import ADDED_COLUMNS, COLUMNS
+    from zoo.leaderboard.writers import read_results
 
     path = tmp_path / "results.sqlite"
     older = [c for c in COLUMNS if c not in ADDED_COLUMNS]
@@ -217,7 +217,7 @@ def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, har
     site = harness_plugin_site
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(site), "ZOO_HOME": str(tmp_path / "home")}
-    argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn",
+    argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn",
             "--strategy", "linear_probe,scratch", "--seeds", "2", "--out", str(out)]  # fmt: skip
     database = out / "results.sqlite"
 
@@ -249,7 +249,7 @@ def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, har
 def test_two_benches_on_one_directory_store_every_cell_once(tmp_path, harness_plugin_site):
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(harness_plugin_site), "ZOO_HOME": str(tmp_path / "home")}
-    argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch",
+    argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch",
             "--task", "digits_tiny", "--seeds", "2", "--out", str(out), "--wait"]  # fmt: skip
     lock = out / "results.sqlite.lock"
 
@@ -284,10 +284,10 @@ def test_a_bench_on_a_directory_in_use_names_the_holder(tiny_zoo, tmp_path, caps
 def test_scratch_cells_without_a_pretrained_reference_normalise_by_their_own_images():
     """A suite on hub weights (no source) and a network with no hub weights: no pretrained
     backbone's normalisation to match, so the training images' own statistics."""
-    from zoo.architectures import ArchitectureSpec
-    from zoo.data import ImageSet
-    from zoo.harness import _reference_stats
-    from zoo.suites import SuiteSpec
+    from zoo.bench.harness import _reference_stats
+    from zoo.bench.suites import SuiteSpec
+    from zoo.data.images import ImageSet
+    from zoo.models.architectures import ArchitectureSpec
 
     images = torch.zeros(4, 1, 8, 8, dtype=torch.uint8)
     images[:2] = 255  # half white, half black: mean 0.5, std 0.5 · √(256 / 255) over the 256 pixels

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from zoo.data import validate_dataset_spec
+from zoo.data.images import validate_dataset_spec
 from zoo.errors import ZooError
 from zoo_plugins.imagefolder import (
     CorruptImagesError,

@@ -19,9 +19,11 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.cli import main
-from zoo.confidence import SeedRun, decode_correct, encode_correct
-from zoo.leaderboard import (
+from zoo.bench.results import ResultsStore
+from zoo.cli.main import main
+from zoo.leaderboard.confidence import SeedRun, decode_correct, encode_correct
+from zoo.leaderboard.rule import rule_of_thumb
+from zoo.leaderboard.tables import (
     OVERALL,
     Contender,
     build_leaderboard,
@@ -29,9 +31,7 @@ from zoo.leaderboard import (
     latest_cells,
     pareto_front,
 )
-from zoo.report import read_results, strategy_rule, write_leaderboards
-from zoo.results import ResultsStore
-from zoo.rule import rule_of_thumb
+from zoo.leaderboard.writers import read_results, strategy_rule, write_leaderboards
 
 EVIL = "<script>alert(1)</script>"
 ENV = {"device": "cpu", "device_name": "Test CPU", "torch": "2.14.1", "zoo": "0.1.0", "git_revision": "abc1234", "threads": 2}
@@ -508,7 +508,7 @@ def test_zoo_leaderboard_json(results_dir, capsys):
 @pytest.mark.parametrize("stored", [True, False])
 def test_zoo_bench_writes_the_leaderboards_at_the_end(tmp_path, capsys, monkeypatch, stored):
     """The grid itself is tested in test_harness; here it stores the known rows at once."""
-    import zoo.harness
+    import zoo.bench.harness
 
     def run_grid(cells, store, executor, **callbacks):
         rows = make_rows() if stored else []
@@ -516,7 +516,7 @@ def test_zoo_bench_writes_the_leaderboards_at_the_end(tmp_path, capsys, monkeypa
             store.record(row)
         return rows
 
-    monkeypatch.setattr(zoo.harness, "run_grid", run_grid)
+    monkeypatch.setattr(zoo.bench.harness, "run_grid", run_grid)
     argv = ["bench", "--arch", "simple_cnn", "--strategy", "scratch", "--task", "digits_small", "--device", "cpu", "--out", str(tmp_path)]
     assert main(argv) == 1  # the known rows hold failed cells; without them, the grid's cells did not run
     captured = capsys.readouterr()
@@ -566,7 +566,7 @@ def test_read_results_checks_the_columns(tmp_path):
 
 
 def test_plots_of_results_no_longer_there_are_removed_and_other_files_kept(results_dir):
-    from zoo.report import write_leaderboards
+    from zoo.leaderboard.writers import write_leaderboards
 
     plots = results_dir / "plots"
     plots.mkdir(exist_ok=True)

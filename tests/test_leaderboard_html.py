@@ -9,9 +9,8 @@ fetched. ``ZOO_SCREENSHOTS=DIR`` keeps the window's screenshots there.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -21,8 +20,8 @@ from selenium.webdriver.common.by import By
 from test_leaderboard import EVIL, make_rows
 
 import zoo
-from zoo.report import write_leaderboards
-from zoo.results import ResultsStore
+from zoo.bench.results import ResultsStore
+from zoo.leaderboard.writers import write_leaderboards
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from zoo.logme import fit_evidence, logme
+from zoo.recommend.logme import fit_evidence, logme
 
 
 def clustered(n: int, dim: int, classes: int, spread: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,7 +2,7 @@
 
 The first part installs the small distributions kept under ``tests/plugin_dists/`` (one pip
 install per session, into a temporary ``--target`` directory, never into the environment) and
-runs ``python -m zoo.cli`` with that directory on ``PYTHONPATH``, so that zoo finds them the
+runs ``python -m zoo.cli.main`` with that directory on ``PYTHONPATH``, so that zoo finds them the
 way it finds any installed plugin: through the entry points of their ``.dist-info``.
 
 Each run spends seconds importing torch, so the few runs are made once per session, side by
@@ -13,7 +13,7 @@ side, and shared by the tests. There are two scenarios:
 * ``contested``: ``duplicate``, which registers the built-in name ``resnet18``, with ``tinynet``
   and ``broken_import`` disabled through ``ZOO_DISABLE_PLUGINS``.
 
-The second part drives :class:`zoo.pluginmanager.Zoo` in process with throwaway plugin
+The second part drives :class:`zoo.plugin.manager.Zoo` in process with throwaway plugin
 objects; the last tests install the example plugins of ``CONTRIBUTING.md``, so that they cannot rot.
 """
 
@@ -38,12 +38,12 @@ import torch
 from torch import nn
 
 import zoo
-from zoo.architectures import ArchitectureSpec
-from zoo.data import ImageSet
-from zoo.pluginmanager import Zoo, discover_entry_points
-from zoo.preprocess import prepare
-from zoo.training import Recipe
-from zoo.transfer import run_strategy
+from zoo.data.images import ImageSet
+from zoo.data.preprocess import prepare
+from zoo.models.architectures import ArchitectureSpec
+from zoo.plugin.manager import Zoo, discover_entry_points
+from zoo.train.loop import Recipe
+from zoo.train.transfer import run_strategy
 
 TESTS = Path(__file__).resolve().parent
 PLUGIN_DISTS = TESTS / "plugin_dists"
@@ -94,13 +94,13 @@ class Run:
 
 
 def run_zoo(site: Path, home: Path, args: Sequence[str], disabled: Sequence[str] = ()) -> Run:
-    """``python -m zoo.cli ARGS`` seeing the distributions installed in ``site``."""
+    """``python -m zoo.cli.main ARGS`` seeing the distributions installed in ``site``."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "ZOO_DISABLE_PLUGINS", "ZOO_HOME"}}
     env.update(PYTHONPATH=str(site), ZOO_HOME=str(home), PYTHONDONTWRITEBYTECODE="1")
     if disabled:
         env["ZOO_DISABLE_PLUGINS"] = ",".join(disabled)
     proc = subprocess.run(
-        [sys.executable, "-m", "zoo.cli", *args], cwd=home, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "zoo.cli.main", *args], cwd=home, env=env, capture_output=True, text=True, timeout=300
     )
     return Run(tuple(args), proc.returncode, proc.stdout, proc.stderr)
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 import zoo
-from zoo.cli import main
+from zoo.bench.pretrain import plan, pretrain
+from zoo.bench.suites import DataSelection
+from zoo.cli.main import main
 from zoo.errors import ZooError
-from zoo.pretrain import plan, pretrain
-from zoo.suites import DataSelection
-from zoo.training import Recipe
-from zoo.weights import WeightsStore
+from zoo.models.weights import WeightsStore
+from zoo.train.loop import Recipe
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 import zoo
-from zoo.cli import main
-from zoo.harness import LocalExecutor, expand_grid, run_grid
-from zoo.results import ResultsStore
-from zoo.training import select_device
+from zoo.bench.harness import LocalExecutor, expand_grid, run_grid
+from zoo.bench.results import ResultsStore
+from zoo.cli.main import main
+from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
 
 STRATEGIES = ["test_oom", "linear_probe", "test_nan", "test_bug", "scratch"]
@@ -96,7 +96,7 @@ def test_bench_with_the_ray_executor_from_the_command_line(tmp_path, harness_plu
     env.update(PYTHONPATH=str(site), ZOO_HOME=str(home))
     # Two cells that fail fast, after pretraining: a cell that succeeds spends most of its
     # time measuring speed on one thread, and the in-process test below covers those.
-    argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn",
+    argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn",
             "--strategy", "test_oom,test_bug", "--task", "digits_tiny", "--out", str(out),
             "--executor", "ray", "--ray-address", "local"]  # fmt: skip
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
@@ -111,7 +111,7 @@ def test_bench_with_the_ray_executor_from_the_command_line(tmp_path, harness_plu
 
 
 def test_ray_and_local_executors_give_the_same_cells_and_statuses(ray_instance, tiny_zoo_for_workers, zoo_home, tmp_path, monkeypatch):
-    from zoo.ray_executor import RayExecutor
+    from zoo.bench.ray_executor import RayExecutor
 
     suite = tiny_zoo_for_workers.suites.get("tiny")
     groups = expand_grid(zoo.get_zoo(), suite, ["simple_cnn"], STRATEGIES, suite.tasks[:1], seeds=1)
@@ -148,7 +148,7 @@ def test_ray_and_local_executors_give_the_same_cells_and_statuses(ray_instance, 
 
 
 def test_a_dead_worker_or_an_escaped_exception_becomes_an_error_row(ray_instance, tiny_zoo_for_workers, tmp_path, monkeypatch):
-    import zoo.ray_executor as ray_executor
+    import zoo.bench.ray_executor as ray_executor
 
     def task(cell, device, threads):  # pickled by value for the workers (it is local to this test)
         if cell.strategy == "test_bug":
@@ -174,7 +174,7 @@ def test_a_dead_worker_or_an_escaped_exception_becomes_an_error_row(ray_instance
 def test_tasks_ask_for_a_gpu_on_a_gpu_cluster_and_carry_the_drivers_plugins_and_home(
     ray_instance, tiny_zoo_for_workers, zoo_home, tmp_path, monkeypatch
 ):
-    from zoo.ray_executor import RayExecutor
+    from zoo.bench.ray_executor import RayExecutor
 
     executor = RayExecutor("cpu")
     options = executor.task_options()

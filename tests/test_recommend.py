@@ -13,20 +13,20 @@ import torch
 from PIL import Image
 
 import zoo
-from zoo import similarity
-from zoo.cli import main
-from zoo.data import ImageSet
-from zoo.heldout import FOLDERS, write_folder
-from zoo.leaderboard import OVERALL
-from zoo.pluginmanager import load_zoo
-from zoo.pretrain import pretrain
-from zoo.recommend import Placement, SizeReading, logme_agreement, measure_quadrant, measured
-from zoo.report import strategy_rule
-from zoo.results import ResultsStore
-from zoo.similarity import Calibration, CalibrationPoint, SimilarityReading
-from zoo.rule import rule_of_thumb
-from zoo.strategies import Phase, StrategySpec
-from zoo.suites import load_selection
+from zoo.bench.pretrain import pretrain
+from zoo.bench.results import ResultsStore
+from zoo.bench.suites import load_selection
+from zoo.cli.main import main
+from zoo.data.images import ImageSet
+from zoo.leaderboard.rule import rule_of_thumb
+from zoo.leaderboard.tables import OVERALL
+from zoo.leaderboard.writers import strategy_rule
+from zoo.plugin.manager import load_zoo
+from zoo.recommend import similarity
+from zoo.recommend.advice import Placement, SizeReading, logme_agreement, measure_quadrant, measured
+from zoo.recommend.heldout import FOLDERS, write_folder
+from zoo.recommend.similarity import Calibration, CalibrationPoint, SimilarityReading
+from zoo.train.strategies import Phase, StrategySpec
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from zoo.harness import CellRunner, expand_grid
-from zoo.training import select_device
+from zoo.bench.harness import CellRunner, expand_grid
+from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
@@ -49,7 +49,7 @@ def test_a_cell_gives_the_same_result_alone_after_other_cells_and_in_a_fresh_pro
 
     out = tmp_path / "fresh"
     env = {**os.environ, "PYTHONPATH": str(harness_plugin_site)}  # $ZOO_HOME is this test's: the same weights
-    argv = [sys.executable, "-m", "zoo.cli", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "linear_probe",
+    argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "linear_probe",
             "--task", task.name, "--seeds", "1", "--out", str(out)]  # fmt: skip
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

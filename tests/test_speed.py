@@ -6,12 +6,12 @@ import pytest
 import torch
 
 import zoo
-from zoo.cli import main
-import zoo.speed
-import zoo.memory
-from zoo.memory import CPU_METHOD, STEP_CPU_METHOD, MemoryFigure, StepMemory, measure_cpu, measure_cuda, step_memory
-from zoo.speed import measure_speed
-from zoo.training import precision
+import zoo.bench.memory
+import zoo.bench.speed
+from zoo.bench.memory import CPU_METHOD, STEP_CPU_METHOD, MemoryFigure, StepMemory, measure_cpu, measure_cuda, step_memory
+from zoo.bench.speed import measure_speed
+from zoo.cli.main import main
+from zoo.train.loop import precision
 
 
 def test_speed_json_reports_every_figure(capsys):
@@ -29,7 +29,7 @@ def test_speed_json_reports_every_figure(capsys):
 
 
 def test_speed_takes_the_timing_method_and_step_counts(capsys, monkeypatch):
-    monkeypatch.setattr(zoo.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
+    monkeypatch.setattr(zoo.bench.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
     argv = ["speed", "--arch", "simple_cnn", "--img-size", "32", "--batch-size", "8", "--warmup", "0", "--steps", "1"]
     assert main([*argv, "--timing", "after-training", "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
@@ -57,7 +57,7 @@ def test_timing_method_sets_the_order_and_the_step_counts(monkeypatch, timing):
     training; after-training: training first, then inference (no_grad). Every phase runs its
     warm-up steps and then its timed ones."""
     calls = []
-    create = zoo.speed.create_model
+    create = zoo.bench.speed.create_model
 
     def recording_model(*args, **kwargs):
         net = create(*args, **kwargs)
@@ -68,8 +68,8 @@ def test_timing_method_sets_the_order_and_the_step_counts(monkeypatch, timing):
         )
         return net
 
-    monkeypatch.setattr(zoo.speed, "create_model", recording_model)
-    monkeypatch.setattr(zoo.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
+    monkeypatch.setattr(zoo.bench.speed, "create_model", recording_model)
+    monkeypatch.setattr(zoo.bench.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
     spec = zoo.get_zoo().architectures.get("simple_cnn")
     report = measure_speed(zoo.get_zoo(), spec, torch.device("cpu"), 4, (3, 32, 32), steps=3, warmup=2, latency_runs=5, timing=timing)
     assert report.timing == timing and (report.warmup, report.steps) == (2, 3)
@@ -96,7 +96,7 @@ def test_a_failing_memory_probe_says_how_to_run_it_again():
         measure_cpu(zoo.get_zoo(), "no_such_network", 8, (3, 32, 32), train=True)
     message = str(failed.value)
     assert message.startswith("the memory probe failed (zoo.errors.UnknownNameError: unknown architecture 'no_such_network'")
-    assert message.endswith(" -P -m zoo.memory no_such_network 8 3 32 32 train")
+    assert message.endswith(" -P -m zoo.bench.memory no_such_network 8 3 32 32 train")
 
 
 def test_speed_refuses_a_size_below_the_minimum(capsys):
@@ -116,7 +116,7 @@ def test_cuda_peak_memory_counts_the_activations():
 
 CPU = torch.device("cpu")
 MIB = 2**20
-needs_proc = pytest.mark.skipif(not zoo.memory.STATUS.exists(), reason="the CPU probe reads Linux's /proc/self/status")
+needs_proc = pytest.mark.skipif(not zoo.bench.memory.STATUS.exists(), reason="the CPU probe reads Linux's /proc/self/status")
 
 
 @needs_proc
@@ -153,7 +153,7 @@ def test_step_memory_is_measured_once_per_configuration(tmp_path, monkeypatch):
         calls.append(args)
         return {"peak_bytes": 10 * MIB, "parameters": 4, "gradients": 3, "optimizer": 3, "activations": 2, "inputs": 1}
 
-    monkeypatch.setattr(zoo.memory, "_run_probe", probe)
+    monkeypatch.setattr(zoo.bench.memory, "_run_probe", probe)
     first = step_memory(zoo.get_zoo(), "simple_cnn", "lp_ft", 8, (3, 32, 32), CPU)
     assert len(calls) == 2 and first.phase == 1  # one probe per phase; equal peaks: the first phase
     assert step_memory(zoo.get_zoo(), "simple_cnn", "lp_ft", 8, (3, 32, 32), CPU) == first and len(calls) == 2
@@ -162,7 +162,7 @@ def test_step_memory_is_measured_once_per_configuration(tmp_path, monkeypatch):
 
 
 def test_zoo_speed_reports_each_strategys_step_memory_and_its_parts(capsys, monkeypatch):
-    monkeypatch.setattr(zoo.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
+    monkeypatch.setattr(zoo.bench.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
     seen = []
 
     def measured(plugins, arch, strategy, batch, size, device, precision="fp32"):
@@ -170,7 +170,7 @@ def test_zoo_speed_reports_each_strategys_step_memory_and_its_parts(capsys, monk
         activations = 60 * MIB if precision == "bf16" else 120 * MIB
         return StepMemory(300 * MIB, 100 * MIB, 50 * MIB, 50 * MIB, activations, 8 * MIB, 1, STEP_CPU_METHOD)
 
-    monkeypatch.setattr(zoo.memory, "step_memory", measured)
+    monkeypatch.setattr(zoo.bench.memory, "step_memory", measured)
     argv = ["speed", "--arch", "simple_cnn", "--img-size", "32", "--batch-size", "8", "--warmup", "0", "--steps", "1"]
     assert main([*argv, "--strategy", "full,partial:k=1"]) == 0
     out = capsys.readouterr().out
@@ -190,13 +190,13 @@ def test_the_cuda_prediction_made_on_the_cpu_holds_on_the_gpu(tmp_path, monkeypa
     cuda = torch.device("cuda")
     for strategy in ("linear_probe", "partial", "full"):
         measured = step_memory(zoo.get_zoo(), "resnet18", strategy, 64, (3, 64, 64), cuda, precision(cuda)).peak_bytes
-        predicted = zoo.memory.predict_cuda(zoo.get_zoo(), "resnet18", strategy, 64, (3, 64, 64), precision(cuda))
+        predicted = zoo.bench.memory.predict_cuda(zoo.get_zoo(), "resnet18", strategy, 64, (3, 64, 64), precision(cuda))
         assert predicted == pytest.approx(measured, rel=0.25), strategy
 
 
 def test_a_probe_loads_only_the_plugins_of_its_network_and_strategy(monkeypatch):
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "someone_elses")
-    disabled = zoo.memory.only_plugins_for(zoo.get_zoo(), "resnet18", "partial:k=1")["ZOO_DISABLE_PLUGINS"].split(",")
+    disabled = zoo.bench.memory.only_plugins_for(zoo.get_zoo(), "resnet18", "partial:k=1")["ZOO_DISABLE_PLUGINS"].split(",")
     loaded = set(zoo.get_zoo().reports) - set(disabled)
     assert loaded == {"resnet", "strategies"} and disabled[0] == "someone_elses"  # the user's choice kept
-    assert zoo.memory.only_plugins_for(zoo.get_zoo(), "no_such_network") == {}  # the probe names the unknown network itself
+    assert zoo.bench.memory.only_plugins_for(zoo.get_zoo(), "no_such_network") == {}  # the probe names the unknown network itself

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from zoo.budgets import PHASES, budget_rows, time_rows
-from zoo.harness import CellGroup, LocalExecutor, expand_grid, run_grid
-from zoo.leaderboard import build_leaderboard
-from zoo.results import ResultsStore
-from zoo.sweep import choose_lr, selected_rows, sweep_rows
-from zoo.training import select_device
+from zoo.bench.harness import CellGroup, LocalExecutor, expand_grid, run_grid
+from zoo.bench.results import ResultsStore
+from zoo.bench.sweep import choose_lr, selected_rows, sweep_rows
+from zoo.leaderboard.budgets import PHASES, budget_rows, time_rows
+from zoo.leaderboard.tables import build_leaderboard
+from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
 
 RULE = {"linear_probe": ("Q4",), "full": ("Q1",)}
@@ -75,7 +75,7 @@ def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
 
 
 def test_cells_of_one_weights_variant_from_two_files_are_flagged():
-    from zoo.budgets import pretraining_notes, pretraining_rows
+    from zoo.leaderboard.budgets import pretraining_notes, pretraining_rows
 
     first, second = row(0, 0.03, 0.9, 0.8), row(1, 0.03, 0.9, 0.8)
     for cell, digest in ((first, "aa"), (second, "aa")):

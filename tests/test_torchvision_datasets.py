@@ -16,9 +16,9 @@ import torch
 import torchvision
 from PIL import Image
 
-from zoo.data import DatasetSpec, validate_dataset_spec
+from zoo.data.images import DatasetSpec, validate_dataset_spec
 from zoo.errors import ZooError
-from zoo.pluginmanager import Zoo
+from zoo.plugin.manager import Zoo
 from zoo_plugins import torchvision_datasets as tvd
 
 NAMES = ("cifar10", "cifar100", "stl10", "svhn", "flowers102", "oxford_pets", "dtd", "eurosat", "caltech101")

@@ -10,7 +10,7 @@ import torchvision
 
 import zoo
 from zoo.errors import WeightsError
-from zoo.weights import WeightsStore, read_weights_file, sha256_of
+from zoo.models.weights import WeightsStore, read_weights_file, sha256_of
 
 
 def state_of(model):

@@ -7,7 +7,7 @@ The public API mirrors timm's::
     model = zoo.create_model("resnet50", num_classes=4)
     zoo.stages(model), zoo.freeze_stages(model, 3)
 
-Plugins implement the hooks of :mod:`zoo.hookspecs` with the :data:`hookimpl` marker.
+Plugins implement the hooks of :mod:`zoo.plugin.hookspecs` with the :data:`hookimpl` marker.
 """
 
 from __future__ import annotations
@@ -29,22 +29,22 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 if TYPE_CHECKING:
     from torch import nn
 
-    from zoo.architectures import ArchitectureSpec, HubWeights
-    from zoo.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
-    from zoo.data import DatasetSpec, ImageSet
-    from zoo.pluginmanager import Zoo
-    from zoo.strategies import Phase, Select, StrategySpec
-    from zoo.suites import DataSelection, SuiteSpec, TaskSpec
-    from zoo.training import Recipe
+    from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
+    from zoo.data.images import DatasetSpec, ImageSet
+    from zoo.models.architectures import ArchitectureSpec, HubWeights
+    from zoo.models.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
+    from zoo.plugin.manager import Zoo
+    from zoo.train.loop import Recipe
+    from zoo.train.strategies import Phase, Select, StrategySpec
 
 # Imported on first use (PEP 562), so that `import zoo` and `zoo --help` do not pay for torch
 # and timm: what needs them imports them.
 _LAZY = {
-    "ArchitectureSpec": "zoo.architectures", "HubWeights": "zoo.architectures", "Stage": "zoo.backbone",
-    "freeze_stages": "zoo.backbone", "run_stages": "zoo.backbone", "stage_module": "zoo.backbone",
-    "stage_parameters": "zoo.backbone", "stages": "zoo.backbone", "DatasetSpec": "zoo.data", "ImageSet": "zoo.data",
-    "Phase": "zoo.strategies", "Select": "zoo.strategies", "StrategySpec": "zoo.strategies", "DataSelection": "zoo.suites",
-    "SuiteSpec": "zoo.suites", "TaskSpec": "zoo.suites", "Recipe": "zoo.training",
+    "ArchitectureSpec": "zoo.models.architectures", "HubWeights": "zoo.models.architectures", "Stage": "zoo.models.backbone",
+    "freeze_stages": "zoo.models.backbone", "run_stages": "zoo.models.backbone", "stage_module": "zoo.models.backbone",
+    "stage_parameters": "zoo.models.backbone", "stages": "zoo.models.backbone", "DatasetSpec": "zoo.data.images", "ImageSet": "zoo.data.images",
+    "Phase": "zoo.train.strategies", "Select": "zoo.train.strategies", "StrategySpec": "zoo.train.strategies", "DataSelection": "zoo.bench.suites",
+    "SuiteSpec": "zoo.bench.suites", "TaskSpec": "zoo.bench.suites", "Recipe": "zoo.train.loop",
 }  # fmt: skip
 
 
@@ -83,7 +83,7 @@ __all__ = [
 @cache
 def get_zoo() -> Zoo:
     """The process-wide zoo, with every installed plugin loaded on first use."""
-    from zoo.pluginmanager import load_zoo
+    from zoo.plugin.manager import load_zoo
 
     return load_zoo()
 
@@ -107,7 +107,7 @@ def create_model(
     :param weights_file: a local ``.safetensors`` or ``torch.save`` file to load.
     :param img_size: the input side, for networks whose head depends on it (VGG below 224).
     """
-    from zoo.architectures import create_model as build
+    from zoo.models.architectures import create_model as build
 
     arch, _, tag = name.partition(".")
     return build(get_zoo().architectures.get(arch), tag or pretrained, num_classes, weights_file, img_size=img_size)

@@ -9,9 +9,9 @@ import pytest
 
 COMMANDS = {
     "python -c 'import torch'": [sys.executable, "-c", "import torch"],
-    "zoo --help": [sys.executable, "-m", "zoo.cli", "--help"],
-    "zoo bench --help": [sys.executable, "-m", "zoo.cli", "bench", "--help"],
-    "zoo list": [sys.executable, "-m", "zoo.cli", "list"],
+    "zoo --help": [sys.executable, "-m", "zoo.cli.main", "--help"],
+    "zoo bench --help": [sys.executable, "-m", "zoo.cli.main", "bench", "--help"],
+    "zoo list": [sys.executable, "-m", "zoo.cli.main", "list"],
 }
 
 

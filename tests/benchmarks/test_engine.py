@@ -13,23 +13,22 @@ import time
 import pytest
 import torch
 import torch.nn.functional as F
-
-import zoo
 from torch.utils.flop_counter import FlopCounterMode
 
-from zoo.complexity import build_meta
-from zoo.data import ImageSet
-from zoo.preprocess import prepare
-from zoo.strategies import Phase, StrategySpec
-from zoo.training import Recipe, fit, precision
-from zoo.transfer import run_strategy
+import zoo
+from zoo.data.images import ImageSet
+from zoo.data.preprocess import prepare
+from zoo.models.complexity import build_meta
+from zoo.train.loop import Recipe, fit, precision
+from zoo.train.strategies import Phase, StrategySpec
+from zoo.train.transfer import run_strategy
 
 CPU = torch.device("cpu")
 ARCH, SIZE, BATCH = "resnet18", 32, 128
 IMAGES, ROUNDS = 1280, 9  # per round of the overhead benchmark, and rounds
 
 
-def data(n: int) -> "zoo.preprocess.PreparedSet":
+def data(n: int) -> "zoo.data.preprocess.PreparedSet":
     generator = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (n, 1, SIZE, SIZE), dtype=torch.uint8, generator=generator)
     return prepare(ImageSet(images, torch.arange(n) % 10, tuple("0123456789")), (3, SIZE, SIZE), (0.5,) * 3, (0.25,) * 3)

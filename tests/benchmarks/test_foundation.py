@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 import zoo
-from zoo.complexity import build_meta, measure
-from zoo.pluginmanager import load_zoo
+from zoo.models.complexity import build_meta, measure
+from zoo.plugin.manager import load_zoo
 
 BATCH, SIZE = 128, 32
 

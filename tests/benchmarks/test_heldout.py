@@ -1,10 +1,10 @@
 """``zoo recommend`` on held-out folders: placement and recommendation against measurement.
 
-The folders of :data:`zoo.heldout.FOLDERS` are made from data the similarity threshold was
+The folders of :data:`zoo.recommend.heldout.FOLDERS` are made from data the similarity threshold was
 never calibrated on, each named similar or different before any measurement. Two checks,
 both through every backbone with mini weights in the store:
 
-* **placement**: :func:`zoo.recommend.measure_quadrant` (what ``zoo recommend`` runs) puts
+* **placement**: :func:`zoo.recommend.advice.measure_quadrant` (what ``zoo recommend`` runs) puts
   each folder in a quadrant; the report counts those that land in the one named for them,
   per round of folders (round 2 is the held-out test of the current rule, round 1 is what
   chose it) and, beside it, what each backbone alone would have said. Written to
@@ -30,18 +30,18 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.cli import main
-from zoo.confidence import margin_interval
-from zoo.features import stored_architectures
-from zoo.harness import environment
-from zoo.heldout import FOLDERS, write_folder
-from zoo.leaderboard import accuracy_rows, reported_cells, seed_runs, task_key
+from zoo.bench.harness import environment
+from zoo.bench.pretrained import stored_architectures
+from zoo.bench.results import ResultsStore
+from zoo.bench.suites import QUADRANTS
+from zoo.cli.main import main
+from zoo.leaderboard.confidence import margin_interval
+from zoo.leaderboard.tables import accuracy_rows, reported_cells, seed_runs, task_key
 from zoo.paths import zoo_home as zoo_home_path
-from zoo.recommend import DEFAULT_RESULTS, measure_quadrant, recommend
-from zoo.results import ResultsStore
-from zoo.similarity import STATISTIC
-from zoo.suites import QUADRANTS
-from zoo.training import precision, select_device
+from zoo.recommend.advice import DEFAULT_RESULTS, measure_quadrant, recommend
+from zoo.recommend.heldout import FOLDERS, write_folder
+from zoo.recommend.similarity import STATISTIC
+from zoo.train.loop import precision, select_device
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "leaderboards"
@@ -78,7 +78,7 @@ def archs() -> list[str]:
 
 
 def machine() -> dict:
-    """Where the check ran, as a cell records it (:func:`zoo.harness.environment`), and when."""
+    """Where the check ran, as a cell records it (:func:`zoo.bench.harness.environment`), and when."""
     device = select_device()
     return {**environment(device, precision(device)), "date": date.today().isoformat()}
 
@@ -143,7 +143,7 @@ def render_placement(result: dict) -> str:
     lines = [
         "# Held-out placement of `zoo recommend`\n",
         "Each folder was named similar or different to mini's source before zoo measured it, and none is among "
-        "the mini tasks the similarity threshold is calibrated on (the folders are made by `zoo/heldout.py`; "
+        "the mini tasks the similarity threshold is calibrated on (the folders are made by `zoo/recommend/heldout.py`; "
         "`make heldout` writes this page). A folder is placed through the backbone with the highest LogME on "
         "its labels, the one `zoo recommend` would have the team fine-tune.\n",
         "Beside it, what each backbone alone would have placed right, and the former rule, the mean of the "

@@ -1,6 +1,6 @@
 """Recipe sanity: zoo's own training code against a published Fashion-MNIST figure.
 
-ResNet-18 is trained from scratch by :func:`zoo.training.fit` on all ten Fashion-MNIST classes
+ResNet-18 is trained from scratch by :func:`zoo.train.loop.fit` on all ten Fashion-MNIST classes
 (60,000 training images) and scored on the 10,000 test images. The data set's own benchmark
 table lists 94.9% for ResNet18 (https://github.com/zalandoresearch/fashion-mnist#benchmark).
 The result goes to ``leaderboards/recipe_sanity.{json,md}``.
@@ -19,8 +19,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.preprocess import channel_stats, prepare
-from zoo.training import Recipe, device_name, evaluate, fit, select_device
+from zoo.data.preprocess import channel_stats, prepare
+from zoo.train.loop import Recipe, device_name, evaluate, fit, select_device
 
 PUBLISHED = 0.949
 RECIPE = Recipe(epochs=12, batch_size=128, lr=0.05)
@@ -72,7 +72,7 @@ def render(result: dict) -> str:
     return (
         "# Recipe sanity: ResNet-18 from scratch on Fashion-MNIST\n\n"
         "| | top-1 |\n|---|---|\n"
-        f"| zoo (`zoo.training.fit`, {result['epochs']} epochs, 32×32) | {result['test_top1']:.2%} |\n"
+        f"| zoo (`zoo.train.loop.fit`, {result['epochs']} epochs, 32×32) | {result['test_top1']:.2%} |\n"
         f"| Fashion-MNIST benchmark table, ResNet18 | {result['published_top1']:.1%} |\n"
         f"| gap | {result['gap'] * 100:+.1f} points |\n\n"
         f"Trained on {result['device']} ({result['threads']} threads, {result['machine']}) in "

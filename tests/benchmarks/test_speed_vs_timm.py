@@ -8,7 +8,7 @@ copy (from https://github.com/huggingface/pytorch-image-models) to run this::
 
 Inference of resnet18 at batch 32, 224×224, fp32 on the CPU, three pairs, the order within a
 pair alternated; asserts that the median of zoo's images/s over timm's is within ±5%. zoo's
-side is :func:`zoo.speed.measure_inference`, the figure ``zoo speed`` reports, which it
+side is :func:`zoo.bench.speed.measure_inference`, the figure ``zoo speed`` reports, which it
 measures first, before training. Each run takes a minute or more on a 2-core CPU.
 """
 
@@ -35,7 +35,7 @@ ZOO_SIDE = """
 import json, sys
 import torch
 import zoo
-from zoo.speed import measure_inference
+from zoo.bench.speed import measure_inference
 spec = zoo.get_zoo().architectures.get(sys.argv[1])
 size = int(sys.argv[3])
 print(json.dumps(measure_inference(spec, torch.device("cpu"), int(sys.argv[2]), (3, size, size))))

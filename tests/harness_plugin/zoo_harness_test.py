@@ -8,9 +8,9 @@ by ``zoo bench`` subprocesses.
 import torch
 
 from zoo import hookimpl
-from zoo.strategies import Phase, StrategySpec
-from zoo.suites import DataSelection, SuiteSpec, TaskSpec
-from zoo.training import Recipe
+from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
+from zoo.train.loop import Recipe
+from zoo.train.strategies import Phase, StrategySpec
 
 CLOTHING = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt")
 FOOTWEAR = ("Sandal", "Sneaker", "Bag", "Ankle boot")

@@ -5,7 +5,7 @@ from dataclasses import replace
 from torch import nn
 
 from zoo import hookimpl
-from zoo.architectures import ArchitectureSpec
+from zoo.models.architectures import ArchitectureSpec
 
 VALID = ArchitectureSpec(
     name="duplicate_ok",

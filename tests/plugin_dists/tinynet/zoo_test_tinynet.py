@@ -3,8 +3,8 @@
 from torch import nn
 
 from zoo import hookimpl
-from zoo.adapters import TimmInterface
-from zoo.architectures import ArchitectureSpec
+from zoo.models.adapters import TimmInterface
+from zoo.models.architectures import ArchitectureSpec
 
 
 class TinyNet(TimmInterface):

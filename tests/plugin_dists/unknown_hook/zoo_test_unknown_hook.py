@@ -3,7 +3,7 @@
 from torch import nn
 
 from zoo import hookimpl
-from zoo.architectures import ArchitectureSpec
+from zoo.models.architectures import ArchitectureSpec
 
 
 @hookimpl

@@ -1,0 +1,2 @@
+"""Benchmarking: suites, source pretraining and the pretrained backbones it stores, the grid
+of cells and its executors, the learning-rate sweep, the results database, speed and memory."""

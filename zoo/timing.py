@@ -1,8 +1,0 @@
-"""The timing methods ``zoo speed`` offers and the step counts of timm's ``benchmark.py``.
-
-Kept apart from :mod:`zoo.speed`, which times with them, so that the command line can show
-them in its help without importing torch.
-"""
-
-TIMINGS = ("timm", "after-training")  # see zoo.speed's docstring
-WARMUP, STEPS = 10, 40  # timm benchmark.py's --num-warm-iter and --num-bench-iter
