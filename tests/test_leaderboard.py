@@ -21,16 +21,12 @@ import pytest
 import zoo
 from zoo.bench.results import ResultsStore
 from zoo.cli.main import main
+from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.confidence import SeedRun, decode_correct, encode_correct
+from zoo.leaderboard.pareto import pareto_front
 from zoo.leaderboard.rule import rule_of_thumb
-from zoo.leaderboard.tables import (
-    OVERALL,
-    Contender,
-    build_leaderboard,
-    decide,
-    latest_cells,
-    pareto_front,
-)
+from zoo.leaderboard.tables import latest_cells
+from zoo.leaderboard.verdict import OVERALL, Contender, decide
 from zoo.leaderboard.writers import read_results, strategy_rule, write_leaderboards
 
 EVIL = "<script>alert(1)</script>"

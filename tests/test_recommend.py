@@ -19,7 +19,7 @@ from zoo.bench.suites import load_selection
 from zoo.cli.main import main
 from zoo.data.images import ImageSet
 from zoo.leaderboard.rule import rule_of_thumb
-from zoo.leaderboard.tables import OVERALL
+from zoo.leaderboard.verdict import OVERALL
 from zoo.leaderboard.writers import strategy_rule
 from zoo.plugin.manager import load_zoo
 from zoo.recommend import similarity

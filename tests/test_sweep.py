@@ -7,8 +7,8 @@ import pytest
 from zoo.bench.harness import CellGroup, LocalExecutor, expand_grid, run_grid
 from zoo.bench.results import ResultsStore
 from zoo.bench.sweep import choose_lr, selected_rows, sweep_rows
+from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.budgets import PHASES, budget_rows, time_rows
-from zoo.leaderboard.tables import build_leaderboard
 from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
 

@@ -36,7 +36,8 @@ from zoo.bench.results import ResultsStore
 from zoo.bench.suites import QUADRANTS
 from zoo.cli.main import main
 from zoo.leaderboard.confidence import margin_interval
-from zoo.leaderboard.tables import accuracy_rows, reported_cells, seed_runs, task_key
+from zoo.leaderboard.tables import accuracy_rows, reported_cells, task_key
+from zoo.leaderboard.verdict import seed_runs
 from zoo.paths import zoo_home as zoo_home_path
 from zoo.recommend.advice import DEFAULT_RESULTS, measure_quadrant, recommend
 from zoo.recommend.heldout import FOLDERS, write_folder

@@ -13,8 +13,9 @@ import base64
 import html
 from collections.abc import Sequence
 
+from zoo.leaderboard.boards import Board
 from zoo.leaderboard.plots import Plot
-from zoo.leaderboard.tables import Board, Table
+from zoo.leaderboard.tables import Table
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 

@@ -16,10 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from zoo.leaderboard.tables import Leaderboard, deciding_verdicts, task_key
+from zoo.leaderboard.boards import Leaderboard
+from zoo.leaderboard.tables import task_key
+from zoo.leaderboard.verdict import deciding_verdicts
 from zoo.plugin.registry import natural_key
 
 DPI = 100
@@ -90,9 +93,8 @@ def heatmap_plot(accuracy: Sequence[Mapping], title: str) -> bytes:
     a pair without an ``ok`` cell is blank."""
     archs = sorted({r["architecture"] for r in accuracy}, key=lambda a: natural_key(str(a)))
     strategies = sorted({r["strategy"] for r in accuracy}, key=lambda s: natural_key(str(s)))
-    values = np.full((len(strategies), len(archs)), np.nan)
-    for r in accuracy:
-        values[strategies.index(r["strategy"]), archs.index(r["architecture"])] = r["top1_mean_pct"]
+    table = pd.DataFrame(accuracy).pivot(index="strategy", columns="architecture", values="top1_mean_pct")
+    values = table.reindex(index=strategies, columns=archs).to_numpy(dtype=float)
     fig = Figure(figsize=(1.6 + 1.3 * len(archs), 1.2 + 0.5 * len(strategies)), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto", vmin=np.nanmin(values), vmax=np.nanmax(values))

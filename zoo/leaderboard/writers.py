@@ -34,9 +34,7 @@ Each file is written to a temporary name and renamed, so a reader never sees hal
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import os
 import re
@@ -49,9 +47,10 @@ from typing import TYPE_CHECKING
 
 from zoo.bench.results import ADDED_COLUMNS, COLUMNS, ResultsStore
 from zoo.errors import ZooError
+from zoo.leaderboard.boards import Board, Leaderboard, build_leaderboard
 from zoo.leaderboard.html import render_html
 from zoo.leaderboard.plots import Plot, leaderboard_plots
-from zoo.leaderboard.tables import Board, Column, Leaderboard, Table, build_leaderboard
+from zoo.leaderboard.tables import Column, Table
 from zoo.plugin import info as describe
 
 if TYPE_CHECKING:
@@ -245,11 +244,7 @@ def board_markdown(board: Board, footer: str) -> str:
 
 def csv_text(table: Table) -> str:
     """The table's records; a missing value is an empty field."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, [c.key for c in table.columns], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in record.items()} for record in table.records())
-    return buffer.getvalue()
+    return table.frame().to_csv(index=False, lineterminator="\n")
 
 
 def board_json(board: Board) -> dict:

@@ -40,8 +40,10 @@ from zoo.bench.pretrained import SuiteBackbone, load_backbone, stored_architectu
 from zoo.bench.suites import QUADRANTS, SuiteSpec, load_selection
 from zoo.data.images import ImageSet
 from zoo.errors import ZooError
+from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.rule import rule_of_thumb
-from zoo.leaderboard.tables import OVERALL, accuracy_rows, build_leaderboard, deciding_verdicts, reported_cells, task_key
+from zoo.leaderboard.tables import accuracy_rows, reported_cells, task_key
+from zoo.leaderboard.verdict import OVERALL, deciding_verdicts
 from zoo.leaderboard.writers import read_results, strategy_rule
 from zoo.progress import progress
 from zoo.recommend.logme import logme

@@ -1,0 +1,67 @@
+"""The Pareto front: which (architecture, strategy) pairs no other beats on both accuracy and cost.
+
+Per task setting, one point per (architecture, strategy): mean top-1 against the median of a
+cost over its cells (inference throughput, or the strategy's training step memory); a point
+is on the front when no other point is at least as good on both and better on one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from zoo.leaderboard.tables import (
+    GROUP_FIELDS,
+    TASK_FIELDS,
+    aggregate,
+    frame,
+    grouped,
+    low_median,
+    natural_order,
+    numbers,
+    records,
+    task_key,
+    task_order,
+)  # fmt: skip
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
+    """For each (accuracy, throughput) point: is it on the front, i.e. does no other point
+    do at least as well on both and better on one? Identical points are all on it."""
+    return [
+        not any(a >= pa and t >= pt and (a > pa or t > pt) for a, t in points)
+        for pa, pt in points
+    ]
+
+
+def pareto_rows(rows: Iterable[Mapping], accuracy: Sequence[Mapping], measure: str = "infer_images_per_second") -> list[dict]:
+    """Per task setting, each (architecture, strategy) with its mean top-1, the median of
+    ``measure`` over its cells and whether it is on the Pareto front; points without that
+    measurement are left out. ``measure`` is ``infer_images_per_second`` (more is better) or
+    ``step_peak_bytes``, the strategy's training step memory (less is better; the low median,
+    as bytes are counted)."""
+    less_is_better = measure == "step_peak_bytes"
+
+    def value(cell: Mapping):
+        return (cell.get("step_memory") or {}).get("peak_bytes") if less_is_better else cell.get(measure)
+
+    ok = [{**r, measure: value(r)} for r in rows if r.get("status") == "ok"]
+    cells = frame(ok, (*GROUP_FIELDS, measure))
+    points = frame(accuracy, (*GROUP_FIELDS, "top1_mean_pct"))[[*GROUP_FIELDS, "top1_mean_pct"]]
+    if cells.empty or points.empty:
+        return []
+    # Bytes are counted: the low median is one of the cells' own figures, as in the step memory table.
+    median = low_median if less_is_better else "median"
+    medians = aggregate(cells.assign(**{measure: numbers(cells[measure])}), GROUP_FIELDS, **{measure: (measure, median)})
+    if less_is_better:
+        medians[measure] = medians[measure].round().astype("Int64")
+    points = points.merge(medians, on=list(GROUP_FIELDS), how="left")
+    points = natural_order(points.dropna(subset=[measure]), lambda r: task_order(task_key(r)))
+    if points.empty:
+        return []
+    front = pd.Series(False, index=points.index)
+    for _, setting in grouped(points, TASK_FIELDS):
+        costs = -setting[measure] if less_is_better else setting[measure]
+        front[setting.index] = pareto_front(list(zip(setting["top1_mean_pct"], costs, strict=True)))
+    return records(points.assign(on_front=front))

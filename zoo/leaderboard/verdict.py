@@ -1,0 +1,187 @@
+"""The verdict: which strategy won each task setting, does the rule of thumb agree, and how sure is it.
+
+Per task setting, once per architecture and once overall:
+
+- *measured*: the strategy with the highest mean top-1; a tie goes to the strategy the rule
+  recommends, then to the name that sorts first;
+- *recommended*: the rule of thumb's pick among the strategies present
+  (:func:`zoo.leaderboard.rule.rule_of_thumb`);
+- *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
+  disagree, or minus the runner-up's when they agree (how clearly the rule's pick won);
+- *interval*: a 95% confidence interval of that margin by a paired, hierarchical bootstrap
+  (:mod:`zoo.leaderboard.confidence`); the verdict is *decisive* only when it lies above zero;
+- the *overall* line takes, per strategy, the mean over architectures of its mean top-1.
+
+The full account is in :mod:`zoo.leaderboard.tables`' docstring.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from zoo.leaderboard.confidence import REPLICATES, Interval, SeedRun, decode_correct, margin_interval
+from zoo.leaderboard.rule import DESIGN_RULE, rule_of_thumb
+from zoo.leaderboard.tables import TASK_FIELDS, task_key, task_order
+from zoo.plugin.registry import natural_key
+
+MIN_SEEDS = 2  # seeds both strategies need before a verdict can be decisive
+OVERALL = "all architectures"  # the scope of a verdict's overall line
+VERDICT_RULE = (  # shown under the verdict table
+    "Won: the highest mean top-1. Rule: the strategy whose registered quadrants name the task's quadrant "
+    "(DESIGN: Q1 full, Q2 partial, Q3 partial or deeper, Q4 linear_probe; the seed strategies first). "
+    "The margin is the winner's lead over the rule's pick when they disagree, over the runner-up when they agree, "
+    f"with a 95% confidence interval from a paired, hierarchical bootstrap ({REPLICATES:,} replicates resampling the seeds "
+    "both strategies have and the test images, the same for both); it is decisive only when the interval lies above "
+    "zero. Without per-image results the bootstrap is over the seeds alone, and with a single seed as well there is no interval. "
+    "The overall line compares each strategy's mean over architectures, resampling seeds and images jointly for all of them."
+)
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One strategy's accuracy in one verdict's scope."""
+
+    strategy: str
+    mean: float  # mean top-1, percent
+    seeds: int
+    runs: tuple[Mapping[int, SeedRun], ...] = ()  # per architecture of the scope (one for an architecture's own verdict): seed → its run
+
+
+def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Sequence[str]]) -> dict:
+    """The verdict for one scope: the measured winner, the rule's pick, the margin between
+    them (or to the runner-up when they agree), its 95% confidence interval and whether it
+    is decisive (the interval lies above zero)."""
+    recommended, _ = rule_of_thumb(quadrant, rule, [c.strategy for c in contenders])
+    ranked = sorted(contenders, key=lambda c: (-c.mean, c.strategy != recommended, natural_key(c.strategy)))
+    winner = ranked[0]
+    pick = next((c for c in contenders if c.strategy == recommended), None)
+    other = (ranked[1] if len(ranked) > 1 else None) if pick is winner else pick
+    margin = winner.mean - other.mean if other else None
+    interval = margin_interval(winner.runs, other.runs) if other else None
+    # One seed: the interval sees test-set sampling only, not the spread between training
+    # draws, which is what a verdict about strategies must beat; it is shown, never decisive.
+    decisive = interval.low > 0 if interval is not None and interval.known and interval.seeds >= MIN_SEEDS else None
+    return {
+        "measured": winner.strategy,
+        "measured_top1_pct": winner.mean,
+        "recommended": recommended,
+        "recommended_top1_pct": pick.mean if pick else None,
+        "agree": None if recommended is None else winner is pick,
+        "compared_with": other.strategy if other else None,
+        "margin_points": margin,
+        "ci_low_points": interval.low if interval else None,
+        "ci_high_points": interval.high if interval else None,
+        "decisive": decisive,
+        "seeds": interval.seeds if interval else winner.seeds,
+        "test_images": interval.images if interval else None,
+        "verdict": _verdict_text(winner, pick, other, quadrant, margin, interval, decisive),
+    }
+
+
+def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | None, decisive) -> str:
+    if other is None:
+        return f"only {winner.strategy} was measured"
+    if pick is None:
+        head = f"no strategy measured here is the rule's pick for {quadrant}; {winner.strategy} led {other.strategy}"
+    elif pick is winner:
+        head = f"agree: {winner.strategy} led {other.strategy}"
+    else:
+        head = f"disagree: {winner.strategy} beat the rule's {pick.strategy}"
+    head += f" by {margin:.2f} points"
+    if not interval.known:
+        if interval.seeds == 0:
+            return head + "; no seed measured for both: interval unknown"
+        return head + "; one seed and no per-image results: interval unknown"
+    over = "" if interval.images else ", seeds alone: no per-image results"
+    if interval.seeds < MIN_SEEDS:
+        return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f} over test images alone): one seed, not called decisive"
+    return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {'decisive' if decisive else 'not decisive'}"
+
+
+def seed_runs(rows: Iterable[Mapping]) -> dict[tuple, dict[int, SeedRun]]:
+    """The ``ok`` cells by (task setting, architecture, strategy): seed → its top-1 and, where
+    stored, its per-image correctness (``test_correct`` over ``test_images``)."""
+    runs: dict[tuple, dict[int, SeedRun]] = defaultdict(dict)
+    for row in (r for r in rows if r.get("status") == "ok"):
+        stored = row.get("test_correct") and row.get("test_images")
+        try:
+            correct = decode_correct(row["test_correct"], row["test_images"]) if stored else None
+        except ValueError:  # unreadable: the interval falls back to the seeds, and says so
+            correct = None
+        runs[(*task_key(row), row.get("architecture"), row.get("strategy"))][row.get("seed")] = SeedRun(row["top1"], correct)
+    return runs
+
+
+def verdict_rows(
+    accuracy: Sequence[Mapping], cells: Iterable[Mapping], rule: Mapping[str, Sequence[str]]
+) -> tuple[list[dict], list[str]]:
+    """Per task setting: one verdict per architecture, then the overall one; and notes on
+    strategies the overall line had to leave out. ``cells`` are the rows ``accuracy`` was
+    computed from, for the intervals."""
+    runs = seed_runs(cells)
+    by_task: dict[tuple, dict[str, dict[str, Contender]]] = defaultdict(lambda: defaultdict(dict))
+    for row in accuracy:
+        key = (*task_key(row), row["architecture"], row["strategy"])
+        by_task[task_key(row)][row["architecture"]][row["strategy"]] = Contender(
+            row["strategy"], row["top1_mean_pct"], row["seeds"], (runs.get(key, {}),)
+        )
+    verdicts, notes = [], []
+    for key in sorted(by_task, key=task_order):
+        quadrant = key[2]
+        task = dict(zip(TASK_FIELDS, key, strict=True))
+        archs = by_task[key]
+        ordered = sorted(archs, key=lambda a: natural_key(str(a)))
+        for arch in ordered:
+            verdicts.append({**task, "scope": arch, **decide(list(archs[arch].values()), quadrant, rule)})
+        if len(archs) < 2:
+            continue
+        everywhere = set.intersection(*(set(s) for s in archs.values()))
+        left_out = set.union(*(set(s) for s in archs.values())) - everywhere
+        if left_out:
+            notes.append(
+                f"{key[1]} ({key[0]}): the overall verdict leaves out {', '.join(sorted(left_out, key=natural_key))}, "
+                "not measured on every architecture"
+            )
+        if everywhere:
+            overall = [_overall(name, [archs[a][name] for a in ordered]) for name in everywhere]
+            verdicts.append({**task, "scope": OVERALL, **decide(overall, quadrant, rule)})
+    return verdicts, notes
+
+
+def deciding_verdicts(verdicts: Iterable[Mapping]) -> list[Mapping]:
+    """Per task setting, the verdict that answers it: the one over all architectures, or,
+    where a single architecture was measured, that architecture's own."""
+    by_setting: dict[tuple, list[Mapping]] = defaultdict(list)
+    for verdict in verdicts:
+        by_setting[task_key(verdict)].append(verdict)
+    deciding = []
+    for scoped in by_setting.values():
+        deciding += [v for v in scoped if v["scope"] == OVERALL] or (scoped if len(scoped) == 1 else [])
+    return deciding
+
+
+def _overall(strategy: str, per_arch: Sequence[Contender]) -> Contender:
+    """A strategy over architectures: the mean of its means, and every architecture's runs."""
+    return Contender(
+        strategy,
+        statistics.fmean(c.mean for c in per_arch),
+        min(c.seeds for c in per_arch),
+        tuple(run for c in per_arch for run in c.runs),
+    )
+
+
+def registration_notes(strategies: Iterable[str], rule: Mapping[str, Sequence[str]]) -> list[str]:
+    """A note for each strategy in the results that no plugin registers any more."""
+    notes = []
+    for name in sorted(set(strategies), key=natural_key):
+        base = name.partition(":")[0]
+        if base in rule:
+            continue
+        if name in DESIGN_RULE:
+            notes.append(f"strategy {name!r} is no longer registered; it keeps DESIGN's place for it ({', '.join(DESIGN_RULE[name])})")
+        else:
+            notes.append(f"strategy {name!r} is no longer registered; the rule of thumb recommends it nowhere")
+    return notes
