@@ -80,54 +80,43 @@ def test_failing_cells_are_stored_with_status_and_reason_and_the_grid_goes_on(ti
     strategies = ["test_oom", "linear_probe", "test_nan", "test_bug", "scratch"]
     cells = expand_grid(tiny_zoo, suite, ["simple_cnn"], strategies, suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
-    rows = {r["strategy"]: r for r in run_grid(cells, store, executor)}
-    assert rows["test_oom"]["status"] == "oom" and "out of memory" in rows["test_oom"]["reason"]
-    assert rows["test_nan"]["status"] == "diverged" and "loss became nan" in rows["test_nan"]["reason"]
-    assert rows["test_bug"]["status"] == "error"
-    assert "ValueError: a bug in a strategy plugin (at zoo_harness_test.py" in rows["test_bug"]["reason"]
-    assert rows["test_bug"]["reason"].endswith(", while training") and rows["test_oom"]["reason"].endswith(", while training")
+    rows = {r.strategy: r for r in run_grid(cells, store, executor)}
+    assert rows["test_oom"].status == "oom" and "out of memory" in rows["test_oom"].reason
+    assert rows["test_nan"].status == "diverged" and "loss became nan" in rows["test_nan"].reason
+    assert rows["test_bug"].status == "error"
+    assert "ValueError: a bug in a strategy plugin (at zoo_harness_test.py" in rows["test_bug"].reason
+    assert rows["test_bug"].reason.endswith(", while training") and rows["test_oom"].reason.endswith(", while training")
     for ok in ("linear_probe", "scratch"):
         row = rows[ok]
-        assert row["status"] == "ok" and row["reason"] is None and 0 <= row["top1"] <= 1
-        assert row["train_images_per_second"] > 0 and row["infer_images_per_second"] > 0
-        assert row["train_peak_bytes"] > 0 and row["params"] == 545_098 and row["macs"] > 0  # ten digits
-        assert row["step_memory"]["batch_size"] == 128 and row["step_memory"]["peak_bytes"] > row["step_memory"]["parameters"]
-    assert rows["linear_probe"]["step_memory"]["gradients"] == (128 * 10 + 10) * 4  # the new head's, alone
-    assert rows["linear_probe"]["step_memory"]["cache_bytes"] == 50 * 128 * 4  # 50 images' 128 pooled features
-    assert rows["scratch"]["step_memory"]["cache_bytes"] == 0
-    assert rows["linear_probe"]["trainable_params"] == 128 * 10 + 10  # the new head for ten digits
-    (phase,) = rows["linear_probe"]["phases"]
+        assert row.status == "ok" and row.reason is None and 0 <= row.top1 <= 1
+        assert row.train_images_per_second > 0 and row.infer_images_per_second > 0
+        assert row.train_peak_bytes > 0 and row.params == 545_098 and row.macs > 0  # ten digits
+        assert row.step_memory["batch_size"] == 128 and row.step_memory["peak_bytes"] > row.step_memory["parameters"]
+    assert rows["linear_probe"].step_memory["gradients"] == (128 * 10 + 10) * 4  # the new head's, alone
+    assert rows["linear_probe"].step_memory["cache_bytes"] == 50 * 128 * 4  # 50 images' 128 pooled features
+    assert rows["scratch"].step_memory["cache_bytes"] == 0
+    assert rows["linear_probe"].trainable_params == 128 * 10 + 10  # the new head for ten digits
+    (phase,) = rows["linear_probe"].phases
     assert phase["frozen_stages"] == 3 and phase["cap"] == 1 and phase["epochs"] == 1 and phase["cached_prefix"]
-    assert rows["linear_probe"]["test_images"] == 50 and len(rows["linear_probe"]["test_correct"]) == 2 * 7  # 50 bits
-    assert rows["linear_probe"]["val_top1"] is not None and rows["linear_probe"]["curve"][0][0]["epoch"] == 1
-    assert rows["scratch"]["trainable_params"] == rows["scratch"]["params"]
+    assert rows["linear_probe"].test_images == 50 and len(rows["linear_probe"].test_correct) == 2 * 7  # 50 bits
+    assert rows["linear_probe"].val_top1 is not None and rows["linear_probe"].curve[0][0]["epoch"] == 1
+    assert rows["scratch"].trainable_params == rows["scratch"].params
     stored = list(store.rows())
-    assert len(stored) == 5 and stored[0]["environment"]["device"] == "cpu"
-    assert stored[0]["config"]["architecture"] == "simple_cnn"
+    assert len(stored) == 5 and stored[0].environment["device"] == "cpu"
+    assert stored[0].config["architecture"] == "simple_cnn"
 
 
 def test_a_rerun_retries_the_failed_cells_only_and_counts_their_attempts(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
     cells = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["test_oom", "test_nan", "test_bug", "linear_probe"], suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
-    first = {r["strategy"]: r for r in run_grid(cells, store, executor)}
+    first = {r.strategy: r for r in run_grid(cells, store, executor)}
     assert run_grid(cells, store, executor, retry=False) == []
     again = run_grid(cells, store, executor)
-    assert sorted(r["strategy"] for r in again) == ["test_bug", "test_nan", "test_oom"]  # ok cells are never recomputed
-    stored = {r["strategy"]: r for r in store.rows()}
-    assert {name: r["attempts"] for name, r in stored.items()} == {"test_oom": 2, "test_nan": 2, "test_bug": 2, "linear_probe": 1}
-    assert stored["linear_probe"]["finished"] == first["linear_probe"]["finished"] and len(stored) == 4
-
-
-def test_a_stored_ok_cell_is_kept_and_a_failed_one_replaced(tmp_path):
-    store = ResultsStore(tmp_path / "results.sqlite")
-    assert store.record({"key": "k", "status": "error", "reason": "first"})
-    assert store.record({"key": "k", "status": "ok", "top1": 0.5})
-    assert not store.record({"key": "k", "status": "ok", "top1": 0.9})  # another run on the database stored it first
-    assert not store.record({"key": "k", "status": "error", "reason": "late"})
-    (row,) = store.rows()
-    assert (row["status"], row["top1"], row["reason"], row["attempts"]) == ("ok", 0.5, None, 2)
-    assert store.statuses() == {"k": "ok"}
+    assert sorted(r.strategy for r in again) == ["test_bug", "test_nan", "test_oom"]  # ok cells are never recomputed
+    stored = {r.strategy: r for r in store.rows()}
+    assert {name: r.attempts for name, r in stored.items()} == {"test_oom": 2, "test_nan": 2, "test_bug": 2, "linear_probe": 1}
+    assert stored["linear_probe"].finished == first["linear_probe"].finished and len(stored) == 4
 
 
 def test_bench_exits_1_listing_the_failed_cells_and_0_once_they_pass(tiny_zoo, tmp_path, capsys, monkeypatch):
@@ -144,9 +133,9 @@ def test_bench_exits_1_listing_the_failed_cells_and_0_once_they_pass(tiny_zoo, t
     assert "2 cells: 1 run, 1 already stored, 0 failed" in capsys.readouterr().out
     # The fix lives in this process alone, where a fresh memory probe cannot see it: the cell
     # stands, its step memory says why it was not measured.
-    fixed_row = next(r for r in ResultsStore(tmp_path / "results.sqlite").rows() if r["strategy"] == "test_bug")
-    assert fixed_row["status"] == "ok" and fixed_row["step_memory"]["peak_bytes"] is None
-    assert fixed_row["step_memory"]["method"].startswith("not measured: the memory probe failed")
+    fixed_row = next(r for r in ResultsStore(tmp_path / "results.sqlite").rows() if r.strategy == "test_bug")
+    assert fixed_row.status == "ok" and fixed_row.step_memory["peak_bytes"] is None
+    assert fixed_row.step_memory["method"].startswith("not measured: the memory probe failed")
 
 
 def test_failure_statuses():
@@ -195,22 +184,6 @@ def test_a_corrupt_results_file_is_refused_untouched(tmp_path, capsys):
     assert main(["bench", "--out", str(tmp_path), "--arch", "simple_cnn", "--strategy", "scratch"]) == 2
     assert f"{bad} is not a zoo results database" in capsys.readouterr().err
     assert bad.read_bytes() == b"not a database at all" * 100
-
-
-def test_a_database_from_before_a_column_was_added_gains_it_and_keeps_its_rows(tmp_path):
-    from zoo.bench.results import ADDED_COLUMNS, COLUMNS
-    from zoo.leaderboard.writers import read_results
-
-    path = tmp_path / "results.sqlite"
-    older = [c for c in COLUMNS if c not in ADDED_COLUMNS]
-    with sqlite3.connect(path) as conn:
-        conn.execute(f"CREATE TABLE cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in older)})")
-        conn.execute("INSERT INTO cells (key, top1, config) VALUES ('old', 0.5, '{}')")
-    (before,) = read_results(path)  # its rows read back with the new column empty
-    assert before["key"] == "old" and before["seconds"] is None
-    store = ResultsStore(path)
-    store.record({"key": "new", "top1": 0.7, "seconds": {"training": 1.5}})
-    assert {r["key"]: (r["seconds"], r["attempts"]) for r in store.rows()} == {"old": (None, None), "new": ({"training": 1.5}, 1)}
 
 
 def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, harness_plugin_site):
@@ -310,5 +283,5 @@ def test_a_bench_fills_in_the_step_memory_stored_cells_lack_and_nothing_else(tin
     out = capsys.readouterr().out
     assert "0 run, 1 already stored" in out and "step memory measured for 1 stored cells that lacked it" in out
     [after] = store.rows()
-    cached_prefix = before["step_memory"].pop("cache_bytes")  # known only to the training run, not measured again
+    cached_prefix = before.step_memory.pop("cache_bytes")  # known only to the training run, not measured again
     assert cached_prefix > 0 and after == before  # the same figures (from the cache), the rest of the row untouched

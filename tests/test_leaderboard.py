@@ -11,6 +11,7 @@ tested on rows built in memory, whose every cell's correctness is known image by
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sqlite3
 import statistics
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.bench.results import ResultsStore
+from zoo.bench.results import CellResult, ResultsStore
 from zoo.cli.main import main
 from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.confidence import SeedRun, decode_correct, encode_correct
@@ -52,7 +53,7 @@ TOP1 = {
 }
 
 
-def make_rows() -> list[dict]:
+def make_rows() -> list[CellResult]:
     rows, clock = [], 0
     for (task, quadrant, epochs, arch, strategy), top1s in TOP1.items():
         for seed, top1 in enumerate(top1s):
@@ -84,7 +85,7 @@ def make_rows() -> list[dict]:
                         "peak_bytes": peak, "estimate": peak - MIB, "parameters": 43 * MIB, "gradients": 0, "optimizer": 0,
                         "activations": 0, "inputs": MIB, "phase": 1, "method": "fresh process", "batch_size": 32,
                     }  # fmt: skip
-            rows.append(row)
+            rows.append(CellResult(**row))
     return rows
 
 
@@ -96,15 +97,15 @@ def known(n: int, k: int, seed: int = 0) -> np.ndarray:
     return correct
 
 
-def cell(task: str, quadrant: str, arch: str, strategy: str, seed: int, correct: np.ndarray | None, top1: float | None = None) -> dict:
+def cell(task: str, quadrant: str, arch: str, strategy: str, seed: int, correct: np.ndarray | None, top1: float | None = None) -> CellResult:
     """A finished cell with its per-image results (``correct``; None: not stored) and the top-1 they give."""
     stored = correct is not None
-    return {
-        "key": f"{task}/{arch}/{strategy}/{seed}", "suite": "lab", "task": task, "quadrant": quadrant, "epochs": 5,
-        "architecture": arch, "strategy": strategy, "seed": seed, "status": "ok",
-        "top1": float(correct.mean()) if top1 is None else top1,
-        "test_correct": encode_correct(correct) if stored else None, "test_images": len(correct) if stored else None,
-    }  # fmt: skip
+    return CellResult(
+        key=f"{task}/{arch}/{strategy}/{seed}", suite="lab", task=task, quadrant=quadrant, epochs=5,
+        architecture=arch, strategy=strategy, seed=seed, status="ok",
+        top1=float(correct.mean()) if top1 is None else top1,
+        test_correct=encode_correct(correct) if stored else None, test_images=len(correct) if stored else None,
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -188,15 +189,15 @@ def test_decide_margin_interval_and_ties():
 N = 1000  # test images of the rows built in memory
 
 
-def verdicts_of(rows: list[dict]) -> list[dict]:
+def verdicts_of(rows: list[CellResult]) -> list[dict]:
     return build_leaderboard(rows, strategy_rule(zoo.get_zoo())).table("verdict").rows
 
 
 def test_the_cells_carry_their_per_image_results():
     correct = known(N, 803, seed=2)
     row = cell("t", "Q4", "resnet18", "full", 2, correct)
-    assert row["test_correct"] == np.packbits(correct, bitorder="little").tobytes().hex()
-    assert np.array_equal(decode_correct(row["test_correct"], row["test_images"]), correct) and row["top1"] == 0.803
+    assert row.test_correct == np.packbits(correct, bitorder="little").tobytes().hex()
+    assert np.array_equal(decode_correct(row.test_correct, row.test_images), correct) and row.top1 == 0.803
 
 
 def test_a_large_difference_on_every_seed_is_decisive():
@@ -270,9 +271,9 @@ def test_per_image_results_from_the_database_give_the_same_files_twice(tmp_path)
 
 def test_a_rerun_of_the_same_seed_supersedes_the_older_cell():
     old = make_rows()[0]
-    new = {**old, "key": "again", "top1": 0.10, "finished": "2025-03-02T00:00:00+00:00"}
+    new = dataclasses.replace(old, key="again", top1=0.10, finished="2025-03-02T00:00:00+00:00")
     kept, superseded = latest_cells([new, old])
-    assert superseded == 1 and [r["key"] for r in kept] == ["again"]
+    assert superseded == 1 and [r.key for r in kept] == ["again"]
     board = build_leaderboard([old, new], strategy_rule(zoo.get_zoo()))
     assert by(board.table("accuracy").rows, architecture="resnet18")["top1_mean_pct"] == pytest.approx(10.0)
     assert "1 older cells were superseded" in board.board("accuracy").notes[0]
@@ -396,7 +397,7 @@ def test_environment_suite_and_plugins(written):
 def test_a_registered_suite_shows_its_counts_and_threshold(tiny_zoo, tmp_path):
     store = ResultsStore(tmp_path / "results.sqlite")
     for row in make_rows()[:3]:
-        store.record({**row, "suite": "tiny"})
+        store.record(dataclasses.replace(row, suite="tiny"))
     (suite,) = write_leaderboards(tiny_zoo, tmp_path).leaderboard.environment["suites"]
     assert suite["registered"] and suite["small_threshold"] == 100
     assert [t["name"] for t in suite["tasks"]] == ["digits_tiny", "footwear_tiny"]

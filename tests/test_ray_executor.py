@@ -16,7 +16,7 @@ import torch
 
 import zoo
 from zoo.bench.harness import LocalExecutor, expand_grid, run_grid
-from zoo.bench.results import ResultsStore
+from zoo.bench.results import CellResult, ResultsStore
 from zoo.cli.main import main
 from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
@@ -118,25 +118,25 @@ def test_ray_and_local_executors_give_the_same_cells_and_statuses(ray_instance, 
     keys = {cell.key for group in groups for cell in group.sweep()}
     recorded = []
     record = ResultsStore.record
-    monkeypatch.setattr(ResultsStore, "record", lambda store, row: (recorded.append(row["key"]), record(store, row)))
+    monkeypatch.setattr(ResultsStore, "record", lambda store, row: (recorded.append(row.key), record(store, row)))
 
     # Ray first: its workers pretrain the backbone, into this test's $ZOO_HOME.
     ray_store = ResultsStore(tmp_path / "ray" / "results.sqlite")
-    ray_rows = {r["key"]: r for r in run_grid(groups, ray_store, RayExecutor(select_device("cpu")))}
+    ray_rows = {r.key: r for r in run_grid(groups, ray_store, RayExecutor(select_device("cpu")))}
     assert list((zoo_home / "weights").glob("simple_cnn.tiny-*.safetensors")), "workers must use the driver's $ZOO_HOME"
     local_store = ResultsStore(tmp_path / "local" / "results.sqlite")
-    local_rows = {r["key"]: r for r in run_grid(groups, local_store, LocalExecutor(zoo.get_zoo(), select_device("cpu")))}
+    local_rows = {r.key: r for r in run_grid(groups, local_store, LocalExecutor(zoo.get_zoo(), select_device("cpu")))}
 
     assert set(ray_rows) == set(local_rows) == keys
     for key, local in local_rows.items():
         ray_row = ray_rows[key]
-        assert (ray_row["strategy"], ray_row["status"]) == (local["strategy"], local["status"])
-        if local["status"] != "ok":  # the same failure, with the same reason
-            assert ray_row["reason"] == local["reason"]
+        assert (ray_row.strategy, ray_row.status) == (local.strategy, local.status)
+        if local.status != "ok":  # the same failure, with the same reason
+            assert ray_row.reason == local.reason
         else:  # a cell's result is its config's: the same on a Ray worker, bit for bit
-            assert (ray_row["top1"], ray_row["test_correct"], ray_row["val_loss"]) == (local["top1"], local["test_correct"], local["val_loss"])
-        assert ray_row["environment"]["executor"] == "ray" and ray_row["environment"]["device"] == "cpu"
-    assert {r["strategy"]: r["status"] for r in ray_rows.values()} == {
+            assert (ray_row.top1, ray_row.test_correct, ray_row.val_loss) == (local.top1, local.test_correct, local.val_loss)
+        assert ray_row.environment["executor"] == "ray" and ray_row.environment["device"] == "cpu"
+    assert {r.strategy: r.status for r in ray_rows.values()} == {
         "test_oom": "oom", "linear_probe": "ok", "test_nan": "diverged", "test_bug": "error", "scratch": "ok",
     }  # fmt: skip
     # Every row stored once, and by this process (a worker writing one would make the
@@ -155,19 +155,19 @@ def test_a_dead_worker_or_an_escaped_exception_becomes_an_error_row(ray_instance
             os._exit(3)  # the worker dies, as under the kernel's OOM killer
         if cell.strategy == "test_nan":
             raise RuntimeError("escaped the cell runner")
-        return {"key": cell.key, "strategy": cell.strategy, "status": "ok"}  # no training: fast
+        return CellResult(key=cell.key, strategy=cell.strategy, status="ok")  # no training: fast
 
     monkeypatch.setattr(ray_executor, "_run_cell", task)
     suite = tiny_zoo_for_workers.suites.get("tiny")
     groups = expand_grid(zoo.get_zoo(), suite, ["simple_cnn"], ["test_bug", "test_nan", "scratch"], suite.tasks[:1], seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
-    rows = {r["strategy"]: r for r in run_grid(groups, store, ray_executor.RayExecutor("cpu", max_retries=0))}
-    assert rows["scratch"]["status"] == "ok", "the grid goes on"
-    assert rows["test_bug"]["status"] == "error"
-    assert rows["test_bug"]["reason"].startswith("WorkerCrashedError from Ray: The worker died")
-    assert rows["test_nan"]["status"] == "error"
-    assert rows["test_nan"]["reason"] == "RayTaskError(RuntimeError) from Ray: escaped the cell runner"
-    assert rows["test_bug"]["config"] == groups[0].base.config() and rows["test_bug"]["wall_seconds"] >= 0
+    rows = {r.strategy: r for r in run_grid(groups, store, ray_executor.RayExecutor("cpu", max_retries=0))}
+    assert rows["scratch"].status == "ok", "the grid goes on"
+    assert rows["test_bug"].status == "error"
+    assert rows["test_bug"].reason.startswith("WorkerCrashedError from Ray: The worker died")
+    assert rows["test_nan"].status == "error"
+    assert rows["test_nan"].reason == "RayTaskError(RuntimeError) from Ray: escaped the cell runner"
+    assert rows["test_bug"].config == groups[0].base.config() and rows["test_bug"].wall_seconds >= 0
     assert len(stored_rows(store.path)) == 3
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 import zoo
 from zoo.bench.pretrain import pretrain
-from zoo.bench.results import ResultsStore
+from zoo.bench.results import CellResult, ResultsStore
 from zoo.bench.suites import load_selection
 from zoo.cli.main import main
 from zoo.data.images import ImageSet
@@ -165,8 +165,8 @@ def store_cells(path: Path, cells) -> Path:
     """A results database of finished cells: (task, quadrant, architecture, strategy, seed, top-1)."""
     store = ResultsStore(path)
     for i, (task, quadrant, arch, strategy, seed, top1) in enumerate(cells):
-        store.record({"key": str(i), "suite": MINI, "task": task, "quadrant": quadrant, "architecture": arch,
-                      "strategy": strategy, "seed": seed, "status": "ok", "top1": top1})  # fmt: skip
+        store.record(CellResult(key=str(i), suite=MINI, task=task, quadrant=quadrant, architecture=arch,
+                                strategy=strategy, seed=seed, status="ok", top1=top1))  # fmt: skip
     return store.path
 
 
@@ -341,10 +341,10 @@ def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "task data_digits_small in Q3" in err
-    rows = {r["task"]: r for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows()}
+    rows = {r.task: r for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows()}
     assert set(rows) == {"fashion_footwear_small", "data_digits_small"}
     team = rows["data_digits_small"]
-    assert team["status"] == "ok" and team["quadrant"] == "Q3" and team["config"]["data_root"] == str(folder.resolve())
+    assert team.status == "ok" and team.quadrant == "Q3" and team.config["data_root"] == str(folder.resolve())
     assert (tmp_path / "out" / "leaderboard.md").read_text().count("data_digits_small") >= 1
 
     assert main(argv) == 0
@@ -358,7 +358,7 @@ def test_bench_data_alone_runs_only_the_folder(task_folders, pretrained, tmp_pat
     argv = ["bench", "--arch", "simple_cnn", "--strategy", "linear_probe", "--seeds", "1", "--epochs", "1",
             "--data", str(task_folders["fashion_footwear_small"]), "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(argv) == 0
-    assert {r["task"] for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows()} == {"data_fashion_footwear_small"}
+    assert {r.task for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows()} == {"data_fashion_footwear_small"}
 
 
 def test_bench_data_that_is_not_a_folder_is_one_line(pretrained, tmp_path, capsys):

@@ -37,15 +37,15 @@ def test_a_cell_gives_the_same_result_alone_after_other_cells_and_in_a_fresh_pro
         group.sweep()[0] for group in expand_grid(tiny_zoo, suite, ["simple_cnn"], ["partial", "linear_probe", "scratch"], [task], seeds=1)
     )
 
-    alone = outcome(CellRunner(tiny_zoo, CPU).run(probe))
+    alone = outcome(CellRunner(tiny_zoo, CPU).run(probe).row())
 
     # After other cells: the first built the pretrained network (drawing random numbers), the
     # second drew a scratch network; the probe copies the network and draws its classifier.
     runner = CellRunner(tiny_zoo, CPU)
     for other in (partial, scratch):
-        assert runner.run(other)["status"] == "ok"
-    assert outcome(runner.run(probe)) == alone
-    assert outcome(runner.run(probe)) == alone, "and again, with every cache warm"
+        assert runner.run(other).status == "ok"
+    assert outcome(runner.run(probe).row()) == alone
+    assert outcome(runner.run(probe).row()) == alone, "and again, with every cache warm"
 
     out = tmp_path / "fresh"
     env = {**os.environ, "PYTHONPATH": str(harness_plugin_site)}  # $ZOO_HOME is this test's: the same weights

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from zoo.bench.harness import CellGroup, LocalExecutor, expand_grid, run_grid
-from zoo.bench.results import ResultsStore
+from zoo.bench.results import CellResult, ResultsStore
 from zoo.bench.sweep import choose_lr, selected_rows, sweep_rows
 from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.budgets import PHASES, budget_rows, time_rows
@@ -15,15 +15,15 @@ from zoo_plugins import datasets as offline
 RULE = {"linear_probe": ("Q4",), "full": ("Q1",)}
 
 
-def row(seed, lr, val_top1, top1, strategy="full", status="ok", stopped=True, val_loss=0.5):
-    return {
-        "key": f"{strategy}-{seed}-{lr}", "suite": "s", "task": "t", "quadrant": "Q1", "architecture": "a",
-        "strategy": strategy, "seed": seed, "epochs": 40, "status": status, "lr": lr, "val_top1": val_top1,
-        "val_loss": val_loss, "top1": top1, "trained_epochs": 12, "stopped_early": stopped,
-        "phases": [{"best_epoch": 9, "epochs": 12, "cap": 40}],
-        "config": {"task": "t", "architecture": "a", "strategy": strategy, "seed": seed, "recipe": {"lr": lr, "epochs": 40}},
-        "finished": f"2026-01-01T00:00:{seed:02d}",
-    }  # fmt: skip
+def row(seed, lr, val_top1, top1, strategy="full", status="ok", stopped=True, val_loss=0.5, **more):
+    return CellResult(
+        key=f"{strategy}-{seed}-{lr}", suite="s", task="t", quadrant="Q1", architecture="a",
+        strategy=strategy, seed=seed, epochs=40, status=status, lr=lr, val_top1=val_top1,
+        val_loss=val_loss, top1=top1, trained_epochs=12, stopped_early=stopped,
+        phases=[{"best_epoch": 9, "epochs": 12, "cap": 40}],
+        config={"task": "t", "architecture": "a", "strategy": strategy, "seed": seed, "recipe": {"lr": lr, "epochs": 40}},
+        finished=f"2026-01-01T00:00:{seed:02d}", **more,
+    )  # fmt: skip
 
 
 def test_the_best_validation_score_chooses_then_the_loss_then_the_rate_nearest_the_recipes():
@@ -38,7 +38,7 @@ def test_the_leaderboard_reports_the_chosen_rate_and_shows_the_sweep():
     rows = [row(0, 0.01, 0.80, 0.70), row(0, 0.03, 0.90, 0.80), row(0, 0.1, 0.85, 0.99),
             row(1, 0.03, 0.9, 0.82), row(2, 0.03, 0.9, 0.84)]  # fmt: skip
     chosen = selected_rows(rows)
-    assert sorted((r["seed"], r["lr"]) for r in chosen) == [(0, 0.03), (1, 0.03), (2, 0.03)]
+    assert sorted((r.seed, r.lr) for r in chosen) == [(0, 0.03), (1, 0.03), (2, 0.03)]
     sweep = sweep_rows(rows)
     assert [(r["lr"], r["chosen"]) for r in sweep] == [(0.01, False), (0.03, True), (0.1, False)]
     assert [r["stopped_early"] for r in sweep] == [True] * 3  # a sweep cell that reached its cap shows as False
@@ -65,35 +65,34 @@ def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
     groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks[:1], seeds=2)
     store = ResultsStore(tmp_path / "results.sqlite")
     rows = run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu")))
-    sweep = [r for r in rows if r["seed"] == 0]
-    assert sorted(r["lr"] for r in sweep) == pytest.approx([0.01, 0.05, 0.25]) and len(rows) == 4
-    (other,) = [r for r in rows if r["seed"] == 1]
-    assert other["lr"] == choose_lr(sweep, 0.05) and other["config"]["recipe"]["lr"] == other["lr"]
+    sweep = [r for r in rows if r.seed == 0]
+    assert sorted(r.lr for r in sweep) == pytest.approx([0.01, 0.05, 0.25]) and len(rows) == 4
+    (other,) = [r for r in rows if r.seed == 1]
+    assert other.lr == choose_lr(sweep, 0.05) and other.config["recipe"]["lr"] == other.lr
     # Each phase and the wall time are rounded to 0.01 s: their sum may exceed it by that much each.
-    assert set(other["seconds"]) == set(PHASES) and 0 < sum(other["seconds"].values()) <= other["wall_seconds"] + 0.03
+    assert set(other.seconds) == set(PHASES) and 0 < sum(other.seconds.values()) <= other.wall_seconds + 0.03
     assert run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu"))) == [], "a rerun finds every cell stored"
 
 
 def test_cells_of_one_weights_variant_from_two_files_are_flagged():
     from zoo.leaderboard.budgets import pretraining_notes, pretraining_rows
 
-    first, second = row(0, 0.03, 0.9, 0.8), row(1, 0.03, 0.9, 0.8)
-    for cell, digest in ((first, "aa"), (second, "aa")):
-        cell.update(weights="a.s-123", pretraining={"sha256": digest, "source_test_accuracy": 0.9, "epochs": 12})
+    first, second = (row(s, 0.03, 0.9, 0.8, weights="a.s-123", pretraining={"sha256": "aa", "source_test_accuracy": 0.9, "epochs": 12})
+                     for s in (0, 1))  # fmt: skip
     assert pretraining_notes([first, second]) == []
     assert pretraining_rows([first, second])[0]["source_test_top1_pct"] == 90.0
-    second["pretraining"] = {**second["pretraining"], "sha256": "bb"}
+    second.pretraining = {**second.pretraining, "sha256": "bb"}
     (note,) = pretraining_notes([first, second])
     assert note.startswith("a.s-123: its cells started from 2 different weights files")
 
 
 def test_the_time_table_splits_each_architectures_wall_time_by_phase():
-    timed = {**row(0, 0.03, 0.9, 0.8), "wall_seconds": 130.0, "environment": {"device_name": "cpu X"},
-             "pretraining": {"sha256": "aa", "seconds": 600.0},
-             "seconds": {"setup": 6.0, "pretraining": 60.0, "training": 54.0, "evaluation": 6.0, "measurement": 3.0}}
-    untimed = {**row(1, 0.03, 0.9, 0.8), "wall_seconds": 50.0, "environment": {"device_name": "cpu X"}}  # before phases were timed
-    other = {**row(0, 0.03, 0.9, 0.8), "architecture": "b", "wall_seconds": 60.0, "status": "error", "environment": {"device_name": "cpu Y"},
-             "seconds": {"setup": 60.0}}  # fmt: skip
+    timed = row(0, 0.03, 0.9, 0.8, wall_seconds=130.0, environment={"device_name": "cpu X"},
+                pretraining={"sha256": "aa", "seconds": 600.0},
+                seconds={"setup": 6.0, "pretraining": 60.0, "training": 54.0, "evaluation": 6.0, "measurement": 3.0})
+    untimed = row(1, 0.03, 0.9, 0.8, wall_seconds=50.0, environment={"device_name": "cpu X"})  # before phases were timed
+    other = dataclasses.replace(row(0, 0.03, 0.9, 0.8, wall_seconds=60.0, environment={"device_name": "cpu Y"}, seconds={"setup": 60.0}),
+                                architecture="b", status="error")  # fmt: skip
     first, second, total = time_rows([timed, untimed, other])
     assert (first["architecture"], first["cells"], first["timed_cells"]) == ("a", 2, 1)
     assert first["wall_minutes"] == pytest.approx(3.0) and first["pretraining_minutes"] == pytest.approx(1.0)
@@ -131,11 +130,11 @@ def test_the_harness_extends_a_sweep_past_its_edge_before_training_the_other_see
     store = ResultsStore(tmp_path / "results.sqlite")
     totals = []
     rows = run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu")), on_cell=lambda cell, row, done, total: totals.append(total))
-    rates = sorted(round(r["lr"] / groups[0].base.recipe["lr"], 6) for r in rows if r["seed"] == 0)
+    rates = sorted(round(r.lr / groups[0].base.recipe["lr"], 6) for r in rows if r.seed == 0)
     assert rates == [0.0003, 0.001, round(0.001 * 0.001 / 0.0003, 6)]
     assert totals[0] == 3 and totals[-1] == 4 and len(rows) == 4
-    (other,) = [r for r in rows if r["seed"] == 1]
-    assert other["lr"] == choose_lr([r for r in rows if r["seed"] == 0])
+    (other,) = [r for r in rows if r.seed == 1]
+    assert other.lr == choose_lr([r for r in rows if r.seed == 0])
     (chosen,) = [r for r in sweep_rows(rows) if r["chosen"]]
     assert chosen["edge"] in (None, "highest tried")  # still on the edge only if the extra step won too
     told = []  # a rerun runs nothing and counts every stored cell, the step past the edge included

@@ -32,11 +32,11 @@ import pytest
 import zoo
 from zoo.bench.harness import environment
 from zoo.bench.pretrained import stored_architectures
-from zoo.bench.results import ResultsStore
+from zoo.bench.results import CellResult, ResultsStore
 from zoo.bench.suites import QUADRANTS
 from zoo.cli.main import main
 from zoo.leaderboard.confidence import margin_interval
-from zoo.leaderboard.tables import accuracy_rows, reported_cells, task_key
+from zoo.leaderboard.tables import accuracy_rows, reported_cells
 from zoo.leaderboard.verdict import seed_runs
 from zoo.paths import zoo_home as zoo_home_path
 from zoo.recommend.advice import DEFAULT_RESULTS, measure_quadrant, recommend
@@ -193,19 +193,19 @@ def test_recommendations_hold_against_measurement(benchmark, folders, archs):
     cells, _ = reported_cells(stored)
     rows = []
     for name in BENCHED:
-        here = [c for c in cells if c["config"].get("data_root") == str(folders[name].resolve())]
+        here = [c for c in cells if c.config.get("data_root") == str(folders[name].resolve())]
         rows.append(check(name, recommend(zoo.get_zoo(), folders[name], "mini", archs=archs, results=DEFAULT_RESULTS), here))
     agree = sum(r["strategy_right"] for r in rows)
-    failed = [f"{r['architecture']}/{r['strategy']}/{r['task']}/seed{r['seed']}: {r['status']}" for r in stored if r["status"] != "ok"]
+    failed = [f"{r.architecture}/{r.strategy}/{r.task}/seed{r.seed}: {r.status}" for r in stored if r.status != "ok"]
     result = {"backbones": archs, "results": str(DEFAULT_RESULTS), "strategy_right": agree, "folders": len(rows),
-              "rows": rows, "failed_cells": sorted(failed), "cell_seconds": round(sum(r["wall_seconds"] or 0 for r in stored)),
+              "rows": rows, "failed_cells": sorted(failed), "cell_seconds": round(sum(r.wall_seconds or 0 for r in stored)),
               "seconds": round(time.perf_counter() - started, 1), **machine()}  # fmt: skip
     (OUT / "recommendation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     (OUT / "recommendation.md").write_text(render_recommendation(result))
     assert len(rows) >= 4
 
 
-def check(name: str, rec, cells: list[dict]) -> dict:
+def check(name: str, rec, cells: list[CellResult]) -> dict:
     """The recommendation for one folder against its measured cells."""
     accuracy = accuracy_rows(cells)
     best = {}  # architecture -> (mean top-1, strategy) of its best strategy
@@ -215,7 +215,7 @@ def check(name: str, rec, cells: list[dict]) -> dict:
     mine = {r["strategy"]: r["top1_mean_pct"] for r in accuracy if r["architecture"] == rec.architecture}
     winner = max(mine, key=mine.get)
     runs = seed_runs(cells)
-    key = task_key(cells[0])
+    key = (cells[0].suite, cells[0].task, cells[0].quadrant, cells[0].epochs)
     interval = margin_interval([runs[(*key, rec.architecture, winner)]], [runs[(*key, rec.architecture, rec.strategy)]])
     tied = winner == rec.strategy or (interval.known and interval.low <= 0)
     top = max(best.values())

@@ -38,7 +38,7 @@ from zoo import __version__
 from zoo.bench.memory import step_memory_record
 from zoo.bench.pretrain import pretrain, source_stats
 from zoo.bench.pretrained import weights_variant
-from zoo.bench.results import FAILED, ResultsStore
+from zoo.bench.results import FAILED, CellResult, ResultsStore
 from zoo.bench.speed import SpeedReport, measure_speed
 from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec, load_selection
 from zoo.bench.sweep import chosen_lrs, group_key, row_lr
@@ -167,7 +167,7 @@ class CellGroup:
     @property
     def key(self) -> str:
         """The sweep group its rows share (:func:`zoo.bench.sweep.group_key`)."""
-        return group_key({"config": self.base.config(), "seed": 0})
+        return group_key(CellResult(key=self.base.key, config=self.base.config(), seed=0))
 
 
 def expand_grid(
@@ -270,25 +270,23 @@ class CellRunner:
             self._speed[key] = measure_speed(self.plugins, spec, self.device, SPEED_BATCH, input_size, steps=SPEED_STEPS, warmup=SPEED_WARMUP)
         return self._speed[key]
 
-    def run(self, cell: Cell, on_epoch: Callable[[int, int], None] | None = None) -> dict:
-        """The cell's result row; failures become a status and a reason, not an exception.
+    def run(self, cell: Cell, on_epoch: Callable[[int, int], None] | None = None) -> CellResult:
+        """The cell's result; failures become a status and a reason, not an exception.
         ``on_epoch(done, total)`` follows its training."""
         started = datetime.now(timezone.utc)
         clock = time.perf_counter()
-        row = {
-            "key": cell.key, "suite": cell.suite, "task": cell.task, "quadrant": cell.quadrant,
-            "architecture": cell.architecture, "strategy": cell.strategy, "seed": cell.seed, "epochs": cell.epochs,
-            "weights": cell.weights, "config": cell.config(), "environment": environment(self.device, cell.recipe["precision"]),
-            "started": started.isoformat(timespec="seconds"),
-        }  # fmt: skip
         phases = PhaseClock()
         try:
-            row.update(self._train_and_measure(cell, phases, on_epoch), status="ok", reason=None)
+            outcome = {**self._train_and_measure(cell, phases, on_epoch), "status": "ok"}
         except Exception as exc:  # a failing cell, whatever the cause, is recorded and the grid goes on
-            row.update(failure(exc, phases.current))
-        row["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        row["wall_seconds"] = round(time.perf_counter() - clock, 2)
-        return row
+            outcome = failure(exc, phases.current)
+        return CellResult(
+            key=cell.key, suite=cell.suite, task=cell.task, quadrant=cell.quadrant, architecture=cell.architecture,
+            strategy=cell.strategy, seed=cell.seed, epochs=cell.epochs, weights=cell.weights, config=cell.config(),
+            environment=environment(self.device, cell.recipe["precision"]), started=started.isoformat(timespec="seconds"),
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            wall_seconds=round(time.perf_counter() - clock, 2), **outcome,
+        )  # fmt: skip
 
     def _train_and_measure(self, cell: Cell, clock: PhaseClock, on_epoch: Callable[[int, int], None] | None) -> dict:
         registry = self.plugins
@@ -426,7 +424,7 @@ class LocalExecutor:
     def __init__(self, plugins: Zoo, device: torch.device):
         self.runner = CellRunner(plugins, device)
 
-    def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, dict]]:
+    def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, CellResult]]:
         """Each cell with its result row, as each finishes; ``on_epoch(cell, done, total)``
         follows each cell's training."""
         for cell in cells:
@@ -437,10 +435,10 @@ def run_grid(
     groups: list[CellGroup],
     store: ResultsStore,
     executor: LocalExecutor,
-    on_cell: Callable[[Cell, dict | None, int, int], None] | None = None,
+    on_cell: Callable[[Cell, CellResult | None, int, int], None] | None = None,
     on_epoch: EpochCallback | None = None,
     retry: bool = True,
-) -> list[dict]:
+) -> list[CellResult]:
     """Run the cells of ``groups`` not yet stored ``ok``, storing each as it finishes; returns
     the new rows. A cell stored as failed (``error``, ``oom``, ``diverged``) runs again and
     its row is replaced, unless ``retry`` is False.
@@ -464,7 +462,7 @@ def run_grid(
     rows = wave(first)
     # The steps past an edge are found from the cells this run has visited, stored or not, so
     # that a rerun walks (and counts) the same steps as the run that stored them.
-    while extra := _beyond_edges(groups, [r for r in store.rows() if r["key"] in visited]):
+    while extra := _beyond_edges(groups, [r for r in store.rows() if r.key in visited]):
         visited.update(c.key for c in extra)
         count.total += len(extra)
         rows += wave(extra)
@@ -486,23 +484,23 @@ def fill_step_memory(plugins: Zoo, store: ResultsStore, device: torch.device) ->
     training. Returns how many were filled."""
     filled = 0
     for row in store.rows():
-        ran_on = (row.get("environment") or {}).get("device", "").split(":")[0]
-        config = row.get("config") or {}
-        if row["status"] != "ok" or row.get("step_memory") is not None or ran_on != device.type or "recipe" not in config:
+        ran_on = (row.environment or {}).get("device", "").split(":")[0]
+        config = row.config or {}
+        if row.status != "ok" or row.step_memory is not None or ran_on != device.type or "recipe" not in config:
             continue
         recipe, size = config["recipe"], tuple(config["input_size"])
-        record = step_memory_record(plugins, row["architecture"], row["strategy"], recipe["batch_size"], size, device, recipe["precision"])
-        store.set_step_memory(row["key"], record)
+        record = step_memory_record(plugins, row.architecture, row.strategy, recipe["batch_size"], size, device, recipe["precision"])
+        store.set_step_memory(row.key, record)
         filled += 1
     return filled
 
 
-def _beyond_edges(groups: list[CellGroup], rows: list[dict]) -> list[Cell]:
+def _beyond_edges(groups: list[CellGroup], rows: list[CellResult]) -> list[Cell]:
     """The next cell of each sweep whose chosen rate is on its edge (see :meth:`CellGroup.beyond_edge`)."""
     chosen = chosen_lrs(rows)
     tried: dict[str, list[float]] = defaultdict(list)
     for row in rows:
-        if row.get("seed") == 0 and row_lr(row) is not None:
+        if row.seed == 0 and row_lr(row) is not None:
             tried[group_key(row)].append(row_lr(row))
     extra = (group.beyond_edge(tried[group.key], chosen[group.key]) for group in groups if group.key in chosen)
     return [cell for cell in extra if cell is not None]
@@ -513,10 +511,10 @@ class _Count:
     """Cells done out of the total, told to ``on_cell`` after each."""
 
     total: int
-    on_cell: Callable[[Cell, dict | None, int, int], None] | None
+    on_cell: Callable[[Cell, CellResult | None, int, int], None] | None
     done: int = 0
 
-    def tell(self, cell: Cell, row: dict | None) -> None:
+    def tell(self, cell: Cell, row: CellResult | None) -> None:
         self.done += 1
         if self.on_cell:
             self.on_cell(cell, row, self.done, self.total)
@@ -527,7 +525,7 @@ class _Count:
 
 def _run_wave(
     cells: list[Cell], store: ResultsStore, executor, count: _Count, on_epoch: EpochCallback | None, retry: bool
-) -> list[dict]:
+) -> list[CellResult]:
     stored = store.statuses()
     again = FAILED if retry else ()
     pending = [cell for cell in cells if cell.key not in stored or stored[cell.key] in again]

@@ -26,6 +26,7 @@ import torch
 
 from zoo import __version__
 from zoo.bench.harness import Cell, CellRunner, EpochCallback
+from zoo.bench.results import CellResult
 from zoo.errors import ZooError
 from zoo.plugin.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
 from zoo.plugin.manager import load_zoo
@@ -92,7 +93,7 @@ class RayExecutor:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, dict]]:
+    def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, CellResult]]:
         """Each cell with its result row, as each task completes (not in grid order).
         Cells train in other processes, so ``on_epoch`` is never called.
 
@@ -166,18 +167,15 @@ class RayExecutor:
         resources = {"num_gpus": 1} if gpus else {"num_cpus": self.threads}
         return {**resources, "max_retries": self.max_retries, "runtime_env": {"env_vars": worker_environment()}}
 
-    def _failed_row(self, cell: Cell, reason: str, started: datetime, clock: float) -> dict:
-        """The row of a cell whose task failed outside the cell runner; timed from submission."""
-        return {
-            "key": cell.key, "suite": cell.suite, "task": cell.task, "quadrant": cell.quadrant,
-            "architecture": cell.architecture, "strategy": cell.strategy, "seed": cell.seed, "epochs": cell.epochs,
-            "weights": cell.weights, "config": cell.config(),
-            "environment": {"executor": "ray", "ray": self._ray.__version__, "zoo": __version__},
-            "started": started.isoformat(timespec="seconds"),
-            "status": "error", "reason": reason,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "wall_seconds": round(time.perf_counter() - clock, 2),
-        }  # fmt: skip
+    def _failed_row(self, cell: Cell, reason: str, started: datetime, clock: float) -> CellResult:
+        """The result of a cell whose task failed outside the cell runner; timed from submission."""
+        return CellResult(
+            key=cell.key, suite=cell.suite, task=cell.task, quadrant=cell.quadrant, architecture=cell.architecture,
+            strategy=cell.strategy, seed=cell.seed, epochs=cell.epochs, weights=cell.weights, config=cell.config(),
+            environment={"executor": "ray", "ray": self._ray.__version__, "zoo": __version__},
+            started=started.isoformat(timespec="seconds"), status="error", reason=reason,
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), wall_seconds=round(time.perf_counter() - clock, 2),
+        )  # fmt: skip
 
 
 def _check_reachable(address: str | None, timeout: float = 5) -> None:
@@ -249,7 +247,7 @@ def _code_paths() -> list[str]:
 _runners: dict[str, CellRunner] = {}  # per worker process: what cells share, as in one local run
 
 
-def _run_cell(cell: Cell, device: str, threads: int) -> dict:
+def _run_cell(cell: Cell, device: str, threads: int) -> CellResult:
     """The task: a cell's row, computed on a Ray worker with the driver's ``threads``.
 
     The runner is kept for the worker's later cells, so they share pretrained weights,
@@ -266,5 +264,5 @@ def _run_cell(cell: Cell, device: str, threads: int) -> dict:
     if runner is None:
         runner = _runners[device] = CellRunner(load_zoo(), torch.device(device))
     row = runner.run(cell)
-    row["environment"].update(executor="ray", host=socket.gethostname())
+    row.environment.update(executor="ray", host=socket.gethostname())
     return row

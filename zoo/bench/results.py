@@ -5,57 +5,10 @@ so a killed run leaves every finished cell stored once and no half-written row; 
 skips the cells stored ``ok`` and retries the failed ones, replacing their rows. One run at a
 time writes a database (:meth:`ResultsStore.lock`). Leaderboards are views of this table.
 
-Schema (table ``cells``; also in the README):
-
-========================  =======  ===========================================================
-column                    type     meaning
-========================  =======  ===========================================================
-key                       TEXT     primary key: sha256 of the cell's whole config
-suite, task, quadrant     TEXT     where the cell sits
-architecture, strategy    TEXT     what ran
-seed, epochs              INTEGER  the training subset's seed; the epoch cap
-status                    TEXT     ``ok``, ``diverged``, ``oom`` or ``error``
-reason                    TEXT     why a cell did not finish ``ok`` (NULL when it did)
-lr                        REAL     the peak learning rate (the sweep's; also in ``config``)
-val_top1, val_loss        REAL     validation score of the weights kept (the sweep chooses on it)
-trained_epochs            INTEGER  epochs actually trained, over all phases
-stopped_early             INTEGER  1: validation stopped every phase before its cap, so a
-                                   larger cap gives the same result; NULL without validation
-curve                     TEXT     JSON: per phase, per epoch: lr factor, train loss, val loss and top-1
-pretraining               TEXT     JSON: the starting weights' source test accuracy, epochs, best
-                                   epoch, cap and validation curve (NULL: scratch or hub weights)
-test_images               INTEGER  test images scored
-test_correct              TEXT     hex of the per-image right/wrong bits (bit i of byte i//8
-                                   is image i), for the verdicts' bootstrap
-top1, top5                REAL     test accuracy (top-5 only with more than five classes)
-mean_per_class            REAL     mean of the per-class test accuracies
-per_class                 TEXT     JSON list of per-class test accuracies
-train_images_per_second   REAL     training throughput over training steps only
-train_seconds             REAL     time in training steps
-infer_images_per_second   REAL     inference throughput at the benchmark batch size
-latency_ms_p50, _p95      REAL     batch-1 inference latency
-train_peak_bytes          INTEGER  peak memory of a full training step
-infer_peak_bytes          INTEGER  peak memory of an inference step
-memory_method             TEXT     how memory was measured
-step_memory               TEXT     JSON: the strategy's own training step at the cell's batch size
-                                   (its most memory-hungry phase): measured peak, estimate,
-                                   parameters, gradients, optimizer state, activations, input;
-                                   and the cached prefix outputs the cell trained on, beside it
-                                   (filled in for stored cells that lack it by the next zoo bench)
-params, trainable_params  INTEGER  all parameters; those the strategy trained at any point
-macs                      INTEGER  multiply-accumulates per image at the cell's input size
-weights                   TEXT     the pretrained variant it started from (NULL: scratch)
-phases                    TEXT     JSON: per phase, frozen stages, epochs, cached prefix
-config                    TEXT     JSON of the whole config the key hashes
-environment               TEXT     JSON: device, its name, torch, zoo version, git revision, precision
-started, finished         TEXT     ISO timestamps (UTC)
-wall_seconds              REAL     the cell's wall time, data and measurement included
-attempts                  INTEGER  how many times the cell ran: a rerun retries a failed cell and
-                                   replaces its row (NULL in rows stored before this column: 1)
-seconds                   TEXT     JSON: wall seconds per phase: setup (data, network), pretraining
-                                   (0 unless this cell had to pretrain its weights), training
-                                   (validation passes included), evaluation, measurement
-========================  =======  ===========================================================
+Each row is a :class:`CellResult`: its fields are the table's columns, and each field's
+metadata holds the column's SQL type and meaning, from which the table is created, the
+README's column list is written (:func:`schema_markdown`) and the leaderboards' frame is
+built (:func:`cells_frame`).
 """
 
 from __future__ import annotations
@@ -65,27 +18,119 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
+
 from zoo.errors import ZooError
 
-COLUMNS = (
-    "key", "suite", "task", "quadrant", "architecture", "strategy", "seed", "epochs", "status", "reason",
-    "lr", "val_top1", "val_loss", "trained_epochs", "stopped_early", "curve", "pretraining", "test_images", "test_correct",
-    "top1", "top5", "mean_per_class", "per_class", "train_images_per_second", "train_seconds",
-    "infer_images_per_second", "latency_ms_p50", "latency_ms_p95", "train_peak_bytes", "infer_peak_bytes",
-    "memory_method", "params", "trainable_params", "macs", "weights", "phases", "config", "environment",
-    "started", "finished", "wall_seconds", "seconds", "attempts", "step_memory",
-)  # fmt: skip
+
+def _column(kind: str, meaning: str, json: bool = False):
+    """A field of :class:`CellResult`: ``kind`` is what the column holds (the table declares
+    no types, so SQLite gives back exactly what was written), ``json`` that it holds a
+    JSON document."""
+    return field(default=None, metadata={"kind": kind, "meaning": meaning, "json": json})
+
+
+@dataclass
+class CellResult:
+    """One cell's result: a row of the ``cells`` table. Everything but ``key`` may be missing:
+    a cell that failed has no accuracy, and a database written before a column was added
+    reads it as ``None``."""
+
+    key: str = _column("TEXT", "primary key: sha256 of the cell's whole config")
+    suite: str | None = _column("TEXT", "the suite the cell belongs to")
+    task: str | None = _column("TEXT", "the suite's task (or ``data_<folder>`` for a team's folder)")
+    quadrant: str | None = _column("TEXT", "the task's size–similarity quadrant, Q1 to Q4")
+    architecture: str | None = _column("TEXT", "the architecture trained")
+    strategy: str | None = _column("TEXT", "the transfer strategy (with its variant, e.g. ``partial:k=3``)")
+    seed: int | None = _column("INTEGER", "the training subset's and initialisation's seed")
+    epochs: int | None = _column("INTEGER", "the epoch cap")
+    status: str | None = _column("TEXT", "``ok``, ``diverged``, ``oom`` or ``error``")
+    reason: str | None = _column("TEXT", "why a cell did not finish ``ok`` (NULL when it did)")
+    lr: float | None = _column("REAL", "the peak learning rate (the sweep's; also in ``config``)")
+    val_top1: float | None = _column("REAL", "validation top-1 of the weights kept (the sweep chooses on it)")
+    val_loss: float | None = _column("REAL", "validation loss of the weights kept")
+    trained_epochs: int | None = _column("INTEGER", "epochs actually trained, over all phases")
+    stopped_early: int | None = _column(
+        "INTEGER", "1: validation stopped every phase before its cap, so a larger cap gives the same result; NULL without validation"
+    )
+    curve: list | None = _column("TEXT", "JSON: per phase, per epoch: lr factor, train loss, val loss and top-1", json=True)
+    pretraining: dict | None = _column(
+        "TEXT", "JSON: the starting weights' checksum, source test accuracy, epochs, best epoch, cap and validation curve "
+        "(NULL: scratch or hub weights)", json=True,
+    )  # fmt: skip
+    test_images: int | None = _column("INTEGER", "test images scored")
+    test_correct: str | None = _column(
+        "TEXT", "hex of the per-image right/wrong bits (bit i of byte i//8 is image i), for the verdicts' bootstrap"
+    )
+    top1: float | None = _column("REAL", "test top-1 accuracy")
+    top5: float | None = _column("REAL", "test top-5 accuracy (only with more than five classes)")
+    mean_per_class: float | None = _column("REAL", "mean of the per-class test accuracies")
+    per_class: list | None = _column("TEXT", "JSON list of per-class test accuracies", json=True)
+    train_images_per_second: float | None = _column("REAL", "training throughput over training steps only")
+    train_seconds: float | None = _column("REAL", "time in training steps")
+    infer_images_per_second: float | None = _column("REAL", "inference throughput at the benchmark batch size (128)")
+    latency_ms_p50: float | None = _column("REAL", "batch-1 inference latency, median")
+    latency_ms_p95: float | None = _column("REAL", "batch-1 inference latency, 95th percentile")
+    train_peak_bytes: int | None = _column("INTEGER", "peak memory of a full training step")
+    infer_peak_bytes: int | None = _column("INTEGER", "peak memory of an inference step")
+    memory_method: str | None = _column("TEXT", "how memory was measured")
+    params: int | None = _column("INTEGER", "all parameters, the task's classifier included")
+    trainable_params: int | None = _column("INTEGER", "parameters the strategy trained at any point")
+    macs: int | None = _column("INTEGER", "multiply-accumulates per image at the cell's input size")
+    weights: str | None = _column("TEXT", "the pretrained variant it started from (NULL: scratch)")
+    phases: list | None = _column("TEXT", "JSON: per phase, frozen stages, epochs, cap, epoch kept, cached prefix", json=True)
+    config: dict | None = _column("TEXT", "JSON of the whole config the key hashes", json=True)
+    environment: dict | None = _column(
+        "TEXT", "JSON: device and its name, torch, zoo version, git revision, precision, threads", json=True
+    )
+    started: str | None = _column("TEXT", "ISO timestamp (UTC) the cell started")
+    finished: str | None = _column("TEXT", "ISO timestamp (UTC) the cell finished")
+    wall_seconds: float | None = _column("REAL", "the cell's wall time, data and measurement included")
+    seconds: dict | None = _column(
+        "TEXT", "JSON: wall seconds per phase: setup (data, network), pretraining (0 unless this cell had to pretrain "
+        "its weights), training (validation passes included), evaluation, measurement", json=True,
+    )  # fmt: skip
+    attempts: int | None = _column(
+        "INTEGER", "how many times the cell ran: a rerun retries a failed cell and replaces its row (counted by the database)"
+    )
+    step_memory: dict | None = _column(
+        "TEXT", "JSON: the strategy's own training step at the cell's batch size (its most memory-hungry phase): measured "
+        "peak, estimate, parameters, gradients, optimizer state, activations, input; and the cached prefix outputs it "
+        "trained on (filled in for stored cells that lack it by the next zoo bench)", json=True,
+    )  # fmt: skip
+
+    def row(self) -> dict:
+        """The fields by column name (the values themselves, not copies)."""
+        return {name: getattr(self, name) for name in COLUMNS}
+
+
+COLUMNS = tuple(f.name for f in fields(CellResult))
 # Columns added after the first databases were written: a database without them is read with
 # them empty and gains them when a run writes to it.
 ADDED_COLUMNS = ("seconds", "attempts", "step_memory")
 FAILED = ("error", "oom", "diverged")  # the statuses a rerun retries
-JSON_COLUMNS = ("per_class", "curve", "pretraining", "phases", "config", "environment", "seconds", "step_memory")
+JSON_COLUMNS = tuple(f.name for f in fields(CellResult) if f.metadata["json"])
 SCHEMA = f"CREATE TABLE IF NOT EXISTS cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in COLUMNS)})"
+
+
+def schema_markdown() -> str:
+    """The ``cells`` table's columns as a Markdown table (the README's, checked by a test)."""
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.metadata['kind']} | {f.metadata['meaning'].replace('``', '`')} |" for f in fields(CellResult)]
+    return "\n".join(lines) + "\n"
+
+
+def cells_frame(results: Iterable[CellResult]) -> pd.DataFrame:
+    """Cells as a DataFrame with one column per :class:`CellResult` field, in schema order,
+    holding the values as stored (``object`` dtype: an integer stays an integer beside a
+    missing value)."""
+    return pd.DataFrame([r.row() for r in results], columns=list(COLUMNS), dtype=object)
 
 
 class ResultsStore:
@@ -151,12 +196,13 @@ class ResultsStore:
         with closing(self._connect()) as conn:
             return dict(conn.execute("SELECT key, status FROM cells"))
 
-    def record(self, row: dict) -> bool:
+    def record(self, result: CellResult) -> bool:
         """Store one finished cell, atomically. A cell stored as failed is replaced, its
         ``attempts`` counted on; one stored ``ok`` (by another run on the same database) is
         kept as it is and False returned, so no cell is ever stored twice or recomputed over."""
         columns = [c for c in COLUMNS if c != "attempts"]  # counted by the database, not given
-        values = [json.dumps(row.get(c)) if c in JSON_COLUMNS else row.get(c) for c in columns]
+        row = result.row()
+        values = [json.dumps(row[c]) if c in JSON_COLUMNS else row[c] for c in columns]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "key")
         with closing(self._connect()) as conn, conn:
             done = conn.execute(
@@ -177,11 +223,12 @@ class ResultsStore:
         with closing(self._connect()) as conn, conn:
             conn.execute("DELETE FROM cells")
 
-    def rows(self) -> Iterator[dict]:
+    def rows(self) -> Iterator[CellResult]:
+        """Every stored cell, in the order they finished."""
         with closing(self._connect()) as conn:
             conn.row_factory = sqlite3.Row
-            for row in conn.execute("SELECT * FROM cells ORDER BY finished"):
+            for row in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM cells ORDER BY finished"):
                 record = dict(row)
                 for column in JSON_COLUMNS:
-                    record[column] = json.loads(record[column]) if record.get(column) is not None else None
-                yield record
+                    record[column] = json.loads(record[column]) if record[column] is not None else None
+                yield CellResult(**record)

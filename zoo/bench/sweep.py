@@ -12,8 +12,9 @@ when it still is not. The pretrained
 stages' rate follows the head's (a strategy's ``backbone_lr`` multiplier), so sweeping the one
 sweeps both.
 
-These are pure functions of result rows, used by the harness to expand the grid's second
-wave and by the leaderboards to keep the chosen cells and show the sweep.
+These are pure functions of stored cells (:class:`zoo.bench.results.CellResult`), used by
+the harness to expand the grid's second wave and by the leaderboards to keep the chosen
+cells and show the sweep.
 """
 
 from __future__ import annotations
@@ -21,43 +22,45 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+
+from zoo.bench.results import CellResult
 
 
-def row_lr(row: Mapping) -> float | None:
+def row_lr(row: CellResult) -> float | None:
     """The peak learning rate a cell trained at (its recipe's)."""
-    return ((row.get("config") or {}).get("recipe") or {}).get("lr")
+    return ((row.config or {}).get("recipe") or {}).get("lr")
 
 
-def group_key(row: Mapping) -> str:
+def group_key(row: CellResult) -> str:
     """What the cells of one sweep share: their whole config but the seed and learning rate."""
-    config = dict(row.get("config") or {})
+    config = dict(row.config or {})
     config.pop("seed", None)
     config["recipe"] = {k: v for k, v in (config.get("recipe") or {}).items() if k != "lr"}
     return json.dumps(config, sort_keys=True)
 
 
-def choose_lr(sweep: Iterable[Mapping], base_lr: float | None = None) -> float | None:
+def choose_lr(sweep: Iterable[CellResult], base_lr: float | None = None) -> float | None:
     """The learning rate a sweep chose: of its ``ok`` seed-0 cells, the best validation top-1,
     then the lower validation loss, then the rate nearest ``base_lr`` in log scale. None when
     no cell of the sweep finished ``ok``."""
-    finished = [r for r in sweep if r.get("status") == "ok" and r.get("val_top1") is not None]
+    finished = [r for r in sweep if r.status == "ok" and r.val_top1 is not None]
     if not finished:
         return None
 
-    def rank(row: Mapping) -> tuple:
+    def rank(row: CellResult) -> tuple:
         lr = row_lr(row)
         distance = abs(math.log(lr / base_lr)) if base_lr and lr else 0.0
-        return (-row["val_top1"], row.get("val_loss") if row.get("val_loss") is not None else math.inf, distance)
+        return (-row.val_top1, row.val_loss if row.val_loss is not None else math.inf, distance)
 
     return row_lr(min(finished, key=rank))
 
 
-def chosen_lrs(rows: Iterable[Mapping]) -> dict[str, float]:
+def chosen_lrs(rows: Iterable[CellResult]) -> dict[str, float]:
     """Per sweep group (:func:`group_key`), the learning rate its seed-0 cells chose."""
-    sweeps: dict[str, list[Mapping]] = defaultdict(list)
+    sweeps: dict[str, list[CellResult]] = defaultdict(list)
     for row in rows:
-        if row.get("seed") == 0:
+        if row.seed == 0:
             sweeps[group_key(row)].append(row)
     chosen = {}
     for key, sweep in sweeps.items():
@@ -67,28 +70,28 @@ def chosen_lrs(rows: Iterable[Mapping]) -> dict[str, float]:
     return chosen
 
 
-def _base_lr(sweep: list[Mapping]) -> float | None:
+def _base_lr(sweep: list[CellResult]) -> float | None:
     """The recipe's own rate: the middle of the sweep's rates (the sweep's factors straddle 1)."""
     rates = sorted(lr for lr in map(row_lr, sweep) if lr)
     return rates[len(rates) // 2] if rates else None
 
 
-def selected_rows(rows: Iterable[Mapping]) -> list[dict]:
-    """The rows at their group's chosen learning rate: the cells the leaderboards report.
-    A group whose sweep has no ``ok`` cell keeps its rows, so its failures are shown."""
-    rows = [dict(r) for r in rows]
+def selected_rows(rows: Iterable[CellResult]) -> list[CellResult]:
+    """The cells at their group's chosen learning rate: the cells the leaderboards report.
+    A group whose sweep has no ``ok`` cell keeps its cells, so its failures are shown."""
+    rows = list(rows)
     chosen = chosen_lrs(rows)
     return [r for r in rows if group_key(r) not in chosen or _same(row_lr(r), chosen[group_key(r)])]
 
 
-def sweep_rows(rows: Iterable[Mapping]) -> list[dict]:
+def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per sweep group with more than one learning rate: each rate's seed-0 validation top-1
     and loss, and which was chosen (the sweep table of the leaderboards)."""
-    rows = [dict(r) for r in rows]
+    rows = list(rows)
     chosen = chosen_lrs(rows)
     by_group: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
-        if row.get("seed") == 0:
+        if row.seed == 0:
             by_group[group_key(row)].append(row)
     table = []
     for key, sweep in by_group.items():
@@ -104,11 +107,11 @@ def sweep_rows(rows: Iterable[Mapping]) -> list[dict]:
                 edge = "lowest tried"
             table.append(
                 {
-                    "suite": row.get("suite"), "quadrant": row.get("quadrant"), "task": row.get("task"),
-                    "architecture": row.get("architecture"), "strategy": row.get("strategy"), "lr": row_lr(row),
-                    "status": row.get("status"), "val_top1_pct": None if row.get("val_top1") is None else 100 * row["val_top1"],
-                    "val_loss": row.get("val_loss"), "chosen": is_chosen, "edge": edge,
-                    "stopped_early": None if row.get("stopped_early") is None else bool(row["stopped_early"]),
+                    "suite": row.suite, "quadrant": row.quadrant, "task": row.task,
+                    "architecture": row.architecture, "strategy": row.strategy, "lr": row_lr(row),
+                    "status": row.status, "val_top1_pct": None if row.val_top1 is None else 100 * row.val_top1,
+                    "val_loss": row.val_loss, "chosen": is_chosen, "edge": edge,
+                    "stopped_early": None if row.stopped_early is None else bool(row.stopped_early),
                 }  # fmt: skip
             )
     return table

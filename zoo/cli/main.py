@@ -326,19 +326,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device) -> int:
     """The grid's cells not yet stored, then the summary and the leaderboards; the exit status."""
     from zoo.bench.harness import fill_step_memory, run_grid
-    from zoo.bench.results import FAILED
+    from zoo.bench.results import FAILED, CellResult
     from zoo.progress import progress
 
-    def status(row: dict | None) -> str:
+    def status(row: CellResult | None) -> str:
         if row is None:
             return "stored"
-        if row["status"] == "ok":
-            return f"top-1 {row['top1']:.2%} in {row['wall_seconds']:.0f} s"
-        return f"{row['status']}: {row['reason']}"
+        if row.status == "ok":
+            return f"top-1 {row.top1:.2%} in {row.wall_seconds:.0f} s"
+        return f"{row.status}: {row.reason}"
 
     stored = []
 
-    def on_cell(cell, row: dict | None, done: int, total: int) -> None:
+    def on_cell(cell, row: CellResult | None, done: int, total: int) -> None:
         if row is None:
             stored.append(cell)
         bar.update(done, f"{cell.label}: {status(row)}", total)
@@ -349,13 +349,13 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device)
             retry=not args.no_retry,
         )  # fmt: skip
     filled = fill_step_memory(zoo.get_zoo(), store, device)
-    failed = [r for r in rows if r["status"] != "ok"]
+    failed = [r for r in rows if r.status != "ok"]
     statuses = store.statuses()
     kept = [cell for cell in stored if statuses.get(cell.key) in FAILED]
     cells = bar.total  # the sweeps that went past their edges included
     unrun = cells - len(rows) - len(stored)
     if args.json:
-        console.print_json(rows)
+        console.print_json([r.row() for r in rows])
     else:
         skipped = f", {unrun} not run because their learning-rate sweep failed" if unrun else ""
         print(
@@ -363,7 +363,7 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device)
             f"results in {store.path}"
         )
         for row in failed:
-            print(f"  failed: {row['architecture']}/{row['strategy']}/{row['task']}/seed{row['seed']}: {row['status']}: {row['reason']}")
+            print(f"  failed: {row.architecture}/{row.strategy}/{row.task}/seed{row.seed}: {row.status}: {row.reason}")
         for cell in kept:
             print(f"  failed in an earlier run, kept (--no-retry): {cell.label}")
         if filled:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from zoo.bench.results import CellResult
 from zoo.bench.sweep import sweep_rows
 from zoo.leaderboard.budgets import (
     budget_rows,
@@ -85,7 +86,7 @@ def _columns(*specs: tuple[str, str] | tuple[str, str, str]) -> tuple[Column, ..
 
 
 def build_leaderboard(
-    rows: Iterable[Mapping],
+    rows: Iterable[CellResult],
     rule: Mapping[str, Sequence[str]],
     suites: Sequence[dict] = (),
     plugins: Sequence[dict] = (),
@@ -96,7 +97,7 @@ def build_leaderboard(
     :param suites: what is known of each suite in the rows (``zoo.leaderboard.writers.suite_summaries``).
     :param plugins: the loaded plugins, with their versions (``zoo.leaderboard.writers.plugin_summaries``).
     """
-    every = [dict(r) for r in rows]
+    every = list(rows)
     cells, superseded = reported_cells(every)
     accuracy = accuracy_rows(cells)
     verdicts, verdict_notes = verdict_rows(accuracy, cells, rule)
@@ -169,7 +170,7 @@ def build_leaderboard(
                                       ("on_front", "on the front")),
               pareto_rows(cells, accuracy), "On the front: no other (architecture, strategy) is at least as accurate and "
                                             "as fast, and better in one."),
-    ], verdict_notes + registration_notes({r.get("strategy") for r in cells if r.get("strategy")}, rule))  # fmt: skip
+    ], verdict_notes + registration_notes({c.strategy for c in cells if c.strategy}, rule))  # fmt: skip
     budgets_board = Board("budgets", "Budgets, convergence and learning rates", [
         Table("budgets", "How long each reported cell trained, and what doubling its budget would change",
               _columns(("suite", "suite"), ("quadrant", "quadrant"), ("task", "task"), ("architecture", "architecture"),

@@ -10,40 +10,41 @@ cell that reached its cap has not been shown to have converged, and the board sa
 on a split of the source's training images, and the board shows each backbone's source test
 accuracy and how long it trained.
 
-These are pure functions of the rows the leaderboards report (:func:`zoo.bench.sweep.selected_rows`).
+These are pure functions of the cells the leaderboards report (:func:`zoo.bench.sweep.selected_rows`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
+from zoo.bench.results import CellResult
 from zoo.plugin.registry import natural_key
 
 ROW_FIELDS = ("suite", "quadrant", "task", "architecture", "strategy")
 
 
-def budget_rows(rows: Iterable[Mapping]) -> list[dict]:
+def budget_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per (task, architecture, strategy), over its ``ok`` cells: the chosen learning rate, the
     cap, the epochs trained and kept (least–most over seeds), how many seeds stopped before
     the cap, and what doubling the cap would change."""
-    groups: dict[tuple, list[Mapping]] = defaultdict(list)
+    groups: dict[tuple, list[CellResult]] = defaultdict(list)
     for row in rows:
-        if row.get("status") == "ok":
-            groups[tuple(row.get(f) for f in ROW_FIELDS)].append(row)
+        if row.status == "ok":
+            groups[tuple(getattr(row, f) for f in ROW_FIELDS)].append(row)
     table = []
     for key, cells in groups.items():
-        trained = [c.get("trained_epochs") for c in cells if c.get("trained_epochs") is not None]
-        best = [p.get("best_epoch") for c in cells for p in (c.get("phases") or [])[-1:] if p.get("best_epoch") is not None]
-        stopped = [c.get("stopped_early") for c in cells]
+        trained = [c.trained_epochs for c in cells if c.trained_epochs is not None]
+        best = [p.get("best_epoch") for c in cells for p in (c.phases or [])[-1:] if p.get("best_epoch") is not None]
+        stopped = [c.stopped_early for c in cells]
         early = sum(1 for s in stopped if s)
         known = all(s is not None for s in stopped)
         table.append(
             dict(
                 zip(ROW_FIELDS, key, strict=True),
                 seeds=len(cells),
-                lr=cells[0].get("lr"),
-                cap=cells[0].get("epochs"),
+                lr=cells[0].lr,
+                cap=cells[0].epochs,
                 trained_epochs=_span(trained),
                 best_epoch=_span(best),
                 stopped_early=f"{early} of {len(cells)}" if known else None,
@@ -68,18 +69,18 @@ def _doubling(early: int, seeds: int, known: bool) -> str:
     return f"not shown: {seeds - early} seed(s) reached the cap; rerun with a larger --epochs"
 
 
-def pretraining_rows(rows: Iterable[Mapping]) -> list[dict]:
+def pretraining_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per pretrained weights the reported cells started from: the source test accuracy, the
     epochs pretraining ran and kept, its cap and whether validation stopped it."""
     seen: dict[str, dict] = {}
     for row in rows:
-        facts = row.get("pretraining")
-        if row.get("status") != "ok" or not facts or row.get("weights") in seen:
+        facts = row.pretraining
+        if row.status != "ok" or not facts or row.weights in seen:
             continue
-        seen[row["weights"]] = {
-            "suite": row.get("suite"),
-            "architecture": row.get("architecture"),
-            "weights": row["weights"],
+        seen[row.weights] = {
+            "suite": row.suite,
+            "architecture": row.architecture,
+            "weights": row.weights,
             "source_test_top1_pct": _percent(facts.get("source_test_accuracy")),
             "source_val_top1_pct": _percent(facts.get("source_val_top1")),
             "epochs": facts.get("epochs"),
@@ -91,15 +92,15 @@ def pretraining_rows(rows: Iterable[Mapping]) -> list[dict]:
     return sorted(seen.values(), key=lambda r: (natural_key(str(r["suite"])), natural_key(str(r["architecture"]))))
 
 
-def pretraining_notes(rows: Iterable[Mapping]) -> list[str]:
+def pretraining_notes(rows: Iterable[CellResult]) -> list[str]:
     """A note for each weights variant whose reported cells started from different files: the
     same fingerprint pretrained again elsewhere (another machine's kernels round differently),
     so its cells are two experiments under one name."""
     checksums: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        facts = row.get("pretraining") or {}
-        if row.get("status") == "ok" and facts.get("sha256"):
-            checksums[row["weights"]].add(facts["sha256"])
+        facts = row.pretraining or {}
+        if row.status == "ok" and facts.get("sha256"):
+            checksums[row.weights].add(facts["sha256"])
     return [
         f"{variant}: its cells started from {len(found)} different weights files (pretrained again on another machine); "
         "rerun its cells with --fresh on one machine to compare like with like"
@@ -112,51 +113,51 @@ def _percent(value: float | None) -> float | None:
     return None if value is None else 100.0 * value
 
 
-def learning_curves(rows: Iterable[Mapping]) -> dict[tuple, list[dict]]:
+def learning_curves(rows: Iterable[CellResult]) -> dict[tuple, list[dict]]:
     """Per task setting (suite, task, quadrant, cap): for each (architecture, strategy), the
     validation curve of its seed-0 cell, phases joined end to end, and its kept epoch."""
     curves: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        if row.get("status") != "ok" or row.get("seed") != 0 or not row.get("curve"):
+        if row.status != "ok" or row.seed != 0 or not row.curve:
             continue
         epochs, val_top1, kept, offset = [], [], None, 0
-        for phase, run in zip(row["curve"], row.get("phases") or [], strict=False):
+        for phase, run in zip(row.curve, row.phases or [], strict=False):
             epochs += [offset + e["epoch"] for e in phase]
             val_top1 += [100.0 * e["val_top1"] for e in phase]
             if run.get("best_epoch") is not None:
                 kept = offset + run["best_epoch"]
             offset += len(phase)
-        key = (row.get("suite"), row.get("task"), row.get("quadrant"), row.get("epochs"))
+        key = (row.suite, row.task, row.quadrant, row.epochs)
         curves[key].append(
-            {"architecture": row["architecture"], "strategy": row["strategy"], "epochs": epochs, "val_top1_pct": val_top1,
+            {"architecture": row.architecture, "strategy": row.strategy, "epochs": epochs, "val_top1_pct": val_top1,
              "kept_epoch": kept}  # fmt: skip
         )
     return dict(curves)
 
 
-def pretraining_curves(rows: Iterable[Mapping]) -> dict[str, dict[str, dict]]:
+def pretraining_curves(rows: Iterable[CellResult]) -> dict[str, dict[str, dict]]:
     """Per suite, per architecture: the source validation curve of the weights its reported
     cells started from, and the epoch kept."""
     curves: dict[str, dict[str, dict]] = defaultdict(dict)
     for row in rows:
-        facts = row.get("pretraining") or {}
-        if row.get("status") == "ok" and facts.get("curve"):
-            curves[row.get("suite")].setdefault(row["architecture"], {"curve": facts["curve"], "best_epoch": facts.get("best_epoch")})
+        facts = row.pretraining or {}
+        if row.status == "ok" and facts.get("curve"):
+            curves[row.suite].setdefault(row.architecture, {"curve": facts["curve"], "best_epoch": facts.get("best_epoch")})
     return dict(curves)
 
 
 PHASES = ("setup", "pretraining", "training", "evaluation", "measurement")
 
 
-def time_rows(rows: Iterable[Mapping]) -> list[dict]:
+def time_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Where a run's wall time went: per (suite, architecture), over every cell stored
     (failed and sweep cells included, since they cost time too), minutes per phase of
     :class:`zoo.bench.harness.PhaseClock`, on which machines; then the total. Pretraining is
     charged to the cell that found its weights missing; what pretraining the weights the cells
     started from took, in whichever run made them, is beside it (``weights_minutes``)."""
-    groups: dict[tuple, list[Mapping]] = defaultdict(list)
+    groups: dict[tuple, list[CellResult]] = defaultdict(list)
     for row in rows:
-        groups[(row.get("suite"), row.get("architecture"))].append(row)
+        groups[(row.suite, row.architecture)].append(row)
     table = [_time_row({"suite": suite, "architecture": arch}, cells) for (suite, arch), cells in groups.items()]
     table.sort(key=lambda r: (natural_key(str(r["suite"])), natural_key(str(r["architecture"]))))
     if len(table) > 1:
@@ -164,14 +165,14 @@ def time_rows(rows: Iterable[Mapping]) -> list[dict]:
     return table
 
 
-def _time_row(head: dict, cells: list[Mapping]) -> dict:
-    timed = [c["seconds"] for c in cells if c.get("seconds")]
-    machines = sorted({(c.get("environment") or {}).get("device_name") or "unknown" for c in cells})
-    weights = {facts["sha256"]: facts.get("seconds") or 0.0 for c in cells if (facts := c.get("pretraining") or {}).get("sha256")}
+def _time_row(head: dict, cells: list[CellResult]) -> dict:
+    timed = [c.seconds for c in cells if c.seconds]
+    machines = sorted({(c.environment or {}).get("device_name") or "unknown" for c in cells})
+    weights = {facts["sha256"]: facts.get("seconds") or 0.0 for c in cells if (facts := c.pretraining or {}).get("sha256")}
     return head | {
         "cells": len(cells),
         "timed_cells": len(timed),
-        "wall_minutes": sum(c.get("wall_seconds") or 0.0 for c in cells) / 60,
+        "wall_minutes": sum(c.wall_seconds or 0.0 for c in cells) / 60,
         **{f"{phase}_minutes": sum(t.get(phase, 0.0) for t in timed) / 60 if timed else None for phase in PHASES},
         "weights_minutes": sum(weights.values()) / 60 if weights else None,
         "machine": "; ".join(machines),

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from zoo.bench.results import CellResult, cells_frame
 from zoo.leaderboard.tables import (
     GROUP_FIELDS,
     TASK_FIELDS,
@@ -35,7 +36,7 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
     ]
 
 
-def pareto_rows(rows: Iterable[Mapping], accuracy: Sequence[Mapping], measure: str = "infer_images_per_second") -> list[dict]:
+def pareto_rows(rows: Iterable[CellResult], accuracy: Sequence[Mapping], measure: str = "infer_images_per_second") -> list[dict]:
     """Per task setting, each (architecture, strategy) with its mean top-1, the median of
     ``measure`` over its cells and whether it is on the Pareto front; points without that
     measurement are left out. ``measure`` is ``infer_images_per_second`` (more is better) or
@@ -43,11 +44,11 @@ def pareto_rows(rows: Iterable[Mapping], accuracy: Sequence[Mapping], measure: s
     as bytes are counted)."""
     less_is_better = measure == "step_peak_bytes"
 
-    def value(cell: Mapping):
-        return (cell.get("step_memory") or {}).get("peak_bytes") if less_is_better else cell.get(measure)
+    def value(cell: CellResult):
+        return (cell.step_memory or {}).get("peak_bytes") if less_is_better else getattr(cell, measure)
 
-    ok = [{**r, measure: value(r)} for r in rows if r.get("status") == "ok"]
-    cells = frame(ok, (*GROUP_FIELDS, measure))
+    ok = [c for c in rows if c.status == "ok"]
+    cells = cells_frame(ok).assign(**{measure: pd.Series([value(c) for c in ok], dtype=object)})
     points = frame(accuracy, (*GROUP_FIELDS, "top1_mean_pct"))[[*GROUP_FIELDS, "top1_mean_pct"]]
     if cells.empty or points.empty:
         return []

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from zoo.bench.results import CellResult, cells_frame
 from zoo.bench.sweep import selected_rows
 from zoo.plugin.registry import natural_key
 
@@ -171,7 +172,7 @@ def natural_order(df: pd.DataFrame, key: Callable[[Mapping], object]) -> pd.Data
 
 
 def task_key(row: Mapping) -> tuple:
-    """The task setting a row belongs to: (suite, task, quadrant, epochs)."""
+    """The task setting a table's row belongs to: (suite, task, quadrant, epochs)."""
     return tuple(row.get(f) for f in TASK_FIELDS)
 
 
@@ -180,57 +181,51 @@ def task_order(key: tuple) -> tuple:
     return (natural_key(str(suite)), str(quadrant), natural_key(str(task)), epochs or 0)
 
 
-def group_of(row: Mapping) -> tuple:
-    """(task setting, architecture, strategy): the cells one accuracy figure averages."""
-    return tuple(row.get(f) for f in GROUP_FIELDS)
+def latest_cells(cells: Iterable[CellResult]) -> tuple[list[CellResult], int]:
+    """One cell per (task setting, architecture, strategy, seed): the one finished last.
 
-
-def latest_cells(rows: Iterable[Mapping]) -> tuple[list[dict], int]:
-    """One row per (task setting, architecture, strategy, seed): the one finished last.
-
-    Two rows share these when a cell's config changed in between (new pretrained weights, a
-    new recipe); averaging them would mix two experiments. Returns the rows kept and how
-    many were superseded.
+    Two cells share these when a cell's config changed in between (new pretrained weights, a
+    new recipe); averaging them would mix two experiments. Returns the cells kept, each in
+    the place its first one had, and how many were superseded.
     """
-    df = frame(rows)
-    if df.empty:
+    cells = list(cells)
+    if not cells:
         return [], 0
-    given = list(df.columns)
-    df = with_columns(df, (*GROUP_FIELDS, "seed", "finished"))
-    cell = [*GROUP_FIELDS, "seed"]
+    df = cells_frame(cells)
+    same = [*GROUP_FIELDS, "seed"]
     ordered = df.loc[df["finished"].map(lambda f: f or "").sort_values(kind="stable").index]
-    first_seen = grouped(ordered, cell).ngroup()  # a cell keeps the place of its first row
-    last = ordered[~ordered.duplicated(cell, keep="last")]
-    kept = last.loc[first_seen[last.index].sort_values(kind="stable").index, given]
-    return records(kept), len(df) - len(kept)
+    first_seen = grouped(ordered, same).ngroup()
+    last = ordered[~ordered.duplicated(same, keep="last")]
+    kept = first_seen[last.index].sort_values(kind="stable").index
+    return [cells[i] for i in kept], len(cells) - len(kept)
 
 
-def reported_cells(rows: Iterable[Mapping]) -> tuple[list[dict], int]:
-    """The cells the leaderboards report (:func:`latest_cells` of each group\'s rows at the
+def reported_cells(cells: Iterable[CellResult]) -> tuple[list[CellResult], int]:
+    """The cells the leaderboards report (:func:`latest_cells` of each group's cells at the
     learning rate its sweep chose) and how many were superseded. Anything quoting a mean
-    top-1 reads these: the sweep\'s other rates were scored on validation data only."""
-    return latest_cells(selected_rows(rows))
+    top-1 reads these: the sweep's other rates were scored on validation data only."""
+    return latest_cells(selected_rows(cells))
 
 
-def input_size(row: Mapping) -> str | None:
+def input_size(row: CellResult) -> str | None:
     """The cell's input size as ``CxHxW``, from its config."""
-    size = (row.get("config") or {}).get("input_size")
+    size = (row.config or {}).get("input_size")
     return "x".join(str(s) for s in size) if size else None
 
 
-def device_of(row: Mapping) -> str | None:
+def device_of(row: CellResult) -> str | None:
     """The device a cell ran on, by name (``Intel Xeon …``, ``NVIDIA A100…``) where recorded."""
-    env = row.get("environment") or {}
+    env = row.environment or {}
     return env.get("device_name") or env.get("device")
 
 
 # ---------------------------------------------------------------------------- accuracy
 
 
-def accuracy_rows(rows: Iterable[Mapping]) -> list[dict]:
+def accuracy_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per task setting × architecture × strategy: seeds, top-1 mean and std, top-5 and
     mean-per-class means (percent), over the ``ok`` cells; best top-1 first within a task."""
-    df = frame(rows, (*GROUP_FIELDS, "status", "top1", "top5", "mean_per_class"))
+    df = cells_frame(rows)
     ok = ok_cells(df).assign(
         top1=lambda d: 100.0 * numbers(d["top1"]), top5=lambda d: numbers(d["top5"]),
         mean_per_class=lambda d: numbers(d["mean_per_class"]),
@@ -247,9 +242,9 @@ def accuracy_rows(rows: Iterable[Mapping]) -> list[dict]:
     return records(natural_order(table, key))
 
 
-def failed_rows(rows: Iterable[Mapping]) -> list[dict]:
+def failed_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Every cell that did not finish ``ok``, with its status and reason."""
-    df = frame(rows, (*GROUP_FIELDS, "seed", "status", "reason"))
+    df = cells_frame(rows)
     failed = df.loc[df["status"] != "ok", [*GROUP_FIELDS, "seed", "status", "reason"]]
     key = lambda r: (task_order(task_key(r)), natural_key(str(r["architecture"])), str(r["strategy"]), r["seed"] or 0)  # noqa: E731
     return records(natural_order(failed, key))
@@ -261,14 +256,14 @@ def failed_rows(rows: Iterable[Mapping]) -> list[dict]:
 HARDWARE = ("architecture", "input_size", "device")  # what speed and memory figures are per
 
 
-def _ok_frame(rows: Iterable[Mapping], **derived: Callable[[Mapping], object]) -> pd.DataFrame:
-    """The ``ok`` cells, with a column per ``derived`` value of each row."""
-    ok = [dict(r) for r in rows if r.get("status") == "ok"]
-    return frame([{**r, **{name: f(r) for name, f in derived.items()}} for r in ok])
+def _ok_frame(cells: Iterable[CellResult], **derived: Callable[[CellResult], object]) -> pd.DataFrame:
+    """The ``ok`` cells, with a column per ``derived`` value of each cell."""
+    ok = [c for c in cells if c.status == "ok"]
+    return cells_frame(ok).assign(**{name: pd.Series([f(c) for c in ok], dtype=object) for name, f in derived.items()})
 
 
-def _hardware(**more: Callable[[Mapping], object]) -> dict[str, Callable[[Mapping], object]]:
-    return {"architecture": lambda r: r.get("architecture"), "input_size": input_size, "device": device_of, **more}
+def _hardware(**more: Callable[[CellResult], object]) -> dict[str, Callable[[CellResult], object]]:
+    return {"input_size": input_size, "device": device_of, **more}
 
 
 def low_median(values: pd.Series) -> float:
@@ -294,7 +289,7 @@ def _first(values: pd.Series) -> object:
     return values.iloc[0]
 
 
-def inference_speed_rows(rows: Iterable[Mapping]) -> list[dict]:
+def inference_speed_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture, input size and device: medians of inference throughput, latency and MACs."""
     df = _ok_frame(rows, **_hardware())
     if df.empty:
@@ -302,18 +297,18 @@ def inference_speed_rows(rows: Iterable[Mapping]) -> list[dict]:
     return records(_aggregate(df, HARDWARE, ("infer_images_per_second", "latency_ms_p50", "latency_ms_p95"), ("macs",)))
 
 
-def training_speed_rows(rows: Iterable[Mapping]) -> list[dict]:
+def training_speed_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture × strategy: the median of the cells' own training throughput."""
-    cached = lambda r: any(p.get("cached_prefix") for p in r.get("phases") or ())  # noqa: E731
-    df = _ok_frame(rows, **_hardware(strategy=lambda r: r.get("strategy"), cached=cached))
+    cached = lambda r: any(p.get("cached_prefix") for p in r.phases or ())  # noqa: E731
+    df = _ok_frame(rows, **_hardware(cached=cached))
     if df.empty:
         return []
     return records(_aggregate(df, (*HARDWARE, "strategy"), ("train_images_per_second",), cached_prefix=("cached", "any")))
 
 
-def memory_rows(rows: Iterable[Mapping]) -> list[dict]:
+def memory_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture, input size and device: median peak memory and parameters."""
-    df = _ok_frame(rows, **_hardware(memory_method=lambda r: r.get("memory_method") or None))
+    df = _ok_frame(rows, **_hardware(memory_method=lambda r: r.memory_method or None))
     if df.empty:
         return []
     methods = lambda s: "; ".join(sorted({str(m) for m in s.dropna()})) or None  # noqa: E731
@@ -324,21 +319,21 @@ def memory_rows(rows: Iterable[Mapping]) -> list[dict]:
 STEP_PARTS = ("peak_bytes", "estimate", "parameters", "gradients", "optimizer", "activations", "inputs")
 
 
-def step_memory_rows(rows: Iterable[Mapping]) -> list[dict]:
+def step_memory_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture × strategy × input × batch size × device: the strategy's own training
     step (``step_memory``), its measured peak and parts; cells without a measured one are left out."""
-    measured = [r for r in rows if (r.get("step_memory") or {}).get("peak_bytes") is not None]
-    step = {name: (lambda r, name=name: r["step_memory"].get(name)) for name in (*STEP_PARTS, "cache_bytes", "phase", "method")}
-    df = _ok_frame(measured, **_hardware(strategy=lambda r: r.get("strategy"), batch_size=lambda r: r["step_memory"]["batch_size"]), **step)
+    measured = [r for r in rows if (r.step_memory or {}).get("peak_bytes") is not None]
+    step = {name: (lambda r, name=name: r.step_memory.get(name)) for name in (*STEP_PARTS, "cache_bytes", "phase", "method")}
+    df = _ok_frame(measured, **_hardware(batch_size=lambda r: r.step_memory["batch_size"]), **step)
     if df.empty:
         return []
     return records(_aggregate(df, (*HARDWARE, "strategy", "batch_size"), counts=(*STEP_PARTS, "cache_bytes"),
                               phase=("phase", _first), method=("method", _first)))  # fmt: skip
 
 
-def trainable_rows(rows: Iterable[Mapping]) -> list[dict]:
+def trainable_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture × strategy: the parameters the strategy trained, and their share."""
-    df = _ok_frame(rows, architecture=lambda r: r.get("architecture"), strategy=lambda r: r.get("strategy"))
+    df = _ok_frame(rows)
     if df.empty:
         return []
     table = _aggregate(df, ("architecture", "strategy"), counts=("trainable_params", "params"))
@@ -350,16 +345,16 @@ def trainable_rows(rows: Iterable[Mapping]) -> list[dict]:
 # ---------------------------------------------------------------------------- environment
 
 
-def environment_summary(rows: Sequence[Mapping]) -> dict:
+def environment_summary(rows: Sequence[CellResult]) -> dict:
     """What the cells ran on and when: devices, versions, precision, threads and dates, each
     the sorted distinct values the rows recorded."""
 
     def distinct(key: str) -> list:
-        values = {(r.get("environment") or {}).get(key) for r in rows}
+        values = {(r.environment or {}).get(key) for r in rows}
         return sorted((v for v in values if v is not None), key=lambda v: natural_key(str(v)))
 
-    started = [r["started"] for r in rows if r.get("started")]
-    finished = [r["finished"] for r in rows if r.get("finished")]
+    started = [r.started for r in rows if r.started]
+    finished = [r.finished for r in rows if r.finished]
     return {
         "devices": sorted({d for d in map(device_of, rows) if d}, key=natural_key),
         "torch": distinct("torch"),
@@ -370,5 +365,5 @@ def environment_summary(rows: Sequence[Mapping]) -> dict:
         "first_started": min(started) if started else None,
         "last_finished": max(finished) if finished else None,
         "cells": len(rows),
-        "ok": sum(r.get("status") == "ok" for r in rows),
+        "ok": sum(r.status == "ok" for r in rows),
     }

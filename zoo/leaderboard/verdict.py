@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from zoo.bench.results import CellResult
 from zoo.leaderboard.confidence import REPLICATES, Interval, SeedRun, decode_correct, margin_interval
 from zoo.leaderboard.rule import DESIGN_RULE, rule_of_thumb
 from zoo.leaderboard.tables import TASK_FIELDS, task_key, task_order
@@ -101,22 +102,23 @@ def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | No
     return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {'decisive' if decisive else 'not decisive'}"
 
 
-def seed_runs(rows: Iterable[Mapping]) -> dict[tuple, dict[int, SeedRun]]:
+def seed_runs(cells: Iterable[CellResult]) -> dict[tuple, dict[int, SeedRun]]:
     """The ``ok`` cells by (task setting, architecture, strategy): seed → its top-1 and, where
     stored, its per-image correctness (``test_correct`` over ``test_images``)."""
     runs: dict[tuple, dict[int, SeedRun]] = defaultdict(dict)
-    for row in (r for r in rows if r.get("status") == "ok"):
-        stored = row.get("test_correct") and row.get("test_images")
+    for cell in (c for c in cells if c.status == "ok"):
+        stored = cell.test_correct and cell.test_images
         try:
-            correct = decode_correct(row["test_correct"], row["test_images"]) if stored else None
+            correct = decode_correct(cell.test_correct, cell.test_images) if stored else None
         except ValueError:  # unreadable: the interval falls back to the seeds, and says so
             correct = None
-        runs[(*task_key(row), row.get("architecture"), row.get("strategy"))][row.get("seed")] = SeedRun(row["top1"], correct)
+        group = (cell.suite, cell.task, cell.quadrant, cell.epochs, cell.architecture, cell.strategy)
+        runs[group][cell.seed] = SeedRun(cell.top1, correct)
     return runs
 
 
 def verdict_rows(
-    accuracy: Sequence[Mapping], cells: Iterable[Mapping], rule: Mapping[str, Sequence[str]]
+    accuracy: Sequence[Mapping], cells: Iterable[CellResult], rule: Mapping[str, Sequence[str]]
 ) -> tuple[list[dict], list[str]]:
     """Per task setting: one verdict per architecture, then the overall one; and notes on
     strategies the overall line had to leave out. ``cells`` are the rows ``accuracy`` was

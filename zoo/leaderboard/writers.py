@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo.bench.results import ADDED_COLUMNS, COLUMNS, ResultsStore
+from zoo.bench.results import ADDED_COLUMNS, COLUMNS, CellResult, ResultsStore
 from zoo.errors import ZooError
 from zoo.leaderboard.boards import Board, Leaderboard, build_leaderboard
 from zoo.leaderboard.html import render_html
@@ -77,8 +77,8 @@ class WrittenLeaderboards:
 # ---------------------------------------------------------------------------- reading
 
 
-def read_results(path: Path) -> list[dict]:
-    """Every row of a zoo results database, after checking, read-only, that it is one."""
+def read_results(path: Path) -> list[CellResult]:
+    """Every cell of a zoo results database, after checking, read-only, that it is one."""
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"no results database at {path}: run `zoo bench --out {path.parent}` first, or point --out at the directory it wrote")
@@ -313,7 +313,7 @@ def load_leaderboard(plugins: Zoo, out_dir: Path) -> Leaderboard:
     rows = read_results(path)
     if not rows:
         raise NoResultsError(f"{path} holds no cells yet: run `zoo bench --out {out_dir}` to fill it")
-    summaries = suite_summaries(plugins, {r["suite"] for r in rows})
+    summaries = suite_summaries(plugins, {r.suite for r in rows})
     return build_leaderboard(rows, strategy_rule(plugins), summaries, plugin_summaries(plugins))
 
 

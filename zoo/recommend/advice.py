@@ -278,7 +278,7 @@ def measured(
     if not Path(results).is_file():
         return None
     tasks = {t.name for t in suite.tasks if t.quadrant == quadrant}
-    rows = [r for r in read_results(Path(results)) if r["suite"] == suite.name and r["task"] in tasks]
+    rows = [r for r in read_results(Path(results)) if r.suite == suite.name and r.task in tasks]
     verdicts = build_leaderboard(rows, strategy_rule(plugins)).table("verdict").rows if rows else []
     deciding = deciding_verdicts(verdicts)
     shown = []
@@ -459,8 +459,8 @@ def logme_agreement(
         if not database.is_file():
             raise ZooError(f"no results database at {database}; run `zoo bench` first")
     fine_tuned = {s.name for s in plugins.strategies if s.pretrained}
-    stored = {r["key"]: r for database in databases for r in ResultsStore(database).rows()}
-    cells, _ = reported_cells(r for r in stored.values() if r["suite"] == suite.name and r["strategy"] in fine_tuned)
+    stored = {r.key: r for database in databases for r in ResultsStore(database).rows()}
+    cells, _ = reported_cells(r for r in stored.values() if r.suite == suite.name and r.strategy in fine_tuned)
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
     for row in accuracy_rows(cells):
         task, arch, mean = row["task"], row["architecture"], row["top1_mean_pct"] / 100
