@@ -1,8 +1,11 @@
 """The leaderboards' tables: views of the results database, grouped and aggregated with pandas.
 
-Everything here is a pure function of the stored rows (``ResultsStore.rows()``) and of what
-the caller knows about the registry (which quadrants each strategy is recommended in, the
-suites, the plugins), so it can be tested with made-up rows and runs without a network.
+Everything here is a pure function of the stored cells (:class:`zoo.bench.results.CellResult`,
+as ``ResultsStore.rows()`` gives them) and of what the caller knows about the registry (which
+quadrants each strategy is recommended in, the suites, the plugins), so it can be tested with
+made-up cells and runs without a network. The tables are computed on DataFrames built from
+the cells (:func:`zoo.bench.results.cells_frame`); what pandas does not do is zoo's own: the
+natural order of names, the verdict, the confidence interval, the Pareto front.
 The verdict is :mod:`zoo.leaderboard.verdict`'s, the Pareto front :mod:`zoo.leaderboard.pareto`'s,
 assembling the boards :mod:`zoo.leaderboard.boards`'s and writing them to files
 :mod:`zoo.leaderboard.writers`'s.
@@ -120,10 +123,10 @@ TASK_COLUMNS = (Column("suite", "suite"), Column("quadrant", "quadrant"), Column
 
 
 def frame(rows: Iterable[Mapping], columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Cells as a DataFrame with at least ``columns`` (missing ones empty). Every column
-    keeps Python objects (``object`` dtype), so an integer stays an integer next to a
-    missing value and a group key of ``None`` stays a key; the aggregations convert the
-    values they compute on."""
+    """A table's rows as a DataFrame with at least ``columns`` (missing ones empty). Every
+    column keeps Python objects (``object`` dtype), as :func:`zoo.bench.results.cells_frame`
+    does for cells, so an integer stays an integer next to a missing value; the
+    aggregations convert the values they compute on."""
     return with_columns(pd.DataFrame([dict(r) for r in rows], dtype=object), columns)
 
 
