@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
     from zoo.data.images import DatasetSpec, ImageSet
+    from zoo.models.adapters import TimmInterface
     from zoo.models.architectures import ArchitectureSpec, HubWeights
     from zoo.models.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
     from zoo.plugin.manager import Zoo
@@ -40,12 +41,14 @@ if TYPE_CHECKING:
 # Imported on first use (PEP 562), so that `import zoo` and `zoo --help` do not pay for torch
 # and timm: what needs them imports them.
 _LAZY = {
-    "ArchitectureSpec": "zoo.models.architectures", "HubWeights": "zoo.models.architectures", "Stage": "zoo.models.backbone",
-    "freeze_stages": "zoo.models.backbone", "run_stages": "zoo.models.backbone", "stage_module": "zoo.models.backbone",
-    "stage_parameters": "zoo.models.backbone", "stages": "zoo.models.backbone", "DatasetSpec": "zoo.data.images", "ImageSet": "zoo.data.images",
-    "Phase": "zoo.train.strategies", "Select": "zoo.train.strategies", "StrategySpec": "zoo.train.strategies", "DataSelection": "zoo.bench.suites",
-    "SuiteSpec": "zoo.bench.suites", "TaskSpec": "zoo.bench.suites", "Recipe": "zoo.train.loop",
-}  # fmt: skip
+    **dict.fromkeys(("ArchitectureSpec", "HubWeights"), "zoo.models.architectures"),
+    **dict.fromkeys(("Stage", "freeze_stages", "run_stages", "stage_module", "stage_parameters", "stages"), "zoo.models.backbone"),
+    "TimmInterface": "zoo.models.adapters",
+    **dict.fromkeys(("DatasetSpec", "ImageSet"), "zoo.data.images"),
+    **dict.fromkeys(("Phase", "Select", "StrategySpec"), "zoo.train.strategies"),
+    "Recipe": "zoo.train.loop",
+    **dict.fromkeys(("DataSelection", "SuiteSpec", "TaskSpec"), "zoo.bench.suites"),
+}
 
 
 def __getattr__(name: str):
@@ -68,6 +71,7 @@ __all__ = [
     "StrategySpec",
     "SuiteSpec",
     "TaskSpec",
+    "TimmInterface",
     "create_model",
     "freeze_stages",
     "get_zoo",

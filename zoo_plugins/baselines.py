@@ -13,9 +13,8 @@ from __future__ import annotations
 import torchvision
 from torch import nn
 
-from zoo import hookimpl
-from zoo.models.adapters import TimmInterface
-from zoo.models.architectures import ArchitectureSpec, torchvision_hub_weights
+from zoo import ArchitectureSpec, TimmInterface, hookimpl
+from zoo.models.architectures import torchvision_hub_weights
 
 __all__ = ["AlexNet", "SimpleCNN", "default_cfgs", "zoo_register_architectures"]
 

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from zoo import hookimpl
-from zoo.data.images import DatasetSpec, ImageSet, stratified_split
+from zoo import DatasetSpec, ImageSet, hookimpl
+from zoo.data.images import stratified_split
 from zoo.errors import ZooError
 
 __all__ = ["read_idx", "zoo_register_datasets"]

@@ -49,8 +49,8 @@ import torch
 from PIL import Image, ImageFile
 from torchvision.datasets.folder import IMG_EXTENSIONS  # matched in any case, as torchvision does
 
-from zoo import hookimpl
-from zoo.data.images import DatasetSpec, ImageSet, pil_to_uint8, stratified_split
+from zoo import DatasetSpec, ImageSet, hookimpl
+from zoo.data.images import pil_to_uint8, stratified_split
 from zoo.errors import ZooError
 
 __all__ = [

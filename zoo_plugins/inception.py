@@ -19,9 +19,8 @@ import timm
 import torchvision
 from torch import nn
 
-from zoo import hookimpl
-from zoo.models.adapters import TimmInterface
-from zoo.models.architectures import ArchitectureSpec, timm_hub_weights, torchvision_hub_weights
+from zoo import ArchitectureSpec, TimmInterface, hookimpl
+from zoo.models.architectures import timm_hub_weights, torchvision_hub_weights
 
 __all__ = ["GoogLeNet", "INCEPTION_V3_AUX_PARAMS", "default_cfgs", "zoo_register_architectures"]
 

@@ -15,8 +15,8 @@ from functools import partial
 import timm
 from torch import nn
 
-from zoo import hookimpl
-from zoo.models.architectures import ArchitectureSpec, timm_hub_weights
+from zoo import ArchitectureSpec, hookimpl
+from zoo.models.architectures import timm_hub_weights
 
 __all__ = ["default_cfgs", "zoo_register_architectures"]
 

@@ -19,9 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from zoo import hookimpl
-from zoo.models.backbone import stage_parameters, stages
-from zoo.train.strategies import Phase, Select, StrategySpec
+from zoo import Phase, Select, StrategySpec, hookimpl, stage_parameters, stages
 
 __all__ = ["L2_SP_ALPHA", "PARTIAL_STAGES", "default_cfgs", "l2_sp_penalty", "zoo_register_strategies"]
 

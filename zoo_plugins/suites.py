@@ -12,9 +12,7 @@ data sets, one per quadrant; it needs internet for both and is meant for a GPU.
 
 from __future__ import annotations
 
-from zoo import hookimpl
-from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
-from zoo.train.loop import Recipe
+from zoo import DataSelection, Recipe, SuiteSpec, TaskSpec, hookimpl
 
 __all__ = ["default_cfgs", "zoo_register_suites"]
 

@@ -39,8 +39,8 @@ import torch
 import torchvision
 from torchvision.transforms.functional import center_crop, resize
 
-from zoo import hookimpl
-from zoo.data.images import DatasetSpec, ImageSet, pil_to_uint8, stratified_split
+from zoo import DatasetSpec, ImageSet, hookimpl
+from zoo.data.images import pil_to_uint8, stratified_split
 from zoo.errors import ZooError
 from zoo.models.weights import zoo_home
 

@@ -33,9 +33,8 @@ import torchvision
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
-from zoo import hookimpl
-from zoo.models.adapters import TimmInterface
-from zoo.models.architectures import ArchitectureSpec, torchvision_hub_weights
+from zoo import ArchitectureSpec, TimmInterface, hookimpl
+from zoo.models.architectures import torchvision_hub_weights
 
 __all__ = ["VGG", "default_cfgs", "fold_fc6", "zoo_register_architectures"]
 

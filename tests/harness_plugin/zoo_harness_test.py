@@ -7,10 +7,7 @@ by ``zoo bench`` subprocesses.
 
 import torch
 
-from zoo import hookimpl
-from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
-from zoo.train.loop import Recipe
-from zoo.train.strategies import Phase, StrategySpec
+from zoo import DataSelection, Phase, Recipe, StrategySpec, SuiteSpec, TaskSpec, hookimpl
 
 CLOTHING = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt")
 FOOTWEAR = ("Sandal", "Sneaker", "Bag", "Ankle boot")

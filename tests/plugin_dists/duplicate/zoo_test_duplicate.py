@@ -4,8 +4,7 @@ from dataclasses import replace
 
 from torch import nn
 
-from zoo import hookimpl
-from zoo.models.architectures import ArchitectureSpec
+from zoo import ArchitectureSpec, hookimpl
 
 VALID = ArchitectureSpec(
     name="duplicate_ok",

@@ -2,9 +2,7 @@
 
 from torch import nn
 
-from zoo import hookimpl
-from zoo.models.adapters import TimmInterface
-from zoo.models.architectures import ArchitectureSpec
+from zoo import ArchitectureSpec, TimmInterface, hookimpl
 
 
 class TinyNet(TimmInterface):

@@ -2,8 +2,7 @@
 
 from torch import nn
 
-from zoo import hookimpl
-from zoo.models.architectures import ArchitectureSpec
+from zoo import ArchitectureSpec, hookimpl
 
 
 @hookimpl
