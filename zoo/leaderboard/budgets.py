@@ -18,7 +18,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from zoo.bench.results import CellResult
+import pandas as pd
+
+from zoo.bench.results import CellResult, cells_frame
+from zoo.leaderboard.tables import aggregate, natural_order, records
 from zoo.plugin.registry import natural_key
 
 ROW_FIELDS = ("suite", "quadrant", "task", "architecture", "strategy")
@@ -28,36 +31,32 @@ def budget_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per (task, architecture, strategy), over its ``ok`` cells: the chosen learning rate, the
     cap, the epochs trained and kept (least–most over seeds), how many seeds stopped before
     the cap, and what doubling the cap would change."""
-    groups: dict[tuple, list[CellResult]] = defaultdict(list)
-    for row in rows:
-        if row.status == "ok":
-            groups[tuple(getattr(row, f) for f in ROW_FIELDS)].append(row)
-    table = []
-    for key, cells in groups.items():
-        trained = [c.trained_epochs for c in cells if c.trained_epochs is not None]
-        best = [p.get("best_epoch") for c in cells for p in (c.phases or [])[-1:] if p.get("best_epoch") is not None]
-        stopped = [c.stopped_early for c in cells]
-        early = sum(1 for s in stopped if s)
-        known = all(s is not None for s in stopped)
-        table.append(
-            dict(
-                zip(ROW_FIELDS, key, strict=True),
-                seeds=len(cells),
-                lr=cells[0].lr,
-                cap=cells[0].epochs,
-                trained_epochs=_span(trained),
-                best_epoch=_span(best),
-                stopped_early=f"{early} of {len(cells)}" if known else None,
-                doubling_changes=_doubling(early, len(cells), known),
-            )
-        )
-    return sorted(table, key=lambda r: [natural_key(str(r[f])) for f in ROW_FIELDS])
+    ok = [c for c in rows if c.status == "ok"]
+    if not ok:
+        return []
+    kept = [next((p.get("best_epoch") for p in (c.phases or [])[-1:]), None) for c in ok]
+    df = cells_frame(ok).assign(best_epoch=pd.Series(kept, dtype=object))
+    table = aggregate(
+        df, ROW_FIELDS, seeds=("key", "size"), lr=("lr", _first), cap=("epochs", _first),
+        trained_epochs=("trained_epochs", _span), best_epoch=("best_epoch", _span),
+        early=("stopped_early", lambda s: int(sum(bool(v) for v in s))), known=("stopped_early", lambda s: bool(s.notna().all())),
+    )  # fmt: skip
+    table["stopped_early"] = [f"{e} of {n}" if k else None for e, n, k in zip(table["early"], table["seeds"], table["known"], strict=True)]
+    table["doubling_changes"] = [_doubling(e, n, k) for e, n, k in zip(table["early"], table["seeds"], table["known"], strict=True)]
+    ordered = natural_order(table.drop(columns=["early", "known"]), lambda r: [natural_key(str(r[f])) for f in ROW_FIELDS])
+    return records(ordered)
 
 
-def _span(values: list[int]) -> str | None:
-    if not values:
+def _first(values: pd.Series) -> object:
+    return values.iloc[0]
+
+
+def _span(values: pd.Series) -> str | None:
+    """Least–most of the values present, or the one value."""
+    present = [int(v) for v in values if v is not None and v == v]
+    if not present:
         return None
-    low, high = min(values), max(values)
+    low, high = min(present), max(present)
     return str(low) if low == high else f"{low}–{high}"
 
 
