@@ -3,7 +3,7 @@ target data set from forward passes alone, higher meaning "fine-tunes better".
 
 LogME (:mod:`zoo.recommend.logme`) is the one ``zoo recommend`` ranks backbones by. The three here are
 the standard points of comparison, each a few lines over the same forward pass, so that
-:func:`zoo.recommend.advice.logme_agreement` can say whether LogME is the best of them on the
+:func:`zoo.recommend.agreement.logme_agreement` can say whether LogME is the best of them on the
 measured tasks rather than assume it:
 
 * **H-score** (Bao et al., "An Information-theoretic Approach to Transferability in Task
