@@ -11,7 +11,8 @@ import time
 import pytest
 import torch
 
-from zoo.bench.harness import LocalExecutor, expand_grid, run_grid
+from zoo.bench.grid import expand_grid
+from zoo.bench.harness import LocalExecutor, run_grid
 from zoo.bench.results import ResultsStore
 from zoo.cli.main import main
 from zoo.train.loop import select_device
@@ -139,7 +140,7 @@ def test_bench_exits_1_listing_the_failed_cells_and_0_once_they_pass(tiny_zoo, t
 
 
 def test_failure_statuses():
-    from zoo.bench.harness import failure
+    from zoo.bench.runner import failure
     from zoo.train.loop import Diverged
 
     assert failure(Diverged("loss became nan at epoch 1, step 1")) == {
@@ -257,7 +258,7 @@ def test_a_bench_on_a_directory_in_use_names_the_holder(tiny_zoo, tmp_path, caps
 def test_scratch_cells_without_a_pretrained_reference_normalise_by_their_own_images():
     """A suite on hub weights (no source) and a network with no hub weights: no pretrained
     backbone's normalisation to match, so the training images' own statistics."""
-    from zoo.bench.harness import _reference_stats
+    from zoo.bench.runner import _reference_stats
     from zoo.bench.suites import SuiteSpec
     from zoo.data.images import ImageSet
     from zoo.models.architectures import ArchitectureSpec

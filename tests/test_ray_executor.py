@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.bench.harness import LocalExecutor, expand_grid, run_grid
+from zoo.bench.grid import expand_grid
+from zoo.bench.harness import LocalExecutor, run_grid
 from zoo.bench.results import CellResult, ResultsStore
 from zoo.cli.main import main
 from zoo.train.loop import select_device

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from zoo.bench.harness import CellRunner, expand_grid
+from zoo.bench.grid import expand_grid
+from zoo.bench.runner import CellRunner
 from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
 

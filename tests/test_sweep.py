@@ -4,7 +4,8 @@ import dataclasses
 
 import pytest
 
-from zoo.bench.harness import CellGroup, LocalExecutor, expand_grid, run_grid
+from zoo.bench.grid import CellGroup, expand_grid
+from zoo.bench.harness import LocalExecutor, run_grid
 from zoo.bench.results import CellResult, ResultsStore
 from zoo.bench.sweep import choose_lr, selected_rows, sweep_rows
 from zoo.leaderboard.boards import build_leaderboard

@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.bench.harness import environment
 from zoo.bench.pretrained import stored_architectures
 from zoo.bench.results import CellResult, ResultsStore
+from zoo.bench.runner import environment
 from zoo.bench.suites import QUADRANTS
 from zoo.cli.main import main
 from zoo.leaderboard.confidence import margin_interval
@@ -79,7 +79,7 @@ def archs() -> list[str]:
 
 
 def machine() -> dict:
-    """Where the check ran, as a cell records it (:func:`zoo.bench.harness.environment`), and when."""
+    """Where the check ran, as a cell records it (:func:`zoo.bench.runner.environment`), and when."""
     device = select_device()
     return {**environment(device, precision(device)), "date": date.today().isoformat()}
 

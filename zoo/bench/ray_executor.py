@@ -1,6 +1,6 @@
 """Run the grid's cells as Ray tasks: ``zoo bench --executor ray`` (needs ``pip install 'zoo[ray]'``).
 
-Each cell is one Ray task that builds a :class:`~zoo.bench.harness.CellRunner` on its worker and
+Each cell is one Ray task that builds a :class:`~zoo.bench.runner.CellRunner` on its worker and
 returns the cell's row. The driver (the ``zoo bench`` process) keeps the results database:
 it stores each row as its task completes, so the database never has a writer on a worker
 (SQLite over a network file system, or from many processes, is where databases get lost),
@@ -25,8 +25,9 @@ from pathlib import Path
 import torch
 
 from zoo import __version__
-from zoo.bench.harness import Cell, CellRunner, EpochCallback
+from zoo.bench.grid import Cell, EpochCallback
 from zoo.bench.results import CellResult
+from zoo.bench.runner import CellRunner
 from zoo.errors import ZooError
 from zoo.plugin.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
 from zoo.plugin.manager import load_zoo

@@ -295,7 +295,8 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from zoo.bench.harness import LocalExecutor, expand_grid
+    from zoo.bench.grid import expand_grid
+    from zoo.bench.harness import LocalExecutor
     from zoo.bench.results import ResultsStore
     from zoo.train.loop import precision, select_device
 

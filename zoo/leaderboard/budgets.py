@@ -151,7 +151,7 @@ PHASES = ("setup", "pretraining", "training", "evaluation", "measurement")
 def time_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Where a run's wall time went: per (suite, architecture), over every cell stored
     (failed and sweep cells included, since they cost time too), minutes per phase of
-    :class:`zoo.bench.harness.PhaseClock`, on which machines; then the total. Pretraining is
+    :class:`zoo.bench.runner.PhaseClock`, on which machines; then the total. Pretraining is
     charged to the cell that found its weights missing; what pretraining the weights the cells
     started from took, in whichever run made them, is beside it (``weights_minutes``)."""
     groups: dict[tuple, list[CellResult]] = defaultdict(list)
