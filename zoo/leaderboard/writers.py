@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from zoo.bench.results import ADDED_COLUMNS, COLUMNS, CellResult, ResultsStore
 from zoo.errors import ZooError
 from zoo.leaderboard.boards import Board, Leaderboard, build_leaderboard
@@ -222,12 +224,14 @@ def markdown_table(table: Table) -> str:
     """A GitHub-flavoured Markdown table, numbers right-aligned, under its title and above its note."""
     if not table.rows:
         return f"## {_md(table.title)}\n\nnone\n"
-    numeric = {c.key: any(isinstance(r.get(c.key), int | float) and not isinstance(r.get(c.key), bool) for r in table.rows) for c in table.columns}
+    df = table.frame()
+    is_number = lambda v: isinstance(v, int | float) and not isinstance(v, bool)  # noqa: E731
+    shown = pd.concat([df[c.key].map(lambda v, c=c: _md(c.format(v))) for c in table.columns], axis=1)
     lines = [
         "| " + " | ".join(_md(c.header) for c in table.columns) + " |",
-        "|" + "|".join("---:" if numeric[c.key] else "---" for c in table.columns) + "|",
+        "|" + "|".join("---:" if df[c.key].map(is_number).any() else "---" for c in table.columns) + "|",
+        *("| " + " | ".join(cells) + " |" for cells in shown.itertuples(index=False)),
     ]
-    lines += ["| " + " | ".join(_md(c.format(row.get(c.key))) for c in table.columns) + " |" for row in table.rows]
     note = f"\n{_md(table.note)}\n" if table.note else ""
     return f"## {_md(table.title)}\n\n" + "\n".join(lines) + "\n" + note
 
