@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from zoo.bench.results import CellResult, cells_frame
-from zoo.leaderboard.tables import aggregate, natural_order, records
+from zoo.leaderboard.tables import aggregate, first_value, natural_order, records
 from zoo.plugin.registry import natural_key
 
 ROW_FIELDS = ("suite", "quadrant", "task", "architecture", "strategy")
@@ -37,7 +37,7 @@ def budget_rows(rows: Iterable[CellResult]) -> list[dict]:
     kept = [next((p.get("best_epoch") for p in (c.phases or [])[-1:]), None) for c in ok]
     df = cells_frame(ok).assign(best_epoch=pd.Series(kept, dtype=object))
     table = aggregate(
-        df, ROW_FIELDS, seeds=("key", "size"), lr=("lr", _first), cap=("epochs", _first),
+        df, ROW_FIELDS, seeds=("key", "size"), lr=("lr", first_value), cap=("epochs", first_value),
         trained_epochs=("trained_epochs", _span), best_epoch=("best_epoch", _span),
         early=("stopped_early", lambda s: int(sum(bool(v) for v in s))), known=("stopped_early", lambda s: bool(s.notna().all())),
     )  # fmt: skip
@@ -45,10 +45,6 @@ def budget_rows(rows: Iterable[CellResult]) -> list[dict]:
     table["doubling_changes"] = [_doubling(e, n, k) for e, n, k in zip(table["early"], table["seeds"], table["known"], strict=True)]
     ordered = natural_order(table.drop(columns=["early", "known"]), lambda r: [natural_key(str(r[f])) for f in ROW_FIELDS])
     return records(ordered)
-
-
-def _first(values: pd.Series) -> object:
-    return values.iloc[0]
 
 
 def _span(values: pd.Series) -> str | None:

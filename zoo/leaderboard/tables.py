@@ -288,7 +288,8 @@ def _aggregate(df: pd.DataFrame, by: Iterable[str], floats: Iterable[str] = (), 
     return natural_order(table, lambda r: [natural_key(str(r[n])) for n in by])
 
 
-def _first(values: pd.Series) -> object:
+def first_value(values: pd.Series) -> object:
+    """The group's first value, missing or not (pandas' ``first`` skips missing ones)."""
     return values.iloc[0]
 
 
@@ -331,7 +332,7 @@ def step_memory_rows(rows: Iterable[CellResult]) -> list[dict]:
     if df.empty:
         return []
     return records(_aggregate(df, (*HARDWARE, "strategy", "batch_size"), counts=(*STEP_PARTS, "cache_bytes"),
-                              phase=("phase", _first), method=("method", _first)))  # fmt: skip
+                              phase=("phase", first_value), method=("method", first_value)))  # fmt: skip
 
 
 def trainable_rows(rows: Iterable[CellResult]) -> list[dict]:
