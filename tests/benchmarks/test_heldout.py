@@ -36,7 +36,7 @@ from zoo.bench.runner import environment
 from zoo.bench.suites import QUADRANTS
 from zoo.cli.main import main
 from zoo.leaderboard.confidence import margin_interval
-from zoo.leaderboard.tables import accuracy_rows, reported_cells
+from zoo.leaderboard.tables import accuracy_rows, group_of, reported_cells
 from zoo.leaderboard.verdict import seed_runs
 from zoo.paths import zoo_home as zoo_home_path
 from zoo.recommend.advice import DEFAULT_RESULTS, measure_quadrant, recommend
@@ -215,7 +215,7 @@ def check(name: str, rec, cells: list[CellResult]) -> dict:
     mine = {r["strategy"]: r["top1_mean_pct"] for r in accuracy if r["architecture"] == rec.architecture}
     winner = max(mine, key=mine.get)
     runs = seed_runs(cells)
-    key = (cells[0].suite, cells[0].task, cells[0].quadrant, cells[0].epochs)
+    key = group_of(cells[0])[:4]  # its task setting
     interval = margin_interval([runs[(*key, rec.architecture, winner)]], [runs[(*key, rec.architecture, rec.strategy)]])
     tied = winner == rec.strategy or (interval.known and interval.low <= 0)
     top = max(best.values())

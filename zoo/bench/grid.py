@@ -64,6 +64,13 @@ class Cell:
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.config(), sort_keys=True).encode()).hexdigest()
 
+    def result(self, **outcome) -> CellResult:
+        """The cell's result: what names it (key, task, architecture, ..., config) and ``outcome``."""
+        return CellResult(
+            key=self.key, suite=self.suite, task=self.task, quadrant=self.quadrant, architecture=self.architecture,
+            strategy=self.strategy, seed=self.seed, epochs=self.epochs, weights=self.weights, config=self.config(), **outcome,
+        )  # fmt: skip
+
     @property
     def label(self) -> str:
         return f"{self.architecture}/{self.strategy}/{self.task}/seed{self.seed}"
@@ -116,7 +123,7 @@ class CellGroup:
     @property
     def key(self) -> str:
         """The sweep group its rows share (:func:`zoo.bench.sweep.group_key`)."""
-        return group_key(CellResult(key=self.base.key, config=self.base.config(), seed=0))
+        return group_key(self.base.config())
 
 
 def expand_grid(

@@ -111,7 +111,7 @@ def _beyond_edges(groups: list[CellGroup], rows: list[CellResult]) -> list[Cell]
     tried: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         if row.seed == 0 and row_lr(row) is not None:
-            tried[group_key(row)].append(row_lr(row))
+            tried[group_key(row.config)].append(row_lr(row))
     extra = (group.beyond_edge(tried[group.key], chosen[group.key]) for group in groups if group.key in chosen)
     return [cell for cell in extra if cell is not None]
 

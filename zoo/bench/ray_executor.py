@@ -170,9 +170,7 @@ class RayExecutor:
 
     def _failed_row(self, cell: Cell, reason: str, started: datetime, clock: float) -> CellResult:
         """The result of a cell whose task failed outside the cell runner; timed from submission."""
-        return CellResult(
-            key=cell.key, suite=cell.suite, task=cell.task, quadrant=cell.quadrant, architecture=cell.architecture,
-            strategy=cell.strategy, seed=cell.seed, epochs=cell.epochs, weights=cell.weights, config=cell.config(),
+        return cell.result(
             environment={"executor": "ray", "ray": self._ray.__version__, "zoo": __version__},
             started=started.isoformat(timespec="seconds"), status="error", reason=reason,
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), wall_seconds=round(time.perf_counter() - clock, 2),

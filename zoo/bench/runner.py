@@ -136,9 +136,7 @@ class CellRunner:
             outcome = {**self._train_and_measure(cell, phases, on_epoch), "status": "ok"}
         except Exception as exc:  # a failing cell, whatever the cause, is recorded and the grid goes on
             outcome = failure(exc, phases.current)
-        return CellResult(
-            key=cell.key, suite=cell.suite, task=cell.task, quadrant=cell.quadrant, architecture=cell.architecture,
-            strategy=cell.strategy, seed=cell.seed, epochs=cell.epochs, weights=cell.weights, config=cell.config(),
+        return cell.result(
             environment=environment(self.device, cell.recipe["precision"]), started=started.isoformat(timespec="seconds"),
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             wall_seconds=round(time.perf_counter() - clock, 2), **outcome,

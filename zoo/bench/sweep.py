@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from zoo.bench.results import CellResult
 
@@ -32,9 +32,9 @@ def row_lr(row: CellResult) -> float | None:
     return ((row.config or {}).get("recipe") or {}).get("lr")
 
 
-def group_key(row: CellResult) -> str:
-    """What the cells of one sweep share: their whole config but the seed and learning rate."""
-    config = dict(row.config or {})
+def group_key(config: Mapping | None) -> str:
+    """What the cells of one sweep share: a cell's whole ``config`` but the seed and learning rate."""
+    config = dict(config or {})
     config.pop("seed", None)
     config["recipe"] = {k: v for k, v in (config.get("recipe") or {}).items() if k != "lr"}
     return json.dumps(config, sort_keys=True)
@@ -61,7 +61,7 @@ def chosen_lrs(rows: Iterable[CellResult]) -> dict[str, float]:
     sweeps: dict[str, list[CellResult]] = defaultdict(list)
     for row in rows:
         if row.seed == 0:
-            sweeps[group_key(row)].append(row)
+            sweeps[group_key(row.config)].append(row)
     chosen = {}
     for key, sweep in sweeps.items():
         lr = choose_lr(sweep, _base_lr(sweep))
@@ -81,7 +81,7 @@ def selected_rows(rows: Iterable[CellResult]) -> list[CellResult]:
     A group whose sweep has no ``ok`` cell keeps its cells, so its failures are shown."""
     rows = list(rows)
     chosen = chosen_lrs(rows)
-    return [r for r in rows if group_key(r) not in chosen or _same(row_lr(r), chosen[group_key(r)])]
+    return [r for r in rows if group_key(r.config) not in chosen or _same(row_lr(r), chosen[group_key(r.config)])]
 
 
 def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
@@ -92,7 +92,7 @@ def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
     by_group: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         if row.seed == 0:
-            by_group[group_key(row)].append(row)
+            by_group[group_key(row.config)].append(row)
     table = []
     for key, sweep in by_group.items():
         rates = sorted({row_lr(r) for r in sweep if row_lr(r)})

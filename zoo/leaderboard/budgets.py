@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from zoo.bench.results import CellResult, cells_frame
-from zoo.leaderboard.tables import aggregate, first_value, natural_order, records
+from zoo.bench.results import CellResult
+from zoo.leaderboard.tables import aggregate, first_value, natural_order, ok_frame, records
 from zoo.plugin.registry import natural_key
 
 ROW_FIELDS = ("suite", "quadrant", "task", "architecture", "strategy")
@@ -31,11 +31,9 @@ def budget_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per (task, architecture, strategy), over its ``ok`` cells: the chosen learning rate, the
     cap, the epochs trained and kept (least–most over seeds), how many seeds stopped before
     the cap, and what doubling the cap would change."""
-    ok = [c for c in rows if c.status == "ok"]
-    if not ok:
+    df = ok_frame(rows, best_epoch=lambda c: next((p.get("best_epoch") for p in (c.phases or [])[-1:]), None))
+    if df.empty:
         return []
-    kept = [next((p.get("best_epoch") for p in (c.phases or [])[-1:]), None) for c in ok]
-    df = cells_frame(ok).assign(best_epoch=pd.Series(kept, dtype=object))
     table = aggregate(
         df, ROW_FIELDS, seeds=("key", "size"), lr=("lr", first_value), cap=("epochs", first_value),
         trained_epochs=("trained_epochs", _span), best_epoch=("best_epoch", _span),
@@ -49,7 +47,7 @@ def budget_rows(rows: Iterable[CellResult]) -> list[dict]:
 
 def _span(values: pd.Series) -> str | None:
     """Least–most of the values present, or the one value."""
-    present = [int(v) for v in values if v is not None and v == v]
+    present = [v for v in values if v is not None]
     if not present:
         return None
     low, high = min(present), max(present)

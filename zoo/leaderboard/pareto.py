@@ -11,17 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from zoo.bench.results import CellResult, cells_frame
+from zoo.bench.results import CellResult
 from zoo.leaderboard.tables import (
     GROUP_FIELDS,
     TASK_FIELDS,
-    aggregate,
-    frame,
     grouped,
-    low_median,
     natural_order,
-    numbers,
+    ok_frame,
     records,
+    summarise,
     task_key,
     task_order,
 )  # fmt: skip
@@ -47,16 +45,13 @@ def pareto_rows(rows: Iterable[CellResult], accuracy: Sequence[Mapping], measure
     def value(cell: CellResult):
         return (cell.step_memory or {}).get("peak_bytes") if less_is_better else getattr(cell, measure)
 
-    ok = [c for c in rows if c.status == "ok"]
-    cells = cells_frame(ok).assign(**{measure: pd.Series([value(c) for c in ok], dtype=object)})
-    points = frame(accuracy, (*GROUP_FIELDS, "top1_mean_pct"))[[*GROUP_FIELDS, "top1_mean_pct"]]
+    cells = ok_frame(rows, **{measure: value})
+    points = pd.DataFrame(accuracy, columns=[*GROUP_FIELDS, "top1_mean_pct"], dtype=object)
     if cells.empty or points.empty:
         return []
     # Bytes are counted: the low median is one of the cells' own figures, as in the step memory table.
-    median = low_median if less_is_better else "median"
-    medians = aggregate(cells.assign(**{measure: numbers(cells[measure])}), GROUP_FIELDS, **{measure: (measure, median)})
-    if less_is_better:
-        medians[measure] = medians[measure].round().astype("Int64")
+    figure = {"counts": (measure,)} if less_is_better else {"floats": (measure,)}
+    medians = summarise(cells, GROUP_FIELDS, **figure).drop(columns="cells")
     points = points.merge(medians, on=list(GROUP_FIELDS), how="left")
     points = natural_order(points.dropna(subset=[measure]), lambda r: task_order(task_key(r)))
     if points.empty:

@@ -122,19 +122,6 @@ TASK_COLUMNS = (Column("suite", "suite"), Column("quadrant", "quadrant"), Column
 # ---------------------------------------------------------------------------- frames
 
 
-def frame(rows: Iterable[Mapping], columns: Iterable[str] = ()) -> pd.DataFrame:
-    """A table's rows as a DataFrame with at least ``columns`` (missing ones empty). Every
-    column keeps Python objects (``object`` dtype), as :func:`zoo.bench.results.cells_frame`
-    does for cells, so an integer stays an integer next to a missing value; the
-    aggregations convert the values they compute on."""
-    return with_columns(pd.DataFrame([dict(r) for r in rows], dtype=object), columns)
-
-
-def with_columns(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    missing = [c for c in columns if c not in df]
-    return df.assign(**dict.fromkeys(missing)) if missing else df
-
-
 def records(df: pd.DataFrame) -> list[dict]:
     """Rows as dicts of plain Python values, ``None`` where pandas has a missing value."""
     plain = df.astype(object)
@@ -172,6 +159,11 @@ def natural_order(df: pd.DataFrame, key: Callable[[Mapping], object]) -> pd.Data
         return df
     order = pd.Series([key(r) for r in records(df)], index=df.index, dtype=object)
     return df.loc[order.sort_values(kind="stable").index]
+
+
+def group_of(cell: CellResult) -> tuple:
+    """(task setting, architecture, strategy): the cells one accuracy figure averages."""
+    return tuple(getattr(cell, f) for f in GROUP_FIELDS)
 
 
 def task_key(row: Mapping) -> tuple:
@@ -259,8 +251,9 @@ def failed_rows(rows: Iterable[CellResult]) -> list[dict]:
 HARDWARE = ("architecture", "input_size", "device")  # what speed and memory figures are per
 
 
-def _ok_frame(cells: Iterable[CellResult], **derived: Callable[[CellResult], object]) -> pd.DataFrame:
-    """The ``ok`` cells, with a column per ``derived`` value of each cell."""
+def ok_frame(cells: Iterable[CellResult], **derived: Callable[[CellResult], object]) -> pd.DataFrame:
+    """The ``ok`` cells as a frame (:func:`zoo.bench.results.cells_frame`), with a column per
+    ``derived`` value of each cell."""
     ok = [c for c in cells if c.status == "ok"]
     return cells_frame(ok).assign(**{name: pd.Series([f(c) for c in ok], dtype=object) for name, f in derived.items()})
 
@@ -274,12 +267,11 @@ def low_median(values: pd.Series) -> float:
     return values.quantile(0.5, interpolation="lower")
 
 
-def _aggregate(df: pd.DataFrame, by: Iterable[str], floats: Iterable[str] = (), counts: Iterable[str] = (), **more) -> pd.DataFrame:
+def summarise(df: pd.DataFrame, by: Iterable[str], floats: Iterable[str] = (), counts: Iterable[str] = (), **more) -> pd.DataFrame:
     """Per group of ``by``, in natural order: the number of cells, the median of each of
     ``floats`` and the low median of each of ``counts``, over the values present, and the
     named aggregations ``more`` (pandas' ``column=(source, function)``)."""
     by, floats, counts = list(by), list(floats), list(counts)
-    df = with_columns(df, floats + counts)
     df = df.assign(**{c: numbers(df[c]) for c in floats + counts})
     spec = {"cells": (by[0], "size"), **{c: (c, "median") for c in floats}, **{c: (c, low_median) for c in counts}, **more}
     table = aggregate(df, by, **spec)
@@ -295,28 +287,28 @@ def first_value(values: pd.Series) -> object:
 
 def inference_speed_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture, input size and device: medians of inference throughput, latency and MACs."""
-    df = _ok_frame(rows, **_hardware())
+    df = ok_frame(rows, **_hardware())
     if df.empty:
         return []
-    return records(_aggregate(df, HARDWARE, ("infer_images_per_second", "latency_ms_p50", "latency_ms_p95"), ("macs",)))
+    return records(summarise(df, HARDWARE, ("infer_images_per_second", "latency_ms_p50", "latency_ms_p95"), ("macs",)))
 
 
 def training_speed_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture × strategy: the median of the cells' own training throughput."""
     cached = lambda r: any(p.get("cached_prefix") for p in r.phases or ())  # noqa: E731
-    df = _ok_frame(rows, **_hardware(cached=cached))
+    df = ok_frame(rows, **_hardware(cached=cached))
     if df.empty:
         return []
-    return records(_aggregate(df, (*HARDWARE, "strategy"), ("train_images_per_second",), cached_prefix=("cached", "any")))
+    return records(summarise(df, (*HARDWARE, "strategy"), ("train_images_per_second",), cached_prefix=("cached", "any")))
 
 
 def memory_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture, input size and device: median peak memory and parameters."""
-    df = _ok_frame(rows, **_hardware(memory_method=lambda r: r.memory_method or None))
+    df = ok_frame(rows, **_hardware(memory_method=lambda r: r.memory_method or None))
     if df.empty:
         return []
     methods = lambda s: "; ".join(sorted({str(m) for m in s.dropna()})) or None  # noqa: E731
-    return records(_aggregate(df, HARDWARE, counts=("train_peak_bytes", "infer_peak_bytes", "params"),
+    return records(summarise(df, HARDWARE, counts=("train_peak_bytes", "infer_peak_bytes", "params"),
                               memory_method=("memory_method", methods)))  # fmt: skip
 
 
@@ -328,19 +320,19 @@ def step_memory_rows(rows: Iterable[CellResult]) -> list[dict]:
     step (``step_memory``), its measured peak and parts; cells without a measured one are left out."""
     measured = [r for r in rows if (r.step_memory or {}).get("peak_bytes") is not None]
     step = {name: (lambda r, name=name: r.step_memory.get(name)) for name in (*STEP_PARTS, "cache_bytes", "phase", "method")}
-    df = _ok_frame(measured, **_hardware(batch_size=lambda r: r.step_memory["batch_size"]), **step)
+    df = ok_frame(measured, **_hardware(batch_size=lambda r: r.step_memory["batch_size"]), **step)
     if df.empty:
         return []
-    return records(_aggregate(df, (*HARDWARE, "strategy", "batch_size"), counts=(*STEP_PARTS, "cache_bytes"),
+    return records(summarise(df, (*HARDWARE, "strategy", "batch_size"), counts=(*STEP_PARTS, "cache_bytes"),
                               phase=("phase", first_value), method=("method", first_value)))  # fmt: skip
 
 
 def trainable_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per architecture × strategy: the parameters the strategy trained, and their share."""
-    df = _ok_frame(rows)
+    df = ok_frame(rows)
     if df.empty:
         return []
-    table = _aggregate(df, ("architecture", "strategy"), counts=("trainable_params", "params"))
+    table = summarise(df, ("architecture", "strategy"), counts=("trainable_params", "params"))
     trainable, params = numbers(table["trainable_params"]), numbers(table["params"])
     table["trainable_share_pct"] = (100.0 * trainable / params).where(params.notna() & (params != 0) & trainable.notna())
     return records(table)

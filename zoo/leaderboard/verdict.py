@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from zoo.bench.results import CellResult
 from zoo.leaderboard.confidence import REPLICATES, Interval, SeedRun, decode_correct, margin_interval
 from zoo.leaderboard.rule import DESIGN_RULE, rule_of_thumb
-from zoo.leaderboard.tables import TASK_FIELDS, task_key, task_order
+from zoo.leaderboard.tables import TASK_FIELDS, group_of, task_key, task_order
 from zoo.plugin.registry import natural_key
 
 MIN_SEEDS = 2  # seeds both strategies need before a verdict can be decisive
@@ -112,8 +112,7 @@ def seed_runs(cells: Iterable[CellResult]) -> dict[tuple, dict[int, SeedRun]]:
             correct = decode_correct(cell.test_correct, cell.test_images) if stored else None
         except ValueError:  # unreadable: the interval falls back to the seeds, and says so
             correct = None
-        group = (cell.suite, cell.task, cell.quadrant, cell.epochs, cell.architecture, cell.strategy)
-        runs[group][cell.seed] = SeedRun(cell.top1, correct)
+        runs[group_of(cell)][cell.seed] = SeedRun(cell.top1, correct)
     return runs
 
 
