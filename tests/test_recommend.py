@@ -14,6 +14,7 @@ from PIL import Image
 
 import zoo
 from zoo.bench.pretrain import pretrain
+from zoo.bench.pretrained import SuiteBackbone
 from zoo.bench.results import CellResult, ResultsStore
 from zoo.bench.suites import load_selection
 from zoo.cli.main import main
@@ -24,7 +25,7 @@ from zoo.leaderboard.writers import strategy_rule
 from zoo.plugin.manager import load_zoo
 from zoo.recommend import similarity
 from zoo.recommend.advice import Placement, SizeReading, measure_quadrant, measured
-from zoo.recommend.agreement import logme_agreement
+from zoo.recommend.agreement import logme_agreement, same_weights
 from zoo.recommend.heldout import FOLDERS, write_folder
 from zoo.recommend.similarity import Calibration, CalibrationPoint, SimilarityReading
 from zoo.train.strategies import Phase, StrategySpec
@@ -333,6 +334,18 @@ def test_hub_suites_have_no_source_images_to_compare_with(task_folders, pretrain
 def test_logme_agreement_needs_a_results_database(pretrained, tmp_path):
     with pytest.raises(zoo.errors.ZooError, match="run `zoo bench` first"):
         logme_agreement(zoo.get_zoo(), MINI, tmp_path / "absent.sqlite")
+
+
+def test_estimators_score_the_weights_the_cells_were_fine_tuned_from():
+    plugins = zoo.get_zoo()
+    arch = plugins.architectures.get("simple_cnn")
+    backbone = SuiteBackbone(plugins.suites.get(MINI), arch, "simple_cnn.mini-x", "a" * 64, torch.nn.Identity(), CPU)
+    assert same_weights(backbone, {"a" * 64}) is backbone
+    for measured_with in ({"b" * 64}, {"a" * 64, "b" * 64}, {None}):
+        with pytest.raises(zoo.errors.ZooError, match="simple_cnn.mini-x: the local weights store holds sha256 aaaaaaaa…"):
+            same_weights(backbone, measured_with)
+    hub = SuiteBackbone(plugins.suites.get("imagenet"), arch, "simple_cnn.hub", "simple_cnn.hub", torch.nn.Identity(), CPU)
+    assert same_weights(hub, {None}) is hub
 
 
 def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task_folders, pretrained, tmp_path, capsys):

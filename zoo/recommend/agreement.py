@@ -57,6 +57,9 @@ def logme_agreement(
     fine_tuned = {s.name for s in plugins.strategies if s.pretrained}
     stored = {r.key: r for database in databases for r in ResultsStore(database).rows()}
     cells, _ = reported_cells(r for r in stored.values() if r.suite == suite.name and r.strategy in fine_tuned)
+    measured_with: dict[str, set[str]] = defaultdict(set)
+    for cell in cells:
+        measured_with[cell.architecture].add((cell.pretraining or {}).get("sha256"))
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
     for row in accuracy_rows(cells):
         task, arch, mean = row["task"], row["architecture"], row["top1_mean_pct"] / 100
@@ -74,7 +77,7 @@ def logme_agreement(
         scores: dict[str, list[float]] = defaultdict(list)
         for arch in measured_archs:
             if arch not in backbones:
-                backbones[arch] = load_backbone(suite, plugins.architectures.get(arch), device)
+                backbones[arch] = same_weights(load_backbone(suite, plugins.architectures.get(arch), device), measured_with[arch])
             features = backbones[arch].features(train)
             scores["logme"].append(logme(features.pooled, train.labels))
             for name, (reads, estimator) in ESTIMATORS.items():
@@ -94,3 +97,20 @@ def logme_agreement(
             }
         )
     return report
+
+
+def same_weights(backbone: SuiteBackbone, measured_with: set[str | None]) -> SuiteBackbone:
+    """``backbone``, when its weights are the file its fine-tuned cells started from.
+
+    Scoring other weights than the ones fine-tuned compares two networks, not an estimator
+    with its ground truth: a store rebuilt on another machine (whose kernels round
+    differently) holds a different network under the same fingerprint.
+    """
+    if backbone.suite.source is not None and measured_with != {backbone.checksum}:
+        shown = ", ".join(sorted(f"{sha[:8]}…" if sha else "unrecorded" for sha in measured_with))
+        raise ZooError(
+            f"{backbone.variant}: the local weights store holds sha256 {backbone.checksum[:8]}…, but its fine-tuned "
+            f"cells were measured with {shown}; rerun them with these weights (`zoo bench --arch "
+            f"{backbone.arch.name} --out NEW_DIR`) or restore the weights they were measured with"
+        )
+    return backbone
