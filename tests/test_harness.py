@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from zoo.bench.grid import expand_grid
-from zoo.bench.harness import LocalExecutor, run_grid
+from zoo.bench.harness import LocalExecutor, forget, run_grid
 from zoo.bench.results import ResultsStore
 from zoo.cli.main import main
+from zoo.errors import WeightsError
 from zoo.train.loop import select_device
 from zoo_plugins import datasets as offline
 
@@ -152,15 +153,35 @@ def test_failure_statuses():
     assert failure(KeyError("x"), "pretraining")["reason"] == "KeyError: 'x', while pretraining the backbone"
 
 
-def test_rerunning_skips_stored_cells_and_fresh_starts_over(tiny_zoo, executor, tmp_path):
+def test_rerunning_skips_stored_cells_and_fresh_forgets_only_the_cells_selected(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
-    cells = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
+    groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
     store = ResultsStore(tmp_path / "results.sqlite")
-    assert len(run_grid(cells, store, executor)) == 2
-    assert run_grid(cells, store, executor) == []
-    store.clear()
-    assert len(run_grid(cells, store, executor)) == 2
-    assert len(list(store.rows())) == 2
+    assert len(run_grid(groups, store, executor)) == 2
+    assert run_grid(groups, store, executor) == []
+    kept = {r.key: r.finished for r in store.rows() if r.task != groups[0].base.task}
+    assert forget(store, groups[:1]) == 1
+    assert [r.task for r in run_grid(groups, store, executor)] == [groups[0].base.task]
+    assert {r.key: r.finished for r in store.rows() if r.key in kept} == kept and len(list(store.rows())) == 2
+
+
+def test_one_database_never_holds_two_networks_under_one_weights_name(tiny_zoo, executor, tmp_path):
+    suite = tiny_zoo.suites.get("tiny")
+    groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    run_grid(groups, store, executor)
+    # As if the stored cells had started from another machine's build of the same weights.
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE cells SET pretraining = json_set(pretraining, '$.sha256', ?)", ("f" * 64,))
+    forget(store, groups[:1])
+    before = [r.row() for r in store.rows()]
+    with pytest.raises(WeightsError, match=r"started from simple_cnn\.tiny-\w+ with sha256 ffffffff…, but .* --fresh") as raised:
+        run_grid(groups, store, executor)
+    assert f"--out {tmp_path}" in str(raised.value)
+    assert [r.row() for r in store.rows()] == before  # the other build's cell is kept, the new one not stored
+    forget(store, groups)  # the remedy the message gives: the architecture's cells again, with these weights
+    assert len(run_grid(groups, store, executor)) == 2
+    assert len({r.pretraining["sha256"] for r in store.rows()}) == 1
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,18 @@ The cells come from :mod:`zoo.bench.grid`, each runs in :class:`zoo.bench.runner
 (in this process with :class:`LocalExecutor`, or as Ray tasks with
 :class:`zoo.bench.ray_executor.RayExecutor`), and this process alone writes the results
 database. A cell that fails is stored with its status and reason, and the grid goes on.
+
+One database holds one network under each weights name: every cell of a pretrained variant
+starts from the same file. A weights store rebuilt elsewhere (another machine's kernels round
+differently) makes another network under the same fingerprint, and the harness stops rather
+than store a cell of it beside the others (:func:`check_same_weights`).
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +26,8 @@ from zoo.bench.memory import step_memory_record
 from zoo.bench.results import FAILED, CellResult, ResultsStore
 from zoo.bench.runner import CellRunner
 from zoo.bench.sweep import chosen_lrs, group_key, row_lr
+from zoo.errors import WeightsError
+from zoo.models.weights import WeightsStore
 
 if TYPE_CHECKING:
     from zoo.plugin.manager import Zoo
@@ -66,7 +73,8 @@ def run_grid(
     can tell (the local one can; Ray's cannot).
     """
     count = _Count(sum(g.size for g in groups), on_cell)
-    wave = functools.partial(_run_wave, store=store, executor=executor, count=count, on_epoch=on_epoch, retry=retry)
+    builds = weights_builds(store.rows())
+    wave = functools.partial(_run_wave, store=store, executor=executor, count=count, on_epoch=on_epoch, retry=retry, builds=builds)
     first = [c for g in groups for c in g.sweep()]
     visited = {c.key for c in first}
     rows = wave(first)
@@ -86,6 +94,41 @@ def run_grid(
         second += group.seeded(lr)
     rows += wave(second)
     return rows
+
+
+def forget(store: ResultsStore, groups: list[CellGroup]) -> int:
+    """Delete the stored cells of ``groups``, their sweeps' steps past an edge included, so
+    that they run again (``zoo bench --fresh``); the database's other cells stay. Returns how
+    many were deleted."""
+    keys = {group.key for group in groups}
+    return store.forget([row.key for row in store.rows() if group_key(row.config) in keys])
+
+
+def weights_builds(rows: Iterable[CellResult]) -> dict[str, set[str]]:
+    """The weights files, by sha256, that the ``ok`` cells of each pretrained variant started from."""
+    builds: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        sha = (row.pretraining or {}).get("sha256")
+        if row.status == "ok" and row.weights and sha:
+            builds[row.weights].add(sha)
+    return builds
+
+
+def check_same_weights(row: CellResult, builds: dict[str, set[str]], store: ResultsStore) -> None:
+    """Raise when ``row`` started from another file of its weights variant than the cells
+    ``store`` holds: the two would be measurements of two networks under one name."""
+    sha = (row.pretraining or {}).get("sha256")
+    known = builds.get(row.weights)
+    if row.status != "ok" or not sha or not known or sha in known:
+        return
+    shown = ", ".join(f"{other[:8]}…" for other in sorted(known))
+    raise WeightsError(
+        f"{store.path}: {row.architecture}'s cells there started from {row.weights} with sha256 {shown}, but this "
+        f"weights store's file is {sha[:8]}… (rebuilt on another machine, or by other code), so the cell just run "
+        f"({row.architecture}/{row.strategy}/{row.task}/seed{row.seed}) was not stored. Restore that file into "
+        f"{WeightsStore().root}, or run {row.architecture}'s cells again with these weights: "
+        f"`zoo bench --arch {row.architecture} --fresh --out {store.path.parent}` (the other architectures' cells stay)"
+    )
 
 
 def fill_step_memory(plugins: Zoo, store: ResultsStore, device: torch.device) -> int:
@@ -134,7 +177,8 @@ class _Count:
 
 
 def _run_wave(
-    cells: list[Cell], store: ResultsStore, executor, count: _Count, on_epoch: EpochCallback | None, retry: bool
+    cells: list[Cell], store: ResultsStore, executor, count: _Count, on_epoch: EpochCallback | None, retry: bool,
+    builds: dict[str, set[str]],
 ) -> list[CellResult]:
     stored = store.statuses()
     again = FAILED if retry else ()
@@ -144,6 +188,9 @@ def _run_wave(
             count.tell(cell, None)
     rows = []
     for cell, row in executor.run(pending, on_epoch=on_epoch):
+        check_same_weights(row, builds, store)
+        for variant, shas in weights_builds([row]).items():
+            builds.setdefault(variant, set()).update(shas)
         if store.record(row):  # False: another run on this database stored it ok first
             rows.append(row)
         count.tell(cell, row)

@@ -219,9 +219,10 @@ class ResultsStore:
         with closing(self._connect()) as conn, conn:
             conn.execute("UPDATE cells SET step_memory = ? WHERE key = ? AND step_memory IS NULL", (json.dumps(value), key))
 
-    def clear(self) -> None:
+    def forget(self, keys: Iterable[str]) -> int:
+        """Delete the stored cells with these keys, in one transaction; how many there were."""
         with closing(self._connect()) as conn, conn:
-            conn.execute("DELETE FROM cells")
+            return sum(conn.execute("DELETE FROM cells WHERE key = ?", (key,)).rowcount for key in keys)
 
     def rows(self) -> Iterator[CellResult]:
         """Every stored cell, in the order they finished."""

@@ -84,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--seeds", type=_positive, help="seeds per cell (default: each task's own, e.g. 3 on mini's small tasks)")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--out", type=Path, default=Path("leaderboards"), help="output directory (default: %(default)s)")
-    cmd.add_argument("--fresh", action="store_true", help="forget stored results and run every cell again")
+    cmd.add_argument("--fresh", action="store_true", help="forget the stored results of the cells selected (their learning-rate "
+                     "sweeps included) and run them again; the database's other cells stay")
     cmd.add_argument("--wait", action="store_true",
                      help="if another zoo bench is writing to --out, wait for it to finish instead of stopping")
     cmd.add_argument("--no-retry", action="store_true",
@@ -296,7 +297,7 @@ def _expand(registry, specs: Sequence[str]) -> list[str]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from zoo.bench.grid import expand_grid
-    from zoo.bench.harness import LocalExecutor
+    from zoo.bench.harness import LocalExecutor, forget
     from zoo.bench.results import ResultsStore
     from zoo.train.loop import precision, select_device
 
@@ -320,7 +321,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     store = ResultsStore(args.out / "results.sqlite")
     with store.lock(args.wait, on_wait=lambda holder: print(f"zoo: waiting for {holder} to finish", file=sys.stderr)):
         if args.fresh:
-            store.clear()
+            forget(store, groups)
         return _run_bench(args, suite, groups, store, executor, device)
 
 
