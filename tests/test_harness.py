@@ -211,7 +211,7 @@ def test_a_corrupt_results_file_is_refused_untouched(tmp_path, capsys):
 def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, harness_plugin_site):
     site = harness_plugin_site
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(site), "ZOO_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "PYTHONPATH": str(site)}  # $ZOO_HOME: this test's, with the session's step memory figures
     argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn",
             "--strategy", "linear_probe,scratch", "--seeds", "2", "--out", str(out)]  # fmt: skip
     database = out / "results.sqlite"
@@ -243,7 +243,7 @@ def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, har
 
 def test_two_benches_on_one_directory_store_every_cell_once(tmp_path, harness_plugin_site):
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(harness_plugin_site), "ZOO_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "PYTHONPATH": str(harness_plugin_site)}  # $ZOO_HOME: this test's, as above
     argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch",
             "--task", "digits_tiny", "--seeds", "2", "--out", str(out), "--wait"]  # fmt: skip
     lock = out / "results.sqlite.lock"

@@ -80,10 +80,11 @@ def quick_mini():
 
 
 @pytest.fixture(scope="module")
-def mini_home(tmp_path_factory, quick_mini) -> Path:
+def mini_home(tmp_path_factory, quick_mini, step_memory_cache) -> Path:
     """A zoo home holding simple_cnn pretrained on mini's source (and, once measured, its
-    similarity calibration)."""
+    similarity calibration), with the session's step memory figures."""
     home = tmp_path_factory.mktemp("mini-home")
+    (home / "memory").symlink_to(step_memory_cache, target_is_directory=True)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZOO_HOME", str(home))
         suite = zoo.get_zoo().suites.get(MINI)
