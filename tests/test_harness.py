@@ -226,7 +226,7 @@ def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, har
     first = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while len(stored()) < 2 and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.2)
+        time.sleep(0.02)
     first.send_signal(signal.SIGKILL)
     first.wait()
     before = stored()
@@ -246,23 +246,19 @@ def test_two_benches_on_one_directory_store_every_cell_once(tmp_path, harness_pl
     env = {**os.environ, "PYTHONPATH": str(harness_plugin_site)}  # $ZOO_HOME: this test's, as above
     argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch",
             "--task", "digits_tiny", "--seeds", "2", "--out", str(out), "--wait"]  # fmt: skip
-    lock = out / "results.sqlite.lock"
-
-    def start() -> subprocess.Popen:
-        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    first, deadline = start(), time.monotonic() + 240
-    while not (lock.exists() and lock.read_text()) and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the first holds the directory
-    both = [first, start()]
+    store = ResultsStore(out / "results.sqlite")
+    # Both queue behind this test's hold on the directory, then race for it when it lets go.
+    with store.lock():
+        both = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        waiting = [run.stderr.readline() for run in both]
     finished = [(run.wait(timeout=600), *run.communicate()) for run in both]
     assert [code for code, *_ in finished] == [0, 0], [err for *_, err in finished]
+    assert all(line.startswith(f"zoo: waiting for zoo bench (pid {os.getpid()} on ") for line in waiting), waiting
     with sqlite3.connect(out / "results.sqlite") as conn:
         keys = [key for (key,) in conn.execute("SELECT key FROM cells")]
     assert len(keys) == len(set(keys)) == 2
     summaries = sorted(out_text.strip().splitlines()[0] for _, out_text, _ in finished)
     assert summaries[0].startswith("2 cells: 0 run, 2 already stored") and summaries[1].startswith("2 cells: 2 run, 0 already stored")
-    assert f"zoo: waiting for zoo bench (pid {first.pid} on " in finished[1][2]
 
 
 def test_a_bench_on_a_directory_in_use_names_the_holder(tiny_zoo, tmp_path, capsys):

@@ -49,6 +49,53 @@ def test_the_leaderboard_reports_the_chosen_rate_and_shows_the_sweep():
     assert len(board.table("sweep").rows) == 3
 
 
+def test_a_rate_at_which_a_seed_diverged_gives_way_to_the_next_best():
+    rows = [row(0, 0.01, 0.80, 0.70), row(0, 0.03, 0.90, 0.80), row(0, 0.1, 0.85, 0.75),
+            row(1, 0.03, 0.9, 0.9), row(2, 0.03, None, None, status="diverged"),
+            row(1, 0.1, 0.85, 0.76), row(2, 0.1, 0.85, 0.77)]  # fmt: skip
+    assert sorted((r.seed, r.lr) for r in selected_rows(rows)) == [(0, 0.1), (1, 0.1), (2, 0.1)]
+    assert [(r["lr"], r["diverged_seeds"], r["chosen"]) for r in sweep_rows(rows)] == [
+        (0.01, 0, False), (0.03, 1, False), (0.1, 0, True)]  # fmt: skip
+    (accuracy,) = build_leaderboard(rows, RULE).table("accuracy").rows
+    assert accuracy["seeds"] == 3 and accuracy["top1_mean_pct"] == pytest.approx(76.0)  # not 85 from the two survivors
+    # Where every rate the sweep finished lost a seed, seed 0's choice stands.
+    unstable = [*rows, row(2, 0.01, None, None, status="diverged"), row(1, 0.1, None, None, status="diverged")]
+    assert {r.lr for r in selected_rows(unstable)} == {0.03}
+
+
+class ScriptedExecutor:
+    """Trains nothing: a cell's validation top-1 is its rate's score, and the (seed, rate)
+    pairs listed diverge."""
+
+    name = "scripted"
+
+    def __init__(self, scores: dict[float, float], diverge: set[tuple[int, float]]):
+        self.scores, self.diverge, self.ran = scores, diverge, []
+
+    def run(self, cells, on_epoch=None):
+        for cell in cells:
+            lr = cell.recipe["lr"]
+            self.ran.append((cell.seed, lr))
+            status = "diverged" if (cell.seed, lr) in self.diverge else "ok"
+            top1 = None if status == "diverged" else self.scores[lr]
+            yield cell, cell.result(status=status, lr=lr, val_top1=top1, val_loss=0.5, top1=top1,
+                                    finished=f"2026-01-01T00:00:{len(self.ran):02d}")  # fmt: skip
+
+
+def test_the_harness_trains_the_next_best_rates_seeds_when_one_diverges(tiny_zoo, tmp_path):
+    suite = dataclasses.replace(tiny_zoo.suites.get("tiny"), lr_factors=(0.2, 1.0, 5.0), lr_extensions=0)
+    (group,) = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["scratch"], suite.tasks[:1], seeds=3)
+    low, mid, high = group.lrs
+    executor = ScriptedExecutor({low: 0.7, mid: 0.9, high: 0.8}, {(2, mid)})
+    done = []
+    rows = run_grid([group], ResultsStore(tmp_path / "results.sqlite"), executor, on_cell=lambda *a: done.append(a[2:]))
+    assert executor.ran == [(0, low), (0, mid), (0, high), (1, mid), (2, mid), (1, high), (2, high)]
+    assert len(rows) == 7 and done[-1] == (7, 7)  # the progress total grew by the second choice's seeds
+    assert {r.lr for r in selected_rows(rows)} == {high}
+    executor.ran.clear()
+    assert run_grid([group], ResultsStore(tmp_path / "results.sqlite"), executor) == [] and executor.ran == []
+
+
 def test_the_budget_board_says_what_doubling_the_cap_changes():
     converged = budget_rows([row(0, 0.03, 0.9, 0.8), row(1, 0.03, 0.9, 0.8)])
     assert converged[0]["doubling_changes"].startswith("0.00 points") and converged[0]["stopped_early"] == "2 of 2"

@@ -14,6 +14,7 @@ than store a cell of it beside the others (:func:`check_same_weights`).
 from __future__ import annotations
 
 import functools
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -63,13 +64,14 @@ def run_grid(
     First every group's sweep (seed 0 at each learning rate); then, while a sweep's choice
     lies on its edge, one more rate past that edge (:meth:`CellGroup.beyond_edge`); then the
     other seeds at the rate each sweep chose (:func:`zoo.bench.sweep.chosen_lrs`, on validation
-    data). A group whose sweep has no ``ok`` cell runs no more seeds; its failures are stored
-    and shown. A group without a sweep (one rate) runs every seed whatever seed 0 gave.
+    data), and while a seed diverges at the rate chosen, the next best rate's seeds. A group
+    whose sweep has no ``ok`` cell runs no more seeds; its failures are stored and shown. A
+    group without a sweep (one rate) runs every seed whatever seed 0 gave.
 
     The executor only computes rows; this process, the driver, writes every one of them, so
     the database never has two writers. ``on_cell(cell, row, done, total)`` is called after
-    each cell (``row`` None for a cell stored before and not run again; ``total`` grows when a sweep goes past
-    its edge); ``on_epoch(cell, done, total)`` after each epoch of a cell, where the executor
+    each cell (``row`` None for a cell stored before and not run again; ``total`` grows when a
+    sweep goes past its edge or a choice moves); ``on_epoch(cell, done, total)`` after each epoch of a cell, where the executor
     can tell (the local one can; Ray's cannot).
     """
     count = _Count(sum(g.size for g in groups), on_cell)
@@ -84,16 +86,29 @@ def run_grid(
         visited.update(c.key for c in extra)
         count.total += len(extra)
         rows += wave(extra)
-    chosen = chosen_lrs(store.rows())
-    second = []
-    for group in groups:
-        lr = group.lrs[0] if len(group.lrs) == 1 else chosen.get(group.key)
-        if lr is None:
-            count.skip(group.seeds - 1)  # its sweep failed: nothing more to run
-            continue
-        second += group.seeded(lr)
-    rows += wave(second)
-    return rows
+    # The other seeds at each group's choice; where one of them diverges, the choice moves to
+    # the next best rate (chosen_lrs), and that rate's seeds train in turn.
+    seeded: dict[str, float | None] = {}
+    while True:
+        chosen = chosen_lrs(store.rows())
+        second = []
+        for group in groups:
+            lr = group.lrs[0] if len(group.lrs) == 1 else chosen.get(group.key)
+            if group.key not in seeded:
+                seeded[group.key] = lr
+                if lr is None:
+                    count.skip(group.seeds - 1)  # its sweep failed: nothing more to run
+                else:
+                    second += group.seeded(lr)
+            elif lr is not None and not math.isclose(lr, seeded[group.key]):
+                seeded[group.key] = lr
+                again = [cell for cell in group.seeded(lr) if cell.key not in visited]
+                count.total += len(again)
+                second += again
+        if not second:
+            return rows
+        visited.update(c.key for c in second)
+        rows += wave(second)
 
 
 def forget(store: ResultsStore, groups: list[CellGroup]) -> int:

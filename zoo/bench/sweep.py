@@ -5,7 +5,9 @@ the grid first trains seed 0 at a few learning rates, the recipe's own times eac
 suite's ``lr_factors`` (a small sweep, as VTAB does); every such cell early-stops on its
 validation split, held out of its training images. The learning rate whose cell scored the
 best validation top-1 (ties: the lower validation loss, then the rate nearer the recipe's)
-is the one the other seeds train at, and the one the leaderboards report. While the rate chosen is the
+is the one the other seeds train at, and the one the leaderboards report. A rate at which any
+seed diverged is passed over for the next best, whose seeds then train in turn: a mean over the
+seeds that happened to survive would flatter it. While the rate chosen is the
 highest (or lowest) tried, the harness tries one more, a factor further, up to the suite's
 ``lr_extensions`` steps, so that the choice is bracketed by worse rates; the sweep table says
 when it still is not. The pretrained
@@ -57,17 +59,33 @@ def choose_lr(sweep: Iterable[CellResult], base_lr: float | None = None) -> floa
 
 
 def chosen_lrs(rows: Iterable[CellResult]) -> dict[str, float]:
-    """Per sweep group (:func:`group_key`), the learning rate its seed-0 cells chose."""
+    """Per sweep group (:func:`group_key`), the learning rate its seed-0 cells chose, passing
+    over the rates at which some seed diverged (:func:`diverged_lrs`); when every rate the
+    sweep finished has, the seed-0 choice stands."""
+    rows = list(rows)
     sweeps: dict[str, list[CellResult]] = defaultdict(list)
     for row in rows:
         if row.seed == 0:
             sweeps[group_key(row.config)].append(row)
+    unstable = diverged_lrs(rows)
     chosen = {}
     for key, sweep in sweeps.items():
-        lr = choose_lr(sweep, _base_lr(sweep))
+        stable = [r for r in sweep if not any(_same(row_lr(r), lr) for lr in unstable[key])]
+        lr = choose_lr(stable, _base_lr(sweep))
+        if lr is None:
+            lr = choose_lr(sweep, _base_lr(sweep))
         if lr is not None:
             chosen[key] = lr
     return chosen
+
+
+def diverged_lrs(rows: Iterable[CellResult]) -> dict[str, set[float]]:
+    """Per sweep group, the learning rates at which a cell of any seed diverged."""
+    diverged: dict[str, set[float]] = defaultdict(set)
+    for row in rows:
+        if row.status == "diverged" and row_lr(row) is not None:
+            diverged[group_key(row.config)].add(row_lr(row))
+    return diverged
 
 
 def _base_lr(sweep: list[CellResult]) -> float | None:
@@ -89,6 +107,10 @@ def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
     and loss, and which was chosen (the sweep table of the leaderboards)."""
     rows = list(rows)
     chosen = chosen_lrs(rows)
+    diverged: dict[tuple[str, float], int] = defaultdict(int)
+    for row in rows:
+        if row.status == "diverged" and row_lr(row) is not None:
+            diverged[group_key(row.config), row_lr(row)] += 1
     by_group: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         if row.seed == 0:
@@ -110,7 +132,7 @@ def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
                     "suite": row.suite, "quadrant": row.quadrant, "task": row.task,
                     "architecture": row.architecture, "strategy": row.strategy, "lr": row_lr(row),
                     "status": row.status, "val_top1_pct": None if row.val_top1 is None else 100 * row.val_top1,
-                    "val_loss": row.val_loss, "chosen": is_chosen, "edge": edge,
+                    "val_loss": row.val_loss, "diverged_seeds": diverged[key, row_lr(row)], "chosen": is_chosen, "edge": edge,
                     "stopped_early": None if row.stopped_early is None else bool(row.stopped_early),
                 }  # fmt: skip
             )

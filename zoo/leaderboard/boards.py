@@ -188,10 +188,11 @@ def build_leaderboard(
         Table("sweep", "Learning-rate sweep: seed 0 of every (task, architecture, strategy), scored on validation",
               _columns(("suite", "suite"), ("quadrant", "quadrant"), ("task", "task"), ("architecture", "architecture"),
                        ("strategy", "strategy"), ("lr", "lr", ".4g"), ("status", "status"), ("val_top1_pct", "val top-1", ".2f"),
-                       ("val_loss", "val loss", ".4f"), ("stopped_early", "stopped before the cap"), ("chosen", "chosen"),
-                       ("edge", "chosen at the sweep's edge")),
+                       ("val_loss", "val loss", ".4f"), ("stopped_early", "stopped before the cap"),
+                       ("diverged_seeds", "seeds diverged"), ("chosen", "chosen"), ("edge", "chosen at the sweep's edge")),
               sweep_rows(every), "The rate with the best validation top-1 (then the lower loss) trains the other seeds; "
-                                 "the test set never takes part. While the chosen rate is the highest or lowest tried, "
+                                 "the test set never takes part. A rate at which any seed diverged gives way to the "
+                                 "next best, whose seeds then train. While the chosen rate is the highest or lowest tried, "
                                  "one more rate a step further is tried (at most the suite's lr_extensions steps); "
                                  "a choice still on the edge is marked, and so is a rate whose cell reached its cap "
                                  "(it may have lost for want of epochs)."),
