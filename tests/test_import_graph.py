@@ -12,7 +12,7 @@ from pathlib import Path
 import zoo
 
 PACKAGE = Path(zoo.__file__).parent
-ENTRY_POINTS = {"zoo", "zoo.cli.main"}  # the timm-style functions and the command line: where the plugin set is loaded
+ENTRY_POINTS = {"zoo", "zoo.cli.main", "zoo.cli.commands", "zoo.cli.bench"}  # the timm-style functions and the command line: where the plugin set is loaded
 
 
 def module_name(path: Path) -> str:

@@ -23,7 +23,8 @@ from test_heldout import OUT, footer, machine, zoo_home  # noqa: F401 (zoo_home:
 
 import zoo
 from zoo.bench.pretrained import stored_architectures
-from zoo.cli.main import DEFAULT_ARCHS, DEFAULT_STRATEGIES, main
+from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES
+from zoo.cli.main import main
 from zoo.recommend.agreement import logme_agreement
 
 ROOT = Path(__file__).resolve().parents[2]

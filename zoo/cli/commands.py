@@ -1,0 +1,239 @@
+"""The ``zoo`` commands that list, describe, pretrain, time and recommend (``zoo bench`` and
+``zoo leaderboard`` are in :mod:`zoo.cli.bench`). Each imports what it uses when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import zoo
+from zoo.cli import console
+from zoo.errors import UnknownNameError, ZooError
+from zoo.plugin.registry import split_names
+
+EXIT_FAILED = 1  # the command finished, but a cell failed or a plugin did not load
+
+
+# ---------------------------------------------------------------------------- list
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from zoo.plugin.registry import match_names
+    from zoo.plugin.snapshot import listing
+
+    info = getattr(zoo.get_zoo, "cache_info", None)  # loaded already (or given by a test): list it directly
+    known = listing(zoo.get_zoo, loaded=info is None or info().currsize > 0)
+    for warning in known["warnings"]:
+        print(f"zoo: warning: {warning}", file=sys.stderr)
+    if args.kind not in known["kinds"]:
+        raise UnknownNameError("kind", args.kind, known["kinds"], listing="zoo list --help")
+    entries = {row["name"]: row for row in known["kinds"][args.kind]}
+    rows = [entries[name] for name in match_names(entries, args.pattern, args.exclude)]
+    if args.json:
+        console.print_json(rows)
+    elif rows:
+        console.print_table(rows, list(rows[0]))
+    else:
+        print(f"no {args.kind} match {args.pattern!r}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- info
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from zoo.plugin import info as describe
+
+    name = args.name.partition(".")[0]
+    found = [(kind, r) for kind, r in zoo.get_zoo().registries.items() if name in r]
+    if not found:
+        owner = zoo.get_zoo().disabled_owner(name)
+        if owner:
+            raise ZooError(f"{name!r} is registered by plugin {owner!r}, which is disabled: remove it from ZOO_DISABLE_PLUGINS")
+        every = [n for r in zoo.get_zoo().registries.values() for n in r.names()]
+        raise UnknownNameError("name", name, every, listing="zoo list")
+    kind, registry = found[0]
+    entry, plugin = registry.get(name), registry.plugin_of(name)
+    if args.weights and kind != "architectures":
+        raise ZooError(f"--weights goes with an architecture, and {name!r} is a {registry.kind}")
+    if kind == "architectures":
+        info = describe.architecture_info(entry, plugin)
+        if args.weights:
+            model = zoo.create_model(name, weights_file=args.weights)
+            info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
+        show = console.print_architecture
+    elif kind == "strategies":
+        info, show = describe.strategy_info(entry, plugin), console.print_strategy
+    elif kind == "datasets":
+        info, show = describe.dataset_info(entry, plugin), console.print_dataset
+    else:
+        info, show = describe.suite_info(zoo.get_zoo().datasets, entry, plugin), console.print_suite
+    if args.json:
+        console.print_json(info)
+    else:
+        show(info)
+    return 0
+
+
+# ---------------------------------------------------------------------------- pretrain
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from zoo.bench.pretrain import pretrain
+    from zoo.train.loop import precision, select_device
+
+    registry = zoo.get_zoo()
+    suite = registry.suites.get(args.suite)
+    names = expand_names(registry.architectures, args.arch)
+    device = select_device(args.device)
+    results = []
+    for name in names:
+        arch = registry.architectures.get(name)
+        entry, trained = pretrain(registry.datasets, suite, arch, device=device, force=args.force, precision=precision(device))
+        meta = entry.metadata
+        results.append(
+            {
+                "architecture": name,
+                "variant": f"{name}.{entry.tag}",
+                "trained_now": trained,
+                "source_test_accuracy": meta["source_test_accuracy"],
+                "epochs": meta["epochs"],
+                "seconds": meta["seconds"],
+                "path": str(entry.path),
+            }
+        )
+        if not args.json:
+            verb = "trained" if trained else "already stored"
+            print(
+                f"{name}.{entry.tag}: {verb}; source test accuracy {meta['source_test_accuracy']:.2%} "
+                f"after {meta['epochs']} epochs (best {meta.get('best_epoch')}) in {meta['seconds']:.0f} s ({entry.path})"
+            )
+    if args.json:
+        console.print_json(results)
+    return 0
+
+
+def expand_names(registry, specs: Sequence[str]) -> list[str]:
+    """Registry names for comma-separated names and patterns; unknown plain names are errors.
+    A strategy with options (``partial:k=3``) is kept as written once it resolves."""
+    from zoo.train.strategies import resolve_strategy
+
+    names: list[str] = []
+    for pattern in split_names(specs):
+        if registry.kind == "strategy" and ":" in pattern:
+            names.append(resolve_strategy(registry, pattern).name)
+            continue
+        matched = registry.names(pattern)
+        if not matched:
+            if any(c in pattern for c in "*?["):
+                raise ZooError(f"no {registry.kind} matches {pattern!r} (see `zoo list --kind {registry.plural}`)")
+            registry.get(pattern)  # raises with close matches
+        names += [n for n in matched if n not in names]
+    return names
+
+
+# ---------------------------------------------------------------------------- speed
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    from zoo.bench.memory import CUDA_PREDICTION_METHOD, predict_cuda, step_memory
+    from zoo.bench.speed import measure_speed
+    from zoo.train.loop import precision, select_device
+    from zoo.train.strategies import resolve_strategy
+
+    plugins = zoo.get_zoo()
+    registry = plugins.architectures
+    strategies = [resolve_strategy(plugins.strategies, written).name for written in split_names(args.strategy or ())]
+    device = select_device(args.device)
+    reports = []
+    for name in expand_names(registry, args.arch):
+        spec = registry.get(name)
+        size = None
+        if args.img_size:
+            channels, min_h, min_w = spec.min_input_size
+            if args.img_size < max(min_h, min_w):
+                raise ZooError(f"--img-size {args.img_size} is below {name}'s minimum input size {min_h}×{min_w}")
+            size = (channels, args.img_size, args.img_size)
+        report = measure_speed(
+            plugins, spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing
+        ).as_dict()
+        report["strategies"] = {}
+        size = tuple(report["input_size"])
+        for strategy in strategies:
+            memory = step_memory(plugins, name, strategy, args.batch_size, size, device, precision(device))
+            report["strategies"][strategy] = memory.record(args.batch_size)  # as a cell stores it
+            if device.type != "cuda":  # what a team without a GPU at hand needs to plan for one
+                report["strategies"][strategy]["cuda_prediction_bytes"] = predict_cuda(plugins, name, strategy, args.batch_size, size)
+                report["strategies"][strategy]["cuda_prediction_method"] = CUDA_PREDICTION_METHOD
+        reports.append(report)
+        if not args.json:
+            console.print_speed(report)
+    if args.json:
+        console.print_json(reports)
+    return 0
+
+
+# ---------------------------------------------------------------------------- recommend
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from zoo.recommend.advice import recommend
+    from zoo.train.loop import select_device
+
+    registry = zoo.get_zoo()
+    suite = registry.suites.get(args.suite)
+    archs = expand_names(registry.architectures, args.arch) if args.arch else None
+    try:
+        result = recommend(
+            registry,
+            args.path,
+            suite,
+            archs=archs,
+            device=select_device(args.device),
+            small_threshold=args.small_threshold,
+            skip_corrupt=args.skip_corrupt,
+            results=args.results,
+        )
+    except ZooError as exc:
+        corrupt = getattr(exc, "paths", None)  # the imagefolder plugin's CorruptImagesError lists them
+        if not corrupt:
+            raise
+        shown = ", ".join(map(str, corrupt[:3])) + (f" and {len(corrupt) - 3} more" if len(corrupt) > 3 else "")
+        raise ZooError(
+            f"{len(corrupt)} images in {args.path} cannot be read: {shown}; replace or delete them, "
+            "or pass --skip-corrupt to leave them out"
+        ) from None
+    if args.json:
+        console.print_json(result.as_dict())
+    else:
+        console.print_recommendation(result)
+    return 0
+
+
+# ---------------------------------------------------------------------------- plugins
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    reports = sorted(zoo.get_zoo().reports.values(), key=lambda r: r.name)
+    if args.json:
+        console.print_json([vars(r) for r in reports])
+        return EXIT_FAILED if args.strict and any(r.errors for r in reports) else 0
+    rows = [
+        {
+            "plugin": r.name,
+            "distribution": f"{r.distribution}-{r.version}" if r.distribution else "(in-process)",
+            "module": r.module,
+            "status": r.status,
+            "registered": ", ".join(f"{k}: {len(v)}" for k, v in r.registered.items()) or "-",
+        }
+        for r in reports
+    ]
+    console.print_table(rows, ["plugin", "distribution", "module", "status", "registered"])
+    for report in reports:
+        for error in report.errors:
+            print(f"\n{report.name}: {error}")
+        if args.verbose and report.traceback:
+            print(report.traceback)
+    return EXIT_FAILED if args.strict and any(r.errors for r in reports) else 0
