@@ -71,8 +71,8 @@ def run_grid(
     The executor only computes rows; this process, the driver, writes every one of them, so
     the database never has two writers. ``on_cell(cell, row, done, total)`` is called after
     each cell (``row`` None for a cell stored before and not run again; ``total`` grows when a
-    sweep goes past its edge or a choice moves); ``on_epoch(cell, done, total)`` after each epoch of a cell, where the executor
-    can tell (the local one can; Ray's cannot).
+    sweep goes past its edge or a choice moves); ``on_epoch(cell, done, total)`` after each
+    epoch of a cell, where the executor can tell (the local one can; Ray's cannot).
     """
     count = _Count(sum(g.size for g in groups), on_cell)
     builds = weights_builds(store.rows())

@@ -6,13 +6,12 @@ suite's ``lr_factors`` (a small sweep, as VTAB does); every such cell early-stop
 validation split, held out of its training images. The learning rate whose cell scored the
 best validation top-1 (ties: the lower validation loss, then the rate nearer the recipe's)
 is the one the other seeds train at, and the one the leaderboards report. A rate at which any
-seed diverged is passed over for the next best, whose seeds then train in turn: a mean over the
-seeds that happened to survive would flatter it. While the rate chosen is the
-highest (or lowest) tried, the harness tries one more, a factor further, up to the suite's
+seed diverged is passed over for the next best, whose seeds then train in turn: a mean over
+the seeds that happened to survive would flatter it. While the rate chosen is the highest (or
+lowest) tried, the harness tries one more, a factor further, up to the suite's
 ``lr_extensions`` steps, so that the choice is bracketed by worse rates; the sweep table says
-when it still is not. The pretrained
-stages' rate follows the head's (a strategy's ``backbone_lr`` multiplier), so sweeping the one
-sweeps both.
+when it still is not. The pretrained stages' rate follows the head's (a strategy's
+``backbone_lr`` multiplier), so sweeping the one sweeps both.
 
 These are pure functions of stored cells (:class:`zoo.bench.results.CellResult`), used by
 the harness to expand the grid's second wave and by the leaderboards to keep the chosen
@@ -23,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from zoo.bench.results import CellResult
@@ -60,17 +59,17 @@ def choose_lr(sweep: Iterable[CellResult], base_lr: float | None = None) -> floa
 
 def chosen_lrs(rows: Iterable[CellResult]) -> dict[str, float]:
     """Per sweep group (:func:`group_key`), the learning rate its seed-0 cells chose, passing
-    over the rates at which some seed diverged (:func:`diverged_lrs`); when every rate the
+    over the rates at which some seed diverged (:func:`diverged_seeds`); when every rate the
     sweep finished has, the seed-0 choice stands."""
     rows = list(rows)
     sweeps: dict[str, list[CellResult]] = defaultdict(list)
     for row in rows:
         if row.seed == 0:
             sweeps[group_key(row.config)].append(row)
-    unstable = diverged_lrs(rows)
+    unstable = diverged_seeds(rows)
     chosen = {}
     for key, sweep in sweeps.items():
-        stable = [r for r in sweep if not any(_same(row_lr(r), lr) for lr in unstable[key])]
+        stable = [r for r in sweep if row_lr(r) not in unstable[key]]
         lr = choose_lr(stable, _base_lr(sweep))
         if lr is None:
             lr = choose_lr(sweep, _base_lr(sweep))
@@ -79,12 +78,13 @@ def chosen_lrs(rows: Iterable[CellResult]) -> dict[str, float]:
     return chosen
 
 
-def diverged_lrs(rows: Iterable[CellResult]) -> dict[str, set[float]]:
-    """Per sweep group, the learning rates at which a cell of any seed diverged."""
-    diverged: dict[str, set[float]] = defaultdict(set)
+def diverged_seeds(rows: Iterable[CellResult]) -> dict[str, Counter[float]]:
+    """Per sweep group, how many seeds diverged at each learning rate. A group's cells share
+    each rate's exact value (:meth:`zoo.bench.grid.CellGroup.at`), so rates compare equal."""
+    diverged: dict[str, Counter[float]] = defaultdict(Counter)
     for row in rows:
         if row.status == "diverged" and row_lr(row) is not None:
-            diverged[group_key(row.config)].add(row_lr(row))
+            diverged[group_key(row.config)][row_lr(row)] += 1
     return diverged
 
 
@@ -107,10 +107,7 @@ def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
     and loss, and which was chosen (the sweep table of the leaderboards)."""
     rows = list(rows)
     chosen = chosen_lrs(rows)
-    diverged: dict[tuple[str, float], int] = defaultdict(int)
-    for row in rows:
-        if row.status == "diverged" and row_lr(row) is not None:
-            diverged[group_key(row.config), row_lr(row)] += 1
+    diverged = diverged_seeds(rows)
     by_group: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         if row.seed == 0:
@@ -132,7 +129,7 @@ def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
                     "suite": row.suite, "quadrant": row.quadrant, "task": row.task,
                     "architecture": row.architecture, "strategy": row.strategy, "lr": row_lr(row),
                     "status": row.status, "val_top1_pct": None if row.val_top1 is None else 100 * row.val_top1,
-                    "val_loss": row.val_loss, "diverged_seeds": diverged[key, row_lr(row)], "chosen": is_chosen, "edge": edge,
+                    "val_loss": row.val_loss, "diverged_seeds": diverged[key][row_lr(row)], "chosen": is_chosen, "edge": edge,
                     "stopped_early": None if row.stopped_early is None else bool(row.stopped_early),
                 }  # fmt: skip
             )

@@ -110,7 +110,7 @@ def same_weights(backbone: SuiteBackbone, measured_with: set[str | None]) -> Sui
         shown = ", ".join(sorted(f"{sha[:8]}…" if sha else "unrecorded" for sha in measured_with))
         raise ZooError(
             f"{backbone.variant}: the local weights store holds sha256 {backbone.checksum[:8]}…, but its fine-tuned "
-            f"cells were measured with {shown}; rerun them with these weights (`zoo bench --arch "
-            f"{backbone.arch.name} --out NEW_DIR`) or restore the weights they were measured with"
+            f"cells were measured with {shown}; measure them again with these weights (`zoo bench --arch "
+            f"{backbone.arch.name} --fresh --out DIR`, DIR the one holding them) or restore the file they started from"
         )
     return backbone
