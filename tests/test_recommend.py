@@ -24,9 +24,10 @@ from zoo.leaderboard.verdict import OVERALL
 from zoo.leaderboard.writers import strategy_rule
 from zoo.plugin.manager import load_zoo
 from zoo.recommend import similarity
-from zoo.recommend.advice import Placement, SizeReading, measure_quadrant, measured
+from zoo.recommend.advice import measured
 from zoo.recommend.agreement import logme_agreement, same_weights
 from zoo.recommend.heldout import FOLDERS, write_folder
+from zoo.recommend.placement import Placement, SizeReading, measure_quadrant
 from zoo.recommend.similarity import Calibration, CalibrationPoint, SimilarityReading
 from zoo.train.strategies import Phase, StrategySpec
 from zoo_plugins import datasets as offline

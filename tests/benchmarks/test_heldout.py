@@ -4,7 +4,7 @@ The folders of :data:`zoo.recommend.heldout.FOLDERS` are made from data the simi
 never calibrated on, each named similar or different before any measurement. Two checks,
 both through every backbone with mini weights in the store:
 
-* **placement**: :func:`zoo.recommend.advice.measure_quadrant` (what ``zoo recommend`` runs) puts
+* **placement**: :func:`zoo.recommend.placement.measure_quadrant` (what ``zoo recommend`` runs) puts
   each folder in a quadrant; the report counts those that land in the one named for them,
   per round of folders (round 2 is the held-out test of the current rule, round 1 is what
   chose it) and, beside it, what each backbone alone would have said. Written to
@@ -39,8 +39,9 @@ from zoo.leaderboard.confidence import margin_interval
 from zoo.leaderboard.tables import accuracy_rows, group_of, reported_cells
 from zoo.leaderboard.verdict import seed_runs
 from zoo.paths import zoo_home as zoo_home_path
-from zoo.recommend.advice import DEFAULT_RESULTS, measure_quadrant, recommend
+from zoo.recommend.advice import DEFAULT_RESULTS, recommend
 from zoo.recommend.heldout import FOLDERS, write_folder
+from zoo.recommend.placement import measure_quadrant
 from zoo.recommend.similarity import STATISTIC
 from zoo.train.loop import precision, select_device
 

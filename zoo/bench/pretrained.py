@@ -85,7 +85,7 @@ class SuiteBackbone:
 
 @dataclass(frozen=True)
 class Features:
-    """What :mod:`zoo.recommend.advice` reads of a backbone's view of some images."""
+    """What :mod:`zoo.recommend.placement` reads of a backbone's view of some images."""
 
     stem: torch.Tensor  # [N, C] per-channel means of the stem's feature maps: the imaging domain
     pooled: torch.Tensor  # [N, num_features] what the classifier sees: the labels' fit

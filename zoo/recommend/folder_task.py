@@ -22,7 +22,7 @@ from zoo.bench.pretrain import pretrain
 from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
 from zoo.errors import ZooError
 from zoo.plugin.manager import Zoo
-from zoo.recommend.advice import measure_quadrant
+from zoo.recommend.placement import measure_quadrant
 from zoo.train.loop import precision
 
 
