@@ -175,7 +175,7 @@ def test_one_database_never_holds_two_networks_under_one_weights_name(tiny_zoo, 
         conn.execute("UPDATE cells SET pretraining = json_set(pretraining, '$.sha256', ?)", ("f" * 64,))
     forget(store, groups[:1])
     before = [r.row() for r in store.rows()]
-    with pytest.raises(WeightsError, match=r"started from simple_cnn\.tiny-\w+ with sha256 ffffffff…, but .* --fresh") as raised:
+    with pytest.raises(WeightsError, match=r"started from simple_cnn\.tiny-\w+ with sha256 ffffffff…, but .* --strategy linear_probe --fresh") as raised:
         run_grid(groups, store, executor)
     assert f"--out {tmp_path}" in str(raised.value)
     assert [r.row() for r in store.rows()] == before  # the other build's cell is kept, the new one not stored

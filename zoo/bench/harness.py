@@ -137,12 +137,13 @@ def check_same_weights(row: CellResult, builds: dict[str, set[str]], store: Resu
     if row.status != "ok" or not sha or not known or sha in known:
         return
     shown = ", ".join(f"{other[:8]}…" for other in sorted(known))
+    strategies = sorted({r.strategy for r in store.rows() if r.weights == row.weights} | {row.strategy})
     raise WeightsError(
         f"{store.path}: {row.architecture}'s cells there started from {row.weights} with sha256 {shown}, but this "
         f"weights store's file is {sha[:8]}… (rebuilt on another machine, or by other code), so the cell just run "
         f"({row.architecture}/{row.strategy}/{row.task}/seed{row.seed}) was not stored. Restore that file into "
-        f"{WeightsStore().root}, or run {row.architecture}'s cells again with these weights: "
-        f"`zoo bench --arch {row.architecture} --fresh --out {store.path.parent}` (the other architectures' cells stay)"
+        f"{WeightsStore().root}, or run the cells that start from it again with these weights: `zoo bench --arch "
+        f"{row.architecture} --strategy {','.join(strategies)} --fresh --out {store.path.parent}` (every other cell stays)"
     )
 
 
