@@ -68,6 +68,16 @@ def test_a_changed_recipe_or_source_makes_new_weights(tiny_suite):
     assert {e.tag for e in WeightsStore().entries("simple_cnn")} == {first.tag, second.tag}
 
 
+def test_an_architectures_epoch_scale_raises_its_cap_alone():
+    mini, archs = zoo.get_zoo().suites.get("mini"), zoo.get_zoo().architectures
+    # The committed results' weights: a change that renamed them would orphan every stored cell.
+    assert {plan(mini, archs.get(name)).tag for name in ("resnet18", "googlenet")} == {"mini-1176cc3d13"}
+    mobilenet = plan(mini, archs.get("mobilenetv3_small_100"))
+    assert mobilenet.recipe.epochs == 3 * mini.pretrain_recipe.epochs and mobilenet.tag != "mini-1176cc3d13"
+    halved = dataclasses.replace(archs.get("simple_cnn"), pretrain_epoch_scale=0.5)
+    assert plan(mini, halved).recipe.epochs == mini.pretrain_recipe.epochs // 2
+
+
 def test_force_trains_again(tiny_suite):
     arch = zoo.get_zoo().architectures.get("simple_cnn")
     first, _ = pretrain(zoo.get_zoo().datasets, tiny_suite, arch, device=CPU)

@@ -50,8 +50,13 @@ class PretrainPlan:
 
     @property
     def recipe(self) -> Recipe:
-        """The suite's pretraining recipe at the architecture's learning-rate scale and the plan's precision."""
-        return dataclasses.replace(self.suite.pretrain_recipe.at_lr_scale(self.arch.lr_scale), precision=self.precision)
+        """The suite's pretraining recipe at the architecture's learning-rate and epoch-cap
+        scales and the plan's precision. Validation ends pretraining; the cap only bounds it,
+        so a network that learns for longer (MobileNetV3) gets a higher one rather than every
+        network's weights a new fingerprint."""
+        recipe = self.suite.pretrain_recipe.at_lr_scale(self.arch.lr_scale)
+        epochs = max(1, round(recipe.epochs * self.arch.pretrain_epoch_scale))
+        return dataclasses.replace(recipe, epochs=epochs, precision=self.precision)
 
     def fingerprint(self) -> str:
         described = {

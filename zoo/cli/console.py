@@ -39,6 +39,8 @@ def print_architecture(info: dict) -> None:
     ]
     if info["lr_scale"] != 1:
         lines.append(f"  learning rate:      ×{info['lr_scale']:g} of a recipe's (its reference recipes train it slower)")
+    if info["pretrain_epoch_scale"] != 1:
+        lines.append(f"  pretraining cap:    ×{info['pretrain_epoch_scale']:g} of a suite's epochs (it learns for longer)")
     if info["reference"]:
         lines.append(f"  torchvision:        {info['reference']}" + (f" — differs: {info['differences']}" if info["differences"] else " (same network)"))
     lines.append("  stages:")

@@ -50,6 +50,7 @@ class ArchitectureSpec:
     differences: str = ""  # how and why zoo's network differs from ``reference``
     description: str = ""  # one line for listings
     lr_scale: float = 1.0  # multiplier on a recipe's learning rate: reference recipes train some networks slower (VGG)
+    pretrain_epoch_scale: float = 1.0  # multiplier on a suite's pretraining epoch cap: some networks learn for longer (MobileNetV3)
     input_sized: bool = False  # build(num_classes=…, img_size=side) shapes its head for that input side (VGG)
 
     @property
@@ -65,8 +66,10 @@ def validate_spec(spec: ArchitectureSpec) -> str | None:
         size = getattr(spec, field_name)
         if not (isinstance(size, tuple) and len(size) == 3 and all(type(v) is int and v > 0 for v in size)):
             return f"{field_name} must be a (channels, height, width) tuple of positive ints, got {size!r}"
-    if not (isinstance(spec.lr_scale, (int, float)) and spec.lr_scale > 0):
-        return f"lr_scale must be a positive number, got {spec.lr_scale!r}"
+    for field_name in ("lr_scale", "pretrain_epoch_scale"):
+        scale = getattr(spec, field_name)
+        if not (isinstance(scale, (int, float)) and scale > 0):
+            return f"{field_name} must be a positive number, got {scale!r}"
     if spec.min_input_size[0] != spec.default_input_size[0]:
         return "min_input_size and default_input_size have different channel counts"
     if any(m > d for m, d in zip(spec.min_input_size[1:], spec.default_input_size[1:])):

@@ -59,6 +59,7 @@ def architecture_info(spec: ArchitectureSpec, plugin: str) -> dict:
         "reference": spec.reference,
         "differences": spec.differences,
         "lr_scale": spec.lr_scale,
+        "pretrain_epoch_scale": spec.pretrain_epoch_scale,
     }
 
 
