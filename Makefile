@@ -37,7 +37,8 @@ heldout: setup data
 
 # LogME, H-score, NCE and LEEP against fine-tuned accuracy on mini's tasks, over every backbone
 # with mini weights: the default run's cells (runs/mini/), the others benched into runs/ranking/
-# (resumable); writes leaderboards/ranking.{json,md}.
+# (resumable); the local weights are scored into runs/ranking/transferability.json (by sha256,
+# so weights made on other machines count once scored there); writes leaderboards/ranking.{json,md}.
 ranking: setup data
 	ZOO_RANKING=1 $(BIN)/pytest tests/benchmarks/test_backbone_ranking.py --benchmark-only -s
 

@@ -25,7 +25,7 @@ from zoo.leaderboard.writers import strategy_rule
 from zoo.plugin.manager import load_zoo
 from zoo.recommend import similarity
 from zoo.recommend.advice import measured
-from zoo.recommend.agreement import logme_agreement, same_weights
+from zoo.recommend.agreement import logme_agreement
 from zoo.recommend.heldout import FOLDERS, write_folder
 from zoo.recommend.placement import Placement, SizeReading, measure_quadrant
 from zoo.recommend.similarity import Calibration, CalibrationPoint, SimilarityReading
@@ -335,19 +335,38 @@ def test_hub_suites_have_no_source_images_to_compare_with(task_folders, pretrain
 
 def test_logme_agreement_needs_a_results_database(pretrained, tmp_path):
     with pytest.raises(zoo.errors.ZooError, match="run `zoo bench` first"):
-        logme_agreement(zoo.get_zoo(), MINI, tmp_path / "absent.sqlite")
+        logme_agreement(zoo.get_zoo(), MINI, tmp_path / "absent.sqlite", tmp_path / "scores.json")
 
 
-def test_estimators_score_the_weights_the_cells_were_fine_tuned_from():
-    plugins = zoo.get_zoo()
-    arch = plugins.architectures.get("simple_cnn")
-    backbone = SuiteBackbone(plugins.suites.get(MINI), arch, "simple_cnn.mini-x", "a" * 64, torch.nn.Identity(), CPU)
-    assert same_weights(backbone, {"a" * 64}) is backbone
-    for measured_with in ({"b" * 64}, {"a" * 64, "b" * 64}, {None}):
-        with pytest.raises(zoo.errors.ZooError, match="simple_cnn.mini-x: the local weights store holds sha256 aaaaaaaa…"):
-            same_weights(backbone, measured_with)
-    hub = SuiteBackbone(plugins.suites.get("imagenet"), arch, "simple_cnn.hub", "simple_cnn.hub", torch.nn.Identity(), CPU)
-    assert same_weights(hub, {None}) is hub
+def test_each_backbone_is_scored_on_the_weights_its_cells_started_from(pretrained, tmp_path, monkeypatch):
+    """simple_cnn's weights are here; resnet18's were scored elsewhere (their record is in the
+    score file); googlenet's cells started from weights nobody scored; vgg11_bn's from two files."""
+    from zoo.models.weights import WeightsStore
+
+    plugins, task = zoo.get_zoo(), zoo.get_zoo().suites.get(MINI).task("digits_small")
+    [entry] = WeightsStore().entries("simple_cnn")
+    store = ResultsStore(tmp_path / "results.sqlite")
+    for i, (arch, sha, top1) in enumerate([("simple_cnn", entry.sha256, 0.6), ("resnet18", "r" * 64, 0.9),
+                                           ("googlenet", "g" * 64, 0.8), ("vgg11_bn", "v" * 64, 0.7),
+                                           ("vgg11_bn", "w" * 64, 0.7)]):  # fmt: skip
+        store.record(CellResult(key=str(i), suite=MINI, task=task.name, quadrant="Q3", architecture=arch, strategy="full",
+                                seed=i, status="ok", top1=top1, weights=f"{arch}.mini-x", pretraining={"sha256": sha}))  # fmt: skip
+    scores = tmp_path / "transferability.json"
+    elsewhere = {"architecture": "resnet18", "variant": "resnet18.mini-x", "sha256": "r" * 64, "suite": MINI, "task": task.name,
+                 "selection": json.loads(json.dumps(dataclasses.asdict(task.data))), "seed": 0, "images": 1,
+                 "scores": {"logme": 9.0, "h_score": 9.0, "nce": 9.0, "leep": 9.0}}  # fmt: skip
+    scores.write_text(json.dumps([elsewhere]))
+
+    [report] = [t for t in logme_agreement(plugins, MINI, store.path, scores, device=CPU) if t["task"] == task.name]
+    assert report["architectures"] == ["resnet18", "simple_cnn"] and report["sha256"] == ["r" * 64, entry.sha256]
+    assert report["scores"]["logme"][0] == 9.0 and report["kendall_tau"]["logme"] == pytest.approx(1.0)
+    assert "no scores for its weights (sha256 gggggggg…)" in report["left_out"]["googlenet"]
+    assert report["left_out"]["vgg11_bn"] == "its cells started from 2 weights files"
+    recorded = json.loads(scores.read_text())
+    mini_tasks = [t.name for t in plugins.suites.get(MINI).tasks]
+    assert sorted(r["task"] for r in recorded if r["sha256"] == entry.sha256) == sorted(mini_tasks)  # scored while at hand
+    monkeypatch.setattr(SuiteBackbone, "features", lambda *a: pytest.fail("scored twice"))
+    assert [t for t in logme_agreement(plugins, MINI, store.path, scores, device=CPU) if t["task"] == task.name] == [report]
 
 
 def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task_folders, pretrained, tmp_path, capsys):

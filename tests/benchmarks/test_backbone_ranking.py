@@ -9,7 +9,10 @@ between each estimator and the best fine-tuned mean top-1 says how well it ranks
 
 The default run's backbones come with their cells in ``runs/mini/`` (``zoo bench``'s
 default grid); every other backbone with mini weights is benched here with the pretrained
-strategies into ``runs/ranking/`` (resumable). Writes ``leaderboards/ranking.{json,md}``.
+strategies into ``runs/ranking/`` (resumable). Each backbone with weights in the local store
+is scored into ``runs/ranking/transferability.json``, keyed by its weights' sha256, so that
+backbones pretrained on different machines (in different sessions) meet in one report: the
+scores of the file each backbone's cells started from. Writes ``leaderboards/ranking.{json,md}``.
 Needs stored mini weights and trains: ``make ranking``.
 """
 
@@ -30,6 +33,7 @@ from zoo.recommend.agreement import logme_agreement
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RUN = ROOT / "runs" / "mini"
 RUNS = ROOT / "runs" / "ranking"
+SCORES = RUNS / "transferability.json"
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("ZOO_RANKING") != "1", reason="needs stored mini weights and trains: set ZOO_RANKING=1 (make ranking)"
@@ -45,9 +49,10 @@ def test_estimators_rank_backbones_as_fine_tuning_does(benchmark):
     if others:
         assert main(["bench", "--arch", ",".join(others), "--strategy", ",".join(pretrained), "--out", str(RUNS)]) == 0
     databases = [d / "results.sqlite" for d in (DEFAULT_RUN, RUNS) if (d / "results.sqlite").is_file()]
-    report = benchmark.pedantic(lambda: logme_agreement(zoo.get_zoo(), suite, databases, archs=archs), rounds=1, iterations=1)
+    report = benchmark.pedantic(lambda: logme_agreement(zoo.get_zoo(), suite, databases, SCORES), rounds=1, iterations=1)
     result = {
-        "backbones": archs,
+        "backbones": sorted({arch for t in report for arch in t["architectures"]}),
+        "scores": str(SCORES.relative_to(ROOT)),
         "results": [str(d.relative_to(ROOT)) for d in databases],
         "tasks": report,
         "seconds": round(time.perf_counter() - started, 1),
@@ -65,8 +70,8 @@ def render(result: dict) -> str:
         "Kendall's τ between each estimator's scores and the best fine-tuned mean top-1 (over the strategies that "
         "start from the backbone's weights, at the learning rate each sweep chose), per mini task; p is the "
         "two-sided p-value. With n backbones, τ can reach p < 0.05 only from n = 5 on. `zoo recommend` ranks "
-        f"backbones by LogME. Cells from {', '.join(f'`{r}`' for r in result['results'])}; `make ranking` "
-        "writes this page.\n",
+        f"backbones by LogME. Cells from {', '.join(f'`{r}`' for r in result['results'])}; each backbone scored on "
+        f"the weights its cells started from (`{result['scores']}`, by sha256); `make ranking` writes this page.\n",
         "| task | quadrant | backbones | " + " | ".join(f"{e} τ (p)" for e in estimators) + " |",
         "|---|---|---:|" + "---|" * len(estimators),
     ]
@@ -80,5 +85,5 @@ def render(result: dict) -> str:
         for i, arch in enumerate(t["architectures"]):
             scores = " | ".join(f"{t['scores'][e][i]:.3f}" for e in estimators)
             lines.append(f"| {arch} | {100 * t['best_top1'][i]:.1f} | {t['best_strategy'][i]} | {scores} |")
-        lines.append("")
+        lines += [""] + [f"Left out: {arch}, {why}." for arch, why in t["left_out"].items()] + [""] * bool(t["left_out"])
     return "\n".join([*lines, footer(result)])

@@ -5,12 +5,21 @@ this is where that choice is checked, on the suite's own tasks where both are kn
 transferability estimator's scores (LogME and those of :mod:`zoo.recommend.transferability`)
 against the best fine-tuned mean top-1 of each backbone, by Kendall's τ with its p-value.
 ``make ranking`` writes the report (``leaderboards/ranking.md``).
+
+An estimator must score the very weights the cells fine-tuned, and pretrained weights are
+rebuilt bit for bit only on the machine that made them: another CPU's kernels round
+differently and make another network under the same fingerprint. So the scores are kept in
+a file beside the results (:class:`ScoreFile`), keyed by the weights' sha256 and the task's
+images: each backbone is scored while its weights are at hand, and the report pairs every
+backbone's cells with the scores of the file they started from, whichever machine made it.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +28,7 @@ from scipy.stats import kendalltau
 
 from zoo.bench.pretrained import SuiteBackbone, load_backbone, stored_architectures
 from zoo.bench.results import ResultsStore
-from zoo.bench.suites import SuiteSpec, load_selection
+from zoo.bench.suites import SuiteSpec, TaskSpec, load_selection
 from zoo.errors import ZooError
 from zoo.leaderboard.tables import accuracy_rows, reported_cells
 from zoo.recommend.logme import logme
@@ -29,11 +38,62 @@ from zoo.train.loop import precision, select_device
 if TYPE_CHECKING:
     from zoo.plugin.manager import Zoo
 
+SCORED_SEED = 0  # the draw of the task's training images every backbone is scored on
+
+
+class ScoreFile:
+    """Transferability scores of pretrained weights on a suite's tasks, as a JSON file.
+
+    One record per (weights sha256, suite, task, the task's data selection): the scores
+    depend on those alone, so a record is computed once, on whichever machine holds those
+    weights, and read on any other.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.records: list[dict] = json.loads(self.path.read_text()) if self.path.is_file() else []
+
+    def get(self, sha256: str, suite: SuiteSpec, task: TaskSpec) -> dict | None:
+        """The record of these weights on ``task`` as ``suite`` now defines it, if scored."""
+        selection = _selection(task)
+        return next(
+            (r for r in self.records
+             if (r["sha256"], r["suite"], r["task"], r["selection"]) == (sha256, suite.name, task.name, selection)),
+            None,
+        )  # fmt: skip
+
+    def add(self, record: dict) -> None:
+        self.records.append(record)
+        self.records.sort(key=lambda r: (r["suite"], r["task"], r["architecture"], r["sha256"]))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.records, indent=1, ensure_ascii=False) + "\n")
+
+
+def _selection(task: TaskSpec) -> dict:
+    """The task's data selection as its JSON record holds it (tuples read back as lists)."""
+    return json.loads(json.dumps(asdict(task.data)))
+
+
+def score(plugins: Zoo, backbone: SuiteBackbone, task: TaskSpec) -> dict:
+    """Every estimator's score of ``backbone`` on ``task``'s training images (seed 0's draw):
+    forward passes only."""
+    train, _ = load_selection(plugins.datasets, task.data, seed=SCORED_SEED)
+    features = backbone.features(train)
+    scores = {"logme": logme(features.pooled, train.labels)}
+    for name, (reads, estimator) in ESTIMATORS.items():
+        scores[name] = estimator(getattr(features, reads), train.labels)
+    return {
+        "architecture": backbone.arch.name, "variant": backbone.variant, "sha256": backbone.checksum,
+        "suite": backbone.suite.name, "task": task.name, "selection": _selection(task), "seed": SCORED_SEED,
+        "images": len(train), "scores": {name: round(float(value), 6) for name, value in scores.items()},
+    }  # fmt: skip
+
 
 def logme_agreement(
     plugins: Zoo,
     suite: SuiteSpec | str,
     results: Path | Sequence[Path],
+    scores: Path,
     *,
     archs: Sequence[str] | None = None,
     device: torch.device | None = None,
@@ -41,13 +101,15 @@ def logme_agreement(
     """Kendall's τ, per task of ``suite``, between each transferability estimator (LogME and
     those of :mod:`zoo.recommend.transferability`) and measured fine-tuned accuracy.
 
-    For every task with at least two architectures measured: each architecture's scores on
-    the task's training images (seed 0), against its best mean top-1 over the strategies
-    that start from pretrained weights. τ = 1 means the estimator ranks the backbones
-    exactly as fine-tuning did; with n backbones, τ can reach p < 0.05 (two-sided) only
-    from n = 5 on, so the p-value is reported beside it. ``results`` is one results database
-    or several (a cell stored in more than one counts once); ``archs`` defaults to those in
-    the results with stored weights.
+    First every backbone with weights in the local store (of ``archs``, if given) is scored
+    on every task where ``scores`` (a :class:`ScoreFile`) lacks it. Then, for every task with
+    at least two architectures both measured and scored: each architecture's scores, those of
+    the weights file its cells started from, against its best mean top-1 over the strategies
+    that start from pretrained weights. τ = 1 means the estimator ranks the backbones exactly
+    as fine-tuning did; with n backbones, τ can reach p < 0.05 (two-sided) only from n = 5
+    on, so the p-value is reported beside it. A measured architecture without scores for its
+    weights, or whose cells started from more than one file, is listed as left out.
+    ``results`` is one results database or several (a cell stored in more than one counts once).
     """
     suite = plugins.suites.get(suite) if isinstance(suite, str) else suite
     databases = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
@@ -57,60 +119,58 @@ def logme_agreement(
     fine_tuned = {s.name for s in plugins.strategies if s.pretrained}
     stored = {r.key: r for database in databases for r in ResultsStore(database).rows()}
     cells, _ = reported_cells(r for r in stored.values() if r.suite == suite.name and r.strategy in fine_tuned)
-    measured_with: dict[str, set[str]] = defaultdict(set)
+    if archs:
+        cells = [c for c in cells if c.architecture in archs]
+    measured_with: dict[tuple[str, str], set[str | None]] = defaultdict(set)
     for cell in cells:
-        measured_with[cell.architecture].add((cell.pretraining or {}).get("sha256"))
+        measured_with[cell.task, cell.architecture].add((cell.pretraining or {}).get("sha256") or cell.weights)
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
     for row in accuracy_rows(cells):
         task, arch, mean = row["task"], row["architecture"], row["top1_mean_pct"] / 100
         if mean > best[task].get(arch, (-1.0, ""))[0]:
             best[task][arch] = (mean, row["strategy"])
+
+    score_file = ScoreFile(scores)
     device = device or select_device()
-    wanted = set(archs) if archs else set(stored_architectures(plugins, suite, precision=precision(device)))
-    backbones: dict[str, SuiteBackbone] = {}
+    local = [a for a in stored_architectures(plugins, suite, precision=precision(device)) if not archs or a in archs]
+    for arch in local:
+        backbone = load_backbone(suite, plugins.architectures.get(arch), device)
+        for task in suite.tasks:
+            if score_file.get(backbone.checksum, suite, task) is None:
+                score_file.add(score(plugins, backbone, task))
+
     report = []
     for task in suite.tasks:
-        measured_archs = sorted(a for a in best.get(task.name, {}) if a in wanted)
-        if len(measured_archs) < 2:
+        paired, left_out = {}, {}
+        for arch in sorted(best.get(task.name, {})):
+            shas = measured_with[task.name, arch]
+            record = score_file.get(next(iter(shas)), suite, task) if len(shas) == 1 else None
+            if record is not None:
+                paired[arch] = record
+            else:
+                left_out[arch] = (
+                    f"its cells started from {len(shas)} weights files" if len(shas) > 1
+                    else f"no scores for its weights (sha256 {str(next(iter(shas)))[:8]}…) in {score_file.path}"
+                )
+        if len(paired) < 2:
             continue
-        train, _ = load_selection(plugins.datasets, task.data, seed=0)
-        scores: dict[str, list[float]] = defaultdict(list)
-        for arch in measured_archs:
-            if arch not in backbones:
-                backbones[arch] = same_weights(load_backbone(suite, plugins.architectures.get(arch), device), measured_with[arch])
-            features = backbones[arch].features(train)
-            scores["logme"].append(logme(features.pooled, train.labels))
-            for name, (reads, estimator) in ESTIMATORS.items():
-                scores[name].append(estimator(getattr(features, reads), train.labels))
-        accuracy = [best[task.name][a][0] for a in measured_archs]
-        agreement = {name: kendalltau(values, accuracy) for name, values in scores.items()}
+        names = list(paired)
+        accuracy = [best[task.name][a][0] for a in names]
+        estimators = list(paired[names[0]]["scores"])
+        values = {e: [paired[a]["scores"][e] for a in names] for e in estimators}
+        agreement = {e: kendalltau(values[e], accuracy) for e in estimators}
         report.append(
             {
                 "task": task.name,
                 "quadrant": task.quadrant,
-                "architectures": measured_archs,
+                "architectures": names,
+                "sha256": [paired[a]["sha256"] for a in names],
                 "best_top1": [round(v, 4) for v in accuracy],
-                "best_strategy": [best[task.name][a][1] for a in measured_archs],
-                "scores": {name: [round(v, 4) for v in values] for name, values in scores.items()},
-                "kendall_tau": {name: float(result.statistic) for name, result in agreement.items()},
-                "p_value": {name: float(result.pvalue) for name, result in agreement.items()},
+                "best_strategy": [best[task.name][a][1] for a in names],
+                "scores": {e: [round(v, 4) for v in values[e]] for e in estimators},
+                "kendall_tau": {e: float(result.statistic) for e, result in agreement.items()},
+                "p_value": {e: float(result.pvalue) for e, result in agreement.items()},
+                "left_out": left_out,
             }
         )
     return report
-
-
-def same_weights(backbone: SuiteBackbone, measured_with: set[str | None]) -> SuiteBackbone:
-    """``backbone``, when its weights are the file its fine-tuned cells started from.
-
-    Scoring other weights than the ones fine-tuned compares two networks, not an estimator
-    with its ground truth: a store rebuilt on another machine (whose kernels round
-    differently) holds a different network under the same fingerprint.
-    """
-    if backbone.suite.source is not None and measured_with != {backbone.checksum}:
-        shown = ", ".join(sorted(f"{sha[:8]}…" if sha else "unrecorded" for sha in measured_with))
-        raise ZooError(
-            f"{backbone.variant}: the local weights store holds sha256 {backbone.checksum[:8]}…, but its fine-tuned "
-            f"cells were measured with {shown}; measure them again with these weights (`zoo bench --arch "
-            f"{backbone.arch.name} --fresh --out DIR`, DIR the one holding them) or restore the file they started from"
-        )
-    return backbone
