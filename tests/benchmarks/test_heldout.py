@@ -263,8 +263,7 @@ def render_recommendation(result: dict) -> str:
     lines += [f"- **{r['folder']}**: " + ", ".join(f"{a} {v:.1f} ({s})" for a, (v, s) in r["best_per_architecture"].items())
               for r in result["rows"]]  # fmt: skip
     if result["failed_cells"]:
-        lines += ["", f"{len(result['failed_cells'])} cells did not finish; the means above are over the seeds that did "
-                  "(a learning rate that diverges in the sweep is not chosen; one that diverges on a later seed "
-                  "leaves that seed out):", ""]  # fmt: skip
+        lines += ["", f"{len(result['failed_cells'])} cells did not finish (a learning rate at which any seed "
+                  "diverges is not chosen: the next best rate's seeds train instead):", ""]  # fmt: skip
         lines += [f"- {cell}" for cell in result["failed_cells"]]
     return "\n".join([*lines, "", footer(result)])
