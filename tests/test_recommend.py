@@ -29,6 +29,7 @@ from zoo.recommend.agreement import logme_agreement
 from zoo.recommend.heldout import FOLDERS, write_folder
 from zoo.recommend.placement import Placement, SizeReading, measure_quadrant
 from zoo.recommend.similarity import Calibration, CalibrationPoint, SimilarityReading
+from zoo.recommend.transferability import VERSION
 from zoo.train.strategies import Phase, StrategySpec
 from zoo_plugins import datasets as offline
 
@@ -353,7 +354,7 @@ def test_each_backbone_is_scored_on_the_weights_its_cells_started_from(pretraine
                                 seed=i, status="ok", top1=top1, weights=f"{arch}.mini-x", pretraining={"sha256": sha}))  # fmt: skip
     scores = tmp_path / "transferability.json"
     elsewhere = {"architecture": "resnet18", "variant": "resnet18.mini-x", "sha256": "r" * 64, "suite": MINI, "task": task.name,
-                 "selection": json.loads(json.dumps(dataclasses.asdict(task.data))), "seed": 0, "images": 1,
+                 "selection": json.loads(json.dumps(dataclasses.asdict(task.data))), "seed": 0, "images": 1, "version": VERSION,
                  "scores": {"logme": 9.0, "h_score": 9.0, "nce": 9.0, "leep": 9.0}}  # fmt: skip
     scores.write_text(json.dumps([elsewhere]))
 

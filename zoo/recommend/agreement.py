@@ -32,7 +32,7 @@ from zoo.bench.suites import SuiteSpec, TaskSpec, load_selection
 from zoo.errors import ZooError
 from zoo.leaderboard.tables import accuracy_rows, reported_cells
 from zoo.recommend.logme import logme
-from zoo.recommend.transferability import ESTIMATORS
+from zoo.recommend.transferability import ESTIMATORS, VERSION
 from zoo.train.loop import precision, select_device
 
 if TYPE_CHECKING:
@@ -44,9 +44,9 @@ SCORED_SEED = 0  # the draw of the task's training images every backbone is scor
 class ScoreFile:
     """Transferability scores of pretrained weights on a suite's tasks, as a JSON file.
 
-    One record per (weights sha256, suite, task, the task's data selection): the scores
-    depend on those alone, so a record is computed once, on whichever machine holds those
-    weights, and read on any other.
+    One record per (weights sha256, suite, task, the task's data selection, the estimators'
+    :data:`~zoo.recommend.transferability.VERSION`): the scores depend on those alone, so a
+    record is computed once, on whichever machine holds those weights, and read on any other.
     """
 
     def __init__(self, path: Path):
@@ -55,12 +55,10 @@ class ScoreFile:
 
     def get(self, sha256: str, suite: SuiteSpec, task: TaskSpec) -> dict | None:
         """The record of these weights on ``task`` as ``suite`` now defines it, if scored."""
-        selection = _selection(task)
+        wanted = (sha256, suite.name, task.name, _selection(task), VERSION)
         return next(
-            (r for r in self.records
-             if (r["sha256"], r["suite"], r["task"], r["selection"]) == (sha256, suite.name, task.name, selection)),
-            None,
-        )  # fmt: skip
+            (r for r in self.records if (r["sha256"], r["suite"], r["task"], r["selection"], r.get("version")) == wanted), None
+        )
 
     def add(self, record: dict) -> None:
         self.records.append(record)
@@ -85,7 +83,7 @@ def score(plugins: Zoo, backbone: SuiteBackbone, task: TaskSpec) -> dict:
     return {
         "architecture": backbone.arch.name, "variant": backbone.variant, "sha256": backbone.checksum,
         "suite": backbone.suite.name, "task": task.name, "selection": _selection(task), "seed": SCORED_SEED,
-        "images": len(train), "scores": {name: round(float(value), 6) for name, value in scores.items()},
+        "images": len(train), "version": VERSION, "scores": {name: round(float(value), 6) for name, value in scores.items()},
     }  # fmt: skip
 
 
