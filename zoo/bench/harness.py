@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ import torch
 
 from zoo.bench.grid import Cell, CellGroup, EpochCallback
 from zoo.bench.memory import step_memory_record
-from zoo.bench.results import FAILED, CellResult, ResultsStore
+from zoo.bench.results import FAILED, CellResult, ResultsStore, weights_builds, weights_sha256
 from zoo.bench.runner import CellRunner
 from zoo.bench.sweep import chosen_lrs, group_key, row_lr
 from zoo.errors import WeightsError
@@ -119,20 +119,10 @@ def forget(store: ResultsStore, groups: list[CellGroup]) -> int:
     return store.forget([row.key for row in store.rows() if group_key(row.config) in keys])
 
 
-def weights_builds(rows: Iterable[CellResult]) -> dict[str, set[str]]:
-    """The weights files, by sha256, that the ``ok`` cells of each pretrained variant started from."""
-    builds: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        sha = (row.pretraining or {}).get("sha256")
-        if row.status == "ok" and row.weights and sha:
-            builds[row.weights].add(sha)
-    return builds
-
-
 def check_same_weights(row: CellResult, builds: dict[str, set[str]], store: ResultsStore) -> None:
     """Raise when ``row`` started from another file of its weights variant than the cells
     ``store`` holds: the two would be measurements of two networks under one name."""
-    sha = (row.pretraining or {}).get("sha256")
+    sha = weights_sha256(row)
     known = builds.get(row.weights)
     if row.status != "ok" or not sha or not known or sha in known:
         return

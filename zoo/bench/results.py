@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import sqlite3
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, fields
@@ -131,6 +132,21 @@ def cells_frame(results: Iterable[CellResult]) -> pd.DataFrame:
     holding the values as stored (``object`` dtype: an integer stays an integer beside a
     missing value)."""
     return pd.DataFrame([r.row() for r in results], columns=list(COLUMNS), dtype=object)
+
+
+def weights_sha256(row: CellResult) -> str | None:
+    """The sha256 of the weights file the cell started from (None from scratch or from hub weights)."""
+    return (row.pretraining or {}).get("sha256")
+
+
+def weights_builds(rows: Iterable[CellResult]) -> dict[str, set[str]]:
+    """The weights files, by sha256, that the ``ok`` cells of each pretrained variant started
+    from: more than one for a variant is its fingerprint pretrained again on another machine."""
+    builds: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if row.status == "ok" and row.weights and weights_sha256(row):
+            builds[row.weights].add(weights_sha256(row))
+    return builds
 
 
 class ResultsStore:

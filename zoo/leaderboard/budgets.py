@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from zoo.bench.results import CellResult
+from zoo.bench.results import CellResult, weights_builds
 from zoo.leaderboard.tables import aggregate, first_value, natural_order, ok_frame, records
 from zoo.plugin.registry import natural_key
 
@@ -89,15 +89,10 @@ def pretraining_notes(rows: Iterable[CellResult]) -> list[str]:
     """A note for each weights variant whose reported cells started from different files: the
     same fingerprint pretrained again elsewhere (another machine's kernels round differently),
     so its cells are two experiments under one name."""
-    checksums: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        facts = row.pretraining or {}
-        if row.status == "ok" and facts.get("sha256"):
-            checksums[row.weights].add(facts["sha256"])
     return [
         f"{variant}: its cells started from {len(found)} different weights files (pretrained again on another machine); "
         "rerun its cells with --fresh on one machine to compare like with like"
-        for variant, found in sorted(checksums.items())
+        for variant, found in sorted(weights_builds(rows).items())
         if len(found) > 1
     ]
 

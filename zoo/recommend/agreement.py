@@ -27,7 +27,7 @@ import torch
 from scipy.stats import kendalltau
 
 from zoo.bench.pretrained import SuiteBackbone, load_backbone, stored_architectures
-from zoo.bench.results import ResultsStore
+from zoo.bench.results import ResultsStore, weights_sha256
 from zoo.bench.suites import SuiteSpec, TaskSpec, load_selection
 from zoo.errors import ZooError
 from zoo.leaderboard.tables import accuracy_rows, reported_cells
@@ -121,7 +121,7 @@ def logme_agreement(
         cells = [c for c in cells if c.architecture in archs]
     measured_with: dict[tuple[str, str], set[str | None]] = defaultdict(set)
     for cell in cells:
-        measured_with[cell.task, cell.architecture].add((cell.pretraining or {}).get("sha256") or cell.weights)
+        measured_with[cell.task, cell.architecture].add(weights_sha256(cell) or cell.weights)
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
     for row in accuracy_rows(cells):
         task, arch, mean = row["task"], row["architecture"], row["top1_mean_pct"] / 100
