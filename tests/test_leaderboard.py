@@ -25,6 +25,7 @@ from zoo.cli.main import main
 from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.confidence import SeedRun, decode_correct, encode_correct
 from zoo.leaderboard.pareto import pareto_front
+from zoo.leaderboard.plots import leaderboard_plots
 from zoo.leaderboard.rule import rule_of_thumb
 from zoo.leaderboard.tables import latest_cells
 from zoo.leaderboard.verdict import OVERALL, Contender, decide
@@ -382,6 +383,22 @@ def test_the_pareto_front_per_quadrant(written):
     front = {(r["architecture"], r["strategy"]) for r in pareto if r["on_front"]}
     assert front == {("resnet18", "linear_probe"), (EVIL, "full")}
     assert by(pareto, architecture=EVIL, strategy="full")["infer_images_per_second"] == 3000.0
+
+
+def test_throughputs_of_two_machines_are_not_compared():
+    """A run resumed on a machine five times faster: resnet18's cells there read 5,000 images/s,
+    which would push the other network (3,000 on the slower machine) off a common front."""
+    fast = ENV | {"device_name": "Fast CPU"}
+    rows = [dataclasses.replace(r, environment=fast, infer_images_per_second=5 * (r.infer_images_per_second or 0))
+            if r.architecture == "resnet18" else r for r in make_rows()]  # fmt: skip
+    board = build_leaderboard(rows, strategy_rule(zoo.get_zoo()))
+    pareto = [r for r in board.table("pareto").rows if r["task"] == "faces_small"]
+    assert {(r["device"], r["architecture"], r["strategy"]): r["on_front"] for r in pareto} == {
+        ("Fast CPU", "resnet18", "linear_probe"): True, ("Fast CPU", "resnet18", "full"): False,
+        ("Test CPU", EVIL, "linear_probe"): False, ("Test CPU", EVIL, "full"): True,
+    }  # fmt: skip
+    plots = {p.filename for p in leaderboard_plots(board)}
+    assert {"accuracy_speed_lab_faces_small_5ep_Fast_CPU.png", "accuracy_speed_lab_faces_small_5ep_Test_CPU.png"} <= plots
 
 
 def test_environment_suite_and_plugins(written):

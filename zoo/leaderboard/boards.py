@@ -149,11 +149,11 @@ def build_leaderboard(
               trainable_rows(cells), "Parameters a strategy trained in at least one phase."),
         Table("memory_pareto", "Accuracy against training step memory: the Pareto front",
               TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"),
-                                      ("top1_mean_pct", "top-1 mean", ".2f"), ("step_peak_bytes", "step peak MiB", "mib"),
-                                      ("on_front", "on the front")),
+                                      ("top1_mean_pct", "top-1 mean", ".2f"), ("device", "device"),
+                                      ("step_peak_bytes", "step peak MiB", "mib"), ("on_front", "on the front")),
               pareto_rows(cells, accuracy, "step_peak_bytes"),
-              "On the front: no other (architecture, strategy) is at least as accurate and needs at most as much memory "
-              "to train, and is better in one."),
+              "On the front: no other (architecture, strategy) measured on the same device is at least as accurate and "
+              "needs at most as much memory to train, and is better in one."),
     ])  # fmt: skip
     verdict_board = Board("verdict", "Quadrant verdict", [
         Table("verdict", "Which strategy won, and does the size–similarity rule agree?",
@@ -166,10 +166,11 @@ def build_leaderboard(
               verdicts, VERDICT_RULE),
         Table("pareto", "Accuracy against inference throughput: the Pareto front",
               TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"),
-                                      ("top1_mean_pct", "top-1 mean", ".2f"), ("infer_images_per_second", "images/s", ",.1f"),
-                                      ("on_front", "on the front")),
-              pareto_rows(cells, accuracy), "On the front: no other (architecture, strategy) is at least as accurate and "
-                                            "as fast, and better in one."),
+                                      ("top1_mean_pct", "top-1 mean", ".2f"), ("device", "device"),
+                                      ("infer_images_per_second", "images/s", ",.1f"), ("on_front", "on the front")),
+              pareto_rows(cells, accuracy), "On the front: no other (architecture, strategy) measured on the same device "
+                                            "is at least as accurate and as fast, and better in one. Throughputs measured "
+                                            "on different machines are not compared: each device has its own front."),
     ], verdict_notes + registration_notes({c.strategy for c in cells if c.strategy}, rule))  # fmt: skip
     budgets_board = Board("budgets", "Budgets, convergence and learning rates", [
         Table("budgets", "How long each reported cell trained, and what doubling its budget would change",

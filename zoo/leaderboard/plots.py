@@ -54,6 +54,14 @@ def _suite_slug(suite: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", suite).strip("_") or "suite"
 
 
+def per_device(points: Sequence[Mapping]) -> list[tuple[str, str, list[Mapping]]]:
+    """The Pareto points of each device, as (file-name suffix, device, points): each device has
+    its own front, so its own plot. The suffix is empty when one device measured them all."""
+    device = lambda p: str(p.get("device") or "an unnamed device")  # noqa: E731
+    devices = list(dict.fromkeys(map(device, points)))
+    return [("" if len(devices) == 1 else f"_{_suite_slug(d)}", d, [p for p in points if device(p) == d]) for d in devices]
+
+
 def _png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
@@ -240,14 +248,13 @@ def leaderboard_plots(board: Leaderboard) -> list[Plot]:
         while slug in slugs:  # names that differ only in characters a file name cannot hold
             slug += "_"
         slugs.add(slug)
-        points = [p for p in pareto if task_key(p) == key]
-        if points:
-            plots.append(Plot(f"accuracy_speed_{slug}.png", f"{title}: accuracy against inference speed",
-                              tradeoff_plot(points, "infer_images_per_second", "inference throughput, images/s", title)))  # fmt: skip
-        points = [p for p in memory if task_key(p) == key]
-        if points:
-            plots.append(Plot(f"accuracy_memory_{slug}.png", f"{title}: accuracy against training step memory",
-                              tradeoff_plot(points, "step_peak_bytes", "training step peak memory, MiB", title)))  # fmt: skip
+        for suffix, device, points in per_device([p for p in pareto if task_key(p) == key]):
+            plots.append(Plot(f"accuracy_speed_{slug}{suffix}.png", f"{title}: accuracy against inference speed on {device}",
+                              tradeoff_plot(points, "infer_images_per_second", "inference throughput, images/s",
+                                            f"{title}\non {device}")))  # fmt: skip
+        for suffix, device, points in per_device([p for p in memory if task_key(p) == key]):
+            plots.append(Plot(f"accuracy_memory_{slug}{suffix}.png", f"{title}: accuracy against training step memory on {device}",
+                              tradeoff_plot(points, "step_peak_bytes", "training step peak memory, MiB", f"{title}\non {device}")))  # fmt: skip
         rows = [r for r in accuracy if task_key(r) == key]
         plots.append(Plot(f"heatmap_{slug}.png", f"{title}: mean top-1 per strategy and architecture", heatmap_plot(rows, title),
                           section="heatmaps"))  # fmt: skip
