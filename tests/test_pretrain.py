@@ -12,6 +12,7 @@ from zoo.bench.suites import DataSelection
 from zoo.cli.main import main
 from zoo.errors import ZooError
 from zoo.models.weights import WeightsStore
+from zoo.train.checkpoint import Checkpoint
 from zoo.train.loop import Recipe
 from zoo_plugins import datasets as offline
 
@@ -66,6 +67,38 @@ def test_a_changed_recipe_or_source_makes_new_weights(tiny_suite):
     second, trained = pretrain(zoo.get_zoo().datasets, longer, arch, device=CPU)
     assert trained and second.metadata["epochs"] == 2
     assert {e.tag for e in WeightsStore().entries("simple_cnn")} == {first.tag, second.tag}
+
+
+def test_a_stopped_pretraining_goes_on_from_its_last_epoch_to_the_same_weights(tiny_suite, tmp_path, monkeypatch):
+    suite = dataclasses.replace(tiny_suite, pretrain_recipe=Recipe(epochs=4, batch_size=32))  # augmented, with dropout
+    arch, datasets = zoo.get_zoo().architectures.get("simple_cnn"), zoo.get_zoo().datasets
+    whole, _ = pretrain(datasets, suite, arch, device=CPU, store=WeightsStore(tmp_path / "whole"))
+
+    store = WeightsStore(tmp_path / "stopped")
+    partial = store.partial_path(arch.name, whole.tag)
+    save = Checkpoint.save
+
+    def killed_after_epoch_two(self, state):
+        save(self, state)
+        if state["epochs"] == 2:
+            raise KeyboardInterrupt  # the session's time limit
+
+    monkeypatch.setattr(Checkpoint, "save", killed_after_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(datasets, suite, arch, device=CPU, store=store)
+    assert partial.is_file() and store.find(arch.name, whole.tag) is None
+    monkeypatch.undo()
+
+    resumed, trained = pretrain(datasets, suite, arch, device=CPU, store=store)
+    assert trained and resumed.sha256 == whole.sha256, "the resumed run ended elsewhere than the uninterrupted one"
+    assert resumed.metadata["resumed_at_epoch"] == 2 and whole.metadata["resumed_at_epoch"] == 0
+    assert resumed.metadata["curve"] == whole.metadata["curve"] and not partial.exists()
+
+    torn = WeightsStore(tmp_path / "torn")
+    torn.partial_path(arch.name, whole.tag).parent.mkdir(parents=True)
+    torn.partial_path(arch.name, whole.tag).write_bytes(b"cut short while written")
+    again, _ = pretrain(datasets, suite, arch, device=CPU, store=torn)
+    assert again.sha256 == whole.sha256 and again.metadata["resumed_at_epoch"] == 0
 
 
 def test_an_architectures_epoch_scale_raises_its_cap_alone():

@@ -8,7 +8,10 @@ picked up silently, and a machine with an empty store rebuilds the same network 
 
 Pretraining runs until more of it no longer helps: it early-stops on a validation split held
 out of the source's training images (:func:`zoo.train.loop.fit`), with the recipe's epochs as a
-cap, and the weights' metadata keep the validation curve and the source test accuracy.
+cap, and the weights' metadata keep the validation curve and the source test accuracy. It
+keeps its state after every epoch beside the weights (:mod:`zoo.train.checkpoint`): a large
+backbone on a slow CPU needs more than one sitting, and a stopped pretraining goes on from its
+last finished epoch to the same weights.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from zoo.models.architectures import ArchitectureSpec, create_model
 from zoo.models.weights import StoredWeights, WeightsStore
 from zoo.plugin.registry import Registry
 from zoo.progress import progress
+from zoo.train.checkpoint import Checkpoint
 from zoo.train.loop import Recipe, device_name, evaluate, fit
 
 PRETRAIN_SEED = 0
@@ -123,6 +127,7 @@ def pretrain(
 
     torch.manual_seed(PRETRAIN_SEED)
     model = create_model(arch, num_classes=len(train.classes), img_size=job.input_size[1]).to(device)
+    checkpoint = Checkpoint(store.partial_path(arch.name, job.tag), job.tag)
     started = time.perf_counter()
     with progress(f"pretrain {arch.name} on {suite.name}", recipe.epochs) as bar:
         stats = fit(
@@ -133,6 +138,7 @@ def pretrain(
             device=device,
             validation=val_set,
             on_epoch=lambda epoch, loss: bar.update(epoch, f"loss {loss:.3f}"),
+            checkpoint=checkpoint,
         )
     accuracy = evaluate(model, test_set, device, recipe.precision)
     entry = store.save(
@@ -160,11 +166,13 @@ def pretrain(
         source_test_accuracy=round(accuracy.top1, 4),
         source_test_mean_per_class=round(accuracy.mean_per_class, 4),
         train_images_per_second=round(stats.images_per_second, 1),
-        seconds=round(time.perf_counter() - started, 1),
+        seconds=round(stats.earlier_seconds + time.perf_counter() - started, 1),
+        resumed_at_epoch=stats.resumed_at,  # 0: in one go
         device=str(device),
         torch_version=torch.__version__,
         zoo_version=__version__,
         machine=device_name(device),
         precision=recipe.precision,
     )
+    checkpoint.remove()
     return entry, True

@@ -122,6 +122,10 @@ class WeightsStore:
         stem = self.root / f"{architecture}.{tag}"
         return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
+    def partial_path(self, architecture: str, tag: str) -> Path:
+        """Where the training of these weights keeps its state until they are saved."""
+        return self.root / f"{architecture}.{tag}.partial.pt"
+
     def save(self, architecture: str, tag: str, state: Mapping[str, torch.Tensor], **metadata) -> StoredWeights:
         """Write weights and their metadata; an existing entry of that name is replaced whole."""
         self.root.mkdir(parents=True, exist_ok=True)

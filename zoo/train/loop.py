@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.errors import ZooError
+from zoo.train.checkpoint import Checkpoint
 
 
 class Batched(Protocol):
@@ -139,6 +140,8 @@ class TrainStats:
     val_top1: float | None = None  # validation accuracy of those weights
     val_loss: float | None = None
     curve: list[dict] = dataclasses.field(default_factory=list)  # per epoch: lr factor, train and validation loss, top-1
+    resumed_at: int = 0  # epochs a stopped run had finished before this one went on from its checkpoint
+    earlier_seconds: float = 0.0  # the wall time of those epochs
 
     @property
     def images_per_second(self) -> float:
@@ -189,6 +192,7 @@ def fit(
     eval_modules: Iterable[nn.Module] = (),
     penalty: Callable[[], torch.Tensor] | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> TrainStats:
     """Train ``model`` on ``data`` (already on ``device``) following ``recipe``.
 
@@ -201,7 +205,10 @@ def fit(
     :param penalty: a term added to every step's loss (a regulariser), computed in fp32
         outside autocast; the training loss reported includes it, validation losses do not.
     :param on_epoch: called with (epoch, mean loss) after each epoch, for progress display.
+    :param checkpoint: where to keep the state after each epoch and to go on from (see
+        :mod:`zoo.train.checkpoint`); the caller removes it once the result is safe.
     """
+    started = time.perf_counter()
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     groups = list(param_groups) if param_groups is not None else [{"params": [p for p in model.parameters() if p.requires_grad]}]
@@ -220,8 +227,20 @@ def fit(
     total = steps_per_epoch * recipe.epochs
     warmup = max(WARMUP_MIN_STEPS, round(recipe.warmup_epochs * steps_per_epoch))
     plateau = _Plateau(recipe) if validation is not None else None
-    step, seconds, seen, loss_value, epochs_run = 0, 0.0, 0, float("nan"), 0
-    for epoch in range(recipe.epochs):
+    step, seconds, seen, loss_value, epochs_run, earlier = 0, 0.0, 0, float("nan"), 0, 0.0
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        if device.type == "cuda":
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        if plateau is not None:
+            vars(plateau).update(saved["plateau"])
+        step, seconds, seen, loss_value, epochs_run, earlier = (saved[k] for k in ("step", "seconds", "seen", "loss", "epochs", "wall"))
+    resumed_at = epochs_run
+    for epoch in range(resumed_at, recipe.epochs):
         model.train()
         for module in eval_modules:
             module.eval()
@@ -257,7 +276,14 @@ def fit(
             val_loss, val_top1 = validation_score(model, validation, device, recipe.precision)
             if not plateau.update(model, epochs_run, scale, train_loss, val_loss, val_top1):
                 break
-    stats = TrainStats(epochs_run, step, seen, seconds, loss_value, cap=recipe.epochs)
+        if checkpoint is not None:
+            checkpoint.save({
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+                "plateau": vars(plateau) if plateau is not None else None, "step": step, "seconds": seconds, "seen": seen,
+                "loss": loss_value, "epochs": epochs_run, "wall": earlier + time.perf_counter() - started,
+            })  # fmt: skip
+    stats = TrainStats(epochs_run, step, seen, seconds, loss_value, cap=recipe.epochs, resumed_at=resumed_at, earlier_seconds=earlier)
     if plateau is not None:
         plateau.restore(model)
         stats.best_epoch, stats.val_top1, stats.val_loss, stats.curve = plateau.best_epoch, plateau.best_top1, plateau.best_loss, plateau.curve
