@@ -122,7 +122,7 @@ def test_a_rerun_retries_the_failed_cells_only_and_counts_their_attempts(tiny_zo
 
 
 def test_bench_exits_1_listing_the_failed_cells_and_0_once_they_pass(tiny_zoo, tmp_path, capsys, monkeypatch):
-    argv = ["bench", "--suite", "tiny", "--arch", "simple_cnn", "--task", "digits_tiny", "--out", str(tmp_path)]
+    argv = ["bench", "--suite", "tiny", "--arch", "simple_cnn", "--task", "digits_tiny", "--out", str(tmp_path), "--no-leaderboard"]
     assert main([*argv, "--strategy", "linear_probe,test_bug"]) == 1
     out = capsys.readouterr().out
     assert "2 cells: 2 run, 0 already stored, 1 failed" in out
@@ -213,7 +213,7 @@ def test_a_killed_bench_resumes_without_repeating_or_losing_a_cell(tmp_path, har
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(site)}  # $ZOO_HOME: this test's, with the session's step memory figures
     argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn",
-            "--strategy", "linear_probe,scratch", "--seeds", "2", "--out", str(out)]  # fmt: skip
+            "--strategy", "linear_probe,scratch", "--seeds", "2", "--out", str(out), "--no-leaderboard"]  # fmt: skip
     database = out / "results.sqlite"
 
     def stored() -> list[tuple]:
@@ -245,7 +245,7 @@ def test_two_benches_on_one_directory_store_every_cell_once(tmp_path, harness_pl
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(harness_plugin_site)}  # $ZOO_HOME: this test's, as above
     argv = [sys.executable, "-m", "zoo.cli.main", "bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "scratch",
-            "--task", "digits_tiny", "--seeds", "2", "--out", str(out), "--wait"]  # fmt: skip
+            "--task", "digits_tiny", "--seeds", "2", "--out", str(out), "--wait", "--no-leaderboard"]  # fmt: skip
     store = ResultsStore(out / "results.sqlite")
     # Both queue behind this test's hold on the directory, then race for it when it lets go.
     with store.lock():
@@ -297,7 +297,7 @@ def test_a_bench_fills_in_the_step_memory_stored_cells_lack_and_nothing_else(tin
     with sqlite3.connect(store.path) as db:  # as a database written before step memory was measured
         db.execute("UPDATE cells SET step_memory = NULL")
     assert main(["bench", "--suite", "tiny", "--arch", "simple_cnn", "--strategy", "linear_probe", "--task", "digits_tiny",
-                 "--seeds", "1", "--out", str(tmp_path)]) == 0  # fmt: skip
+                 "--seeds", "1", "--out", str(tmp_path), "--no-leaderboard"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "0 run, 1 already stored" in out and "step memory measured for 1 stored cells that lacked it" in out
     [after] = store.rows()

@@ -532,6 +532,9 @@ def test_zoo_bench_writes_the_leaderboards_at_the_end(tmp_path, capsys, monkeypa
 
     monkeypatch.setattr(zoo.bench.harness, "run_grid", run_grid)
     argv = ["bench", "--arch", "simple_cnn", "--strategy", "scratch", "--task", "digits_small", "--device", "cpu", "--out", str(tmp_path)]
+    assert main([*argv, "--no-leaderboard"]) == 1
+    assert "leaderboard files written" not in capsys.readouterr().out
+    assert not (tmp_path / "leaderboard.json").exists() and not (tmp_path / "index.html").exists()
     assert main(argv) == 1  # the known rows hold failed cells; without them, the grid's cells did not run
     captured = capsys.readouterr()
     if stored:

@@ -383,6 +383,7 @@ def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task
     assert team.status == "ok" and team.quadrant == "Q3" and team.config["data_root"] == str(folder.resolve())
     assert (tmp_path / "out" / "leaderboard.md").read_text().count("data_digits_small") >= 1
 
+    argv.append("--no-leaderboard")
     assert main(argv) == 0
     assert "2 cells: 0 run, 2 already stored" in capsys.readouterr().out
     (folder / "0" / "00000.png").touch()  # the folder changed: its cells are new, the suite's are not
@@ -392,7 +393,7 @@ def test_bench_runs_a_team_folder_as_one_more_task_in_its_measured_quadrant(task
 
 def test_bench_data_alone_runs_only_the_folder(task_folders, pretrained, tmp_path, capsys):
     argv = ["bench", "--arch", "simple_cnn", "--strategy", "linear_probe", "--seeds", "1", "--epochs", "1",
-            "--data", str(task_folders["fashion_footwear_small"]), "--out", str(tmp_path / "out")]  # fmt: skip
+            "--data", str(task_folders["fashion_footwear_small"]), "--out", str(tmp_path / "out"), "--no-leaderboard"]  # fmt: skip
     assert main(argv) == 0
     assert {r.task for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows()} == {"data_fashion_footwear_small"}
 

@@ -98,7 +98,8 @@ def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device)
             print(f"  failed in an earlier run, kept (--no-retry): {cell.label}")
         if filled:
             print(f"step memory measured for {filled} stored cells that lacked it")
-    _write_bench_leaderboards(args.out, args.json)
+    if not args.no_leaderboard:
+        _write_bench_leaderboards(args.out, args.json)
     broken = [r.name for r in zoo.get_zoo().reports.values() if r.errors]
     return EXIT_FAILED if failed or kept or unrun or broken else 0
 

@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="if another zoo bench is writing to --out, wait for it to finish instead of stopping")
     cmd.add_argument("--no-retry", action="store_true",
                      help="keep cells stored as error, oom or diverged instead of running them again")
+    cmd.add_argument("--no-leaderboard", action="store_true",
+                     help="store the cells but leave the leaderboards in --out as they are (several benches into one "
+                          "directory, then one `zoo leaderboard`)")
     cmd.add_argument("--executor", choices=("local", "ray"), default="local",
                      help="run cells one by one in this process, or as Ray tasks (needs zoo[ray]) (default: %(default)s)")
     cmd.add_argument("--ray-address", metavar="ADDRESS",
