@@ -144,8 +144,8 @@ def weights_builds(rows: Iterable[CellResult]) -> dict[str, set[str]]:
     from: more than one for a variant is its fingerprint pretrained again on another machine."""
     builds: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        if row.status == "ok" and row.weights and weights_sha256(row):
-            builds[row.weights].add(weights_sha256(row))
+        if row.status == "ok" and row.weights and (sha := weights_sha256(row)):
+            builds[row.weights].add(sha)
     return builds
 
 
