@@ -237,6 +237,17 @@ def test_the_overall_interval_resamples_every_architecture_together():
     assert vgg["margin_points"] == pytest.approx(1.0) and vgg["ci_low_points"] < overall["ci_low_points"]
 
 
+def test_the_margin_is_over_the_seeds_its_interval_resamples():
+    """A strategy short of a seed: the means differ over unlike seeds (linear_probe's 2 points
+    ahead on seed 2 alone), but the margin is the paired difference the interval is about."""
+    rows = [cell("t", "Q4", "resnet18", "linear_probe", s, known(N, k, s)) for s, k in enumerate((800, 800, 900))]
+    rows += [cell("t", "Q4", "resnet18", "full", s, known(N, 780, s)) for s in range(2)]
+    verdict = by(verdicts_of(rows), scope="resnet18")
+    assert verdict["seeds"] == 2 and verdict["margin_points"] == pytest.approx(2.0)  # not 83.33 - 78.00
+    assert verdict["ci_low_points"] < verdict["margin_points"] < verdict["ci_high_points"]
+    assert verdict["verdict"].endswith(", on the 2 seeds both have): decisive")
+
+
 def test_without_per_image_results_the_interval_is_over_the_seeds_or_unknown():
     rows = [cell("t", "Q4", "resnet18", "linear_probe", s, known(N, 800 + 10 * s, s)) for s in range(3)]
     rows += [cell("t", "Q4", "resnet18", "full", s, known(N, 760, s)) for s in range(2)]

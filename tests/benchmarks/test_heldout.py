@@ -228,7 +228,7 @@ def check(name: str, rec, cells: list[CellResult]) -> dict:
         "strategy_from": rec.as_dict()["recommendation"]["strategy_from"],
         "measured": {s: round(v, 2) for s, v in sorted(mine.items(), key=lambda item: -item[1])},
         "winner": winner,
-        "lead_points": round(mine[winner] - mine[rec.strategy], 2),
+        "lead_points": round(interval.estimate if interval.estimate is not None else mine[winner] - mine[rec.strategy], 2),
         "ci_low_points": None if not interval.known else round(interval.low, 2),
         "ci_high_points": None if not interval.known else round(interval.high, 2),
         "seeds": statistics.median(r["seeds"] for r in accuracy),

@@ -33,6 +33,7 @@ number of test images.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -76,6 +77,7 @@ class Interval:
     high: float | None
     seeds: int  # seeds both strategies have on every architecture: those resampled
     images: int | None  # test images resampled; None when the bootstrap was over the seeds alone
+    estimate: float | None = None  # the difference on those seeds, the interval's centre; None without a common seed
 
     @property
     def known(self) -> bool:
@@ -139,6 +141,9 @@ def margin_interval(
     common = sorted(set.intersection(*(set(ra) & set(rb) for ra, rb in zip(a, b)))) if a else []
     if not common:
         return Interval(None, None, 0, None)
+    # The margin the interval is about: over the seeds both have, which a mean over all of a
+    # strategy's seeds is not when one of them lacks a seed.
+    estimate = 100 * statistics.fmean(sum(ra[s].top1 - rb[s].top1 for ra, rb in zip(a, b)) for s in common) / len(a)
     pairs = [(ra[s], rb[s]) for ra, rb in zip(a, b) for s in common]
     sizes = {len(run.correct) if run.correct is not None else None for pair in pairs for run in pair}
     if None not in sizes and len(sizes) == 1:
@@ -152,7 +157,7 @@ def margin_interval(
         differences = np.array([[sum(ra[s].top1 - rb[s].top1 for ra, rb in zip(a, b))] for s in common])
         means = bootstrap_means(differences, resample_images=False, replicates=replicates, seed=seed)
     else:
-        return Interval(None, None, len(common), None)
+        return Interval(None, None, len(common), None, estimate)
     tail = 100 * (1 - LEVEL) / 2
     low, high = np.percentile(100 * means / len(a), [tail, 100 - tail])
-    return Interval(float(low), float(high), len(common), images)
+    return Interval(float(low), float(high), len(common), images, estimate)

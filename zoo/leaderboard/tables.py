@@ -38,7 +38,8 @@ How the numbers are combined
     quadrant, the seed strategies first, then by name; a seed strategy no longer registered
     keeps DESIGN's place, a variant such as ``partial:k=3`` competes but is never the pick);
   - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
-    disagree, or minus the runner-up's when they agree (how clearly the rule's pick won);
+    disagree, or minus the runner-up's when they agree (how clearly the rule's pick won),
+    over the seeds both have, so that it is the difference its interval is about;
   - *interval*: a 95% confidence interval of that margin by a paired, hierarchical bootstrap
     (:mod:`zoo.leaderboard.confidence`) that resamples the seeds both strategies have and the test images,
     the same ones for both; over the seeds alone where a cell lacks its per-image results,

@@ -7,7 +7,8 @@ Per task setting, once per architecture and once overall:
 - *recommended*: the rule of thumb's pick among the strategies present
   (:func:`zoo.leaderboard.rule.rule_of_thumb`);
 - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
-  disagree, or minus the runner-up's when they agree (how clearly the rule's pick won);
+  disagree, or minus the runner-up's when they agree (how clearly the rule's pick won), over
+  the seeds both have;
 - *interval*: a 95% confidence interval of that margin by a paired, hierarchical bootstrap
   (:mod:`zoo.leaderboard.confidence`); the verdict is *decisive* only when it lies above zero;
 - the *overall* line takes, per strategy, the mean over architectures of its mean top-1.
@@ -34,6 +35,7 @@ VERDICT_RULE = (  # shown under the verdict table
     "Won: the highest mean top-1. Rule: the strategy whose registered quadrants name the task's quadrant "
     "(DESIGN: Q1 full, Q2 partial, Q3 partial or deeper, Q4 linear_probe; the seed strategies first). "
     "The margin is the winner's lead over the rule's pick when they disagree, over the runner-up when they agree, "
+    "on the seeds both have, "
     f"with a 95% confidence interval from a paired, hierarchical bootstrap ({REPLICATES:,} replicates resampling the seeds "
     "both strategies have and the test images, the same for both); it is decisive only when the interval lies above "
     "zero. Without per-image results the bootstrap is over the seeds alone, and with a single seed as well there is no interval. "
@@ -60,8 +62,10 @@ def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Se
     winner = ranked[0]
     pick = next((c for c in contenders if c.strategy == recommended), None)
     other = (ranked[1] if len(ranked) > 1 else None) if pick is winner else pick
-    margin = winner.mean - other.mean if other else None
     interval = margin_interval(winner.runs, other.runs) if other else None
+    # Paired, as the interval is: over the seeds both strategies have (every seed, once each
+    # cell of the setting has all of them).
+    margin = (interval.estimate if interval.estimate is not None else winner.mean - other.mean) if other else None
     # One seed: the interval sees test-set sampling only, not the spread between training
     # draws, which is what a verdict about strategies must beat; it is shown, never decisive.
     decisive = interval.low > 0 if interval is not None and interval.known and interval.seeds >= MIN_SEEDS else None
@@ -97,6 +101,8 @@ def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | No
             return head + "; no seed measured for both: interval unknown"
         return head + "; one seed and no per-image results: interval unknown"
     over = "" if interval.images else ", seeds alone: no per-image results"
+    if interval.seeds < max(winner.seeds, other.seeds):
+        over += f", on the {interval.seeds} seeds both have"
     if interval.seeds < MIN_SEEDS:
         return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f} over test images alone): one seed, not called decisive"
     return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {'decisive' if decisive else 'not decisive'}"
