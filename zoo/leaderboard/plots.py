@@ -45,13 +45,14 @@ def task_title(key: tuple) -> str:
     return f"{quadrant} {task} ({suite}, at most {epochs} epochs)"
 
 
-def _slug(key: tuple) -> str:
+def _task_slug(key: tuple) -> str:
     suite, task, _, epochs = key
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{suite}_{task}_{epochs}ep").strip("_") or "task"
+    return _slug(f"{suite}_{task}_{epochs}ep", "task")
 
 
-def _suite_slug(suite: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", suite).strip("_") or "suite"
+def _slug(name: str, fallback: str) -> str:
+    """``name`` made safe for a file name; ``fallback`` when nothing of it is left."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or fallback
 
 
 def per_device(points: Sequence[Mapping]) -> list[tuple[str, str, list[Mapping]]]:
@@ -59,7 +60,7 @@ def per_device(points: Sequence[Mapping]) -> list[tuple[str, str, list[Mapping]]
     its own front, so its own plot. The suffix is empty when one device measured them all."""
     device = lambda p: str(p.get("device") or "an unnamed device")  # noqa: E731
     devices = list(dict.fromkeys(map(device, points)))
-    return [("" if len(devices) == 1 else f"_{_suite_slug(d)}", d, [p for p in points if device(p) == d]) for d in devices]
+    return [("" if len(devices) == 1 else f"_{_slug(d, 'device')}", d, [p for p in points if device(p) == d]) for d in devices]
 
 
 def _png(fig: Figure) -> bytes:
@@ -232,7 +233,7 @@ def matrix_plots(board: Leaderboard) -> list[Plot]:
     for suite in sorted({str(v["suite"]) for v in deciding}, key=natural_key):
         here = [v for v in deciding if str(v["suite"]) == suite]
         rule = {v["quadrant"]: v["recommended"] for v in here}
-        slug = _suite_slug(suite)
+        slug = _slug(suite, "suite")
         title = f"{suite}: the measured winner in each quadrant of the size–similarity matrix"
         plots.append(Plot(f"matrix_{slug}.png", title, quadrant_matrix_plot(here, rule, title), section="answer"))
     return plots
@@ -244,7 +245,7 @@ def leaderboard_plots(board: Leaderboard) -> list[Plot]:
     pareto, memory, accuracy = board.table("pareto").rows, board.table("memory_pareto").rows, board.table("accuracy").rows
     plots, slugs = matrix_plots(board), set()
     for key in dict.fromkeys(task_key(r) for r in accuracy):  # accuracy is in task order
-        title, slug = task_title(key), _slug(key)
+        title, slug = task_title(key), _task_slug(key)
         while slug in slugs:  # names that differ only in characters a file name cannot hold
             slug += "_"
         slugs.add(slug)
@@ -262,7 +263,7 @@ def leaderboard_plots(board: Leaderboard) -> list[Plot]:
             plots.append(Plot(f"learning_curves_{slug}.png", f"{title}: validation top-1 per epoch, seed 0",
                               learning_curve_plot(board.curves[key], f"{title}: validation top-1, seed 0")))  # fmt: skip
     for suite, curves in sorted(board.pretraining_curves.items(), key=lambda item: natural_key(str(item[0]))):
-        slug = _suite_slug(str(suite))
+        slug = _slug(str(suite), "suite")
         title = f"{suite}: pretraining on the source"
         plots.append(Plot(f"pretraining_{slug}.png", f"{title}, validation top-1 per epoch", pretraining_plot(curves, title)))
     return plots
