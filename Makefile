@@ -36,7 +36,7 @@ heldout: setup data
 	ZOO_HELDOUT=1 $(BIN)/pytest tests/benchmarks/test_heldout.py --benchmark-only -s
 
 # LogME, H-score, NCE and LEEP against fine-tuned accuracy on mini's tasks, over every backbone
-# with mini weights: the default run's cells (runs/mini/), the others benched into runs/ranking/
+# with mini weights: the default run's cells (leaderboards/), the others benched into runs/ranking/
 # (resumable); the local weights are scored into runs/ranking/transferability.json (by sha256,
 # so weights made on other machines count once scored there); writes leaderboards/ranking.{json,md}.
 ranking: setup data

@@ -7,7 +7,7 @@ training images) and fine-tuned by the strategies that start from its weights; K
 between each estimator and the best fine-tuned mean top-1 says how well it ranks them
 (:func:`zoo.recommend.agreement.logme_agreement`). τ can reach p < 0.05 only from five backbones on.
 
-The default run's backbones come with their cells in ``runs/mini/`` (``zoo bench``'s
+The default run's backbones come with their cells in ``leaderboards/`` (``zoo bench``'s
 default grid); every other backbone with mini weights is benched here with the pretrained
 strategies into ``runs/ranking/`` (resumable). Each backbone with weights in the local store
 is scored into ``runs/ranking/transferability.json``, keyed by its weights' sha256, so that
@@ -31,7 +31,7 @@ from zoo.cli.main import main
 from zoo.recommend.agreement import logme_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_RUN = ROOT / "runs" / "mini"
+DEFAULT_RUN = ROOT / "leaderboards"
 RUNS = ROOT / "runs" / "ranking"
 SCORES = RUNS / "transferability.json"
 
