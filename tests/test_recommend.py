@@ -186,12 +186,12 @@ def test_an_undecided_verdict_leaves_the_rule_of_thumb(task_folders, pretrained,
     assert "strategy:  linear_probe" in out
     assert (
         f"Measured on fashion_footwear_small ({path}) on resnet18, the only architecture measured: disagree: partial beat "
-        "the rule's linear_probe by 9.00 points; one seed and no per-image results: interval unknown." in out
-    )
+        "the rule's linear_probe by 10.00 points; one seed and no per-image results: interval unknown." in out
+    )  # on seed 0, the one both have: 80 - 70
     assert "The verdict is not decisive, so the rule of thumb's linear_probe is recommended." in out
     header, *behind = out.split(f"verdict in Q4 ({path}):\n")[1].splitlines()
     assert header.split() == ["TASK", "SCOPE", "WON", "RULE", "MARGIN", "95%", "CI", "DECISIVE"]
-    assert [line.split() for line in behind] == [["fashion_footwear_small", "resnet18", "partial", "linear_probe", "9.00", "unknown", "–"]]
+    assert [line.split() for line in behind] == [["fashion_footwear_small", "resnet18", "partial", "linear_probe", "10.00", "unknown", "–"]]
     assert not any("digits_large" in line for line in behind)
 
 
