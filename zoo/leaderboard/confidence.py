@@ -77,7 +77,7 @@ class Interval:
     high: float | None
     seeds: int  # seeds both strategies have on every architecture: those resampled
     images: int | None  # test images resampled; None when the bootstrap was over the seeds alone
-    estimate: float | None = None  # the difference on those seeds, the interval's centre; None without a common seed
+    estimate: float | None = None  # A minus B on those seeds, the margin the interval is of; None without a common seed
 
     @property
     def known(self) -> bool:
