@@ -141,9 +141,10 @@ def margin_interval(
     common = sorted(set.intersection(*(set(ra) & set(rb) for ra, rb in zip(a, b)))) if a else []
     if not common:
         return Interval(None, None, 0, None)
+    top1_differences = [sum(ra[s].top1 - rb[s].top1 for ra, rb in zip(a, b)) for s in common]  # per seed, summed over architectures
     # The margin the interval is about: over the seeds both have, which a mean over all of a
     # strategy's seeds is not when one of them lacks a seed.
-    estimate = 100 * statistics.fmean(sum(ra[s].top1 - rb[s].top1 for ra, rb in zip(a, b)) for s in common) / len(a)
+    estimate = 100 * statistics.fmean(top1_differences) / len(a)
     pairs = [(ra[s], rb[s]) for ra, rb in zip(a, b) for s in common]
     sizes = {len(run.correct) if run.correct is not None else None for pair in pairs for run in pair}
     if None not in sizes and len(sizes) == 1:
@@ -154,7 +155,7 @@ def margin_interval(
         means = bootstrap_means(differences, resample_images=True, replicates=replicates, seed=seed)
     elif len(common) > 1:
         images = None
-        differences = np.array([[sum(ra[s].top1 - rb[s].top1 for ra, rb in zip(a, b))] for s in common])
+        differences = np.array(top1_differences)[:, None]
         means = bootstrap_means(differences, resample_images=False, replicates=replicates, seed=seed)
     else:
         return Interval(None, None, len(common), None, estimate)
