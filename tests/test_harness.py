@@ -165,6 +165,19 @@ def test_rerunning_skips_stored_cells_and_fresh_forgets_only_the_cells_selected(
     assert {r.key: r.finished for r in store.rows() if r.key in kept} == kept and len(list(store.rows())) == 2
 
 
+def test_fresh_forgets_the_cells_a_folder_stored_under_its_former_quadrant(tiny_zoo, executor, tmp_path):
+    suite = tiny_zoo.suites.get("tiny")
+    groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    run_grid(groups, store, executor)
+    # As if rebuilt weights had since placed the first task in another quadrant: its stored cell
+    # is the same training run, now under a config the grid no longer makes.
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE cells SET config = json_set(config, '$.quadrant', 'Q9') WHERE task = ?", (groups[0].base.task,))
+    assert forget(store, groups[:1]) == 1
+    assert [r.task for r in store.rows()] == [groups[1].base.task]
+
+
 def test_one_database_never_holds_two_networks_under_one_weights_name(tiny_zoo, executor, tmp_path):
     suite = tiny_zoo.suites.get("tiny")
     groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
@@ -177,11 +190,26 @@ def test_one_database_never_holds_two_networks_under_one_weights_name(tiny_zoo, 
     before = [r.row() for r in store.rows()]
     with pytest.raises(WeightsError, match=r"started from simple_cnn\.tiny-\w+ with sha256 ffffffff…, but .* --strategy linear_probe --fresh") as raised:
         run_grid(groups, store, executor)
-    assert f"--out {tmp_path}" in str(raised.value)
+    assert f"--suite tiny --arch simple_cnn --strategy linear_probe --fresh --out {tmp_path}`" in str(raised.value)
     assert [r.row() for r in store.rows()] == before  # the other build's cell is kept, the new one not stored
     forget(store, groups)  # the remedy the message gives: the architecture's cells again, with these weights
     assert len(run_grid(groups, store, executor)) == 2
     assert len({r.pretraining["sha256"] for r in store.rows()}) == 1
+
+
+def test_the_remedy_for_another_build_names_the_folders_its_cells_trained_on(tiny_zoo, executor, tmp_path):
+    suite = tiny_zoo.suites.get("tiny")
+    groups = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe"], suite.tasks, seeds=1)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    run_grid(groups[:1], store, executor)
+    # As if that cell had trained on a team's folder, from another machine's build.
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE cells SET pretraining = json_set(pretraining, '$.sha256', ?), "
+                     "config = json_set(config, '$.data_root', '/data/my folder')", ("f" * 64,))  # fmt: skip
+    with pytest.raises(WeightsError) as raised:
+        run_grid(groups[1:], store, executor)
+    # --data alone runs the folders alone: the suite's task the new cell is of is named beside it
+    assert f"zoo bench --suite tiny --task {groups[1].base.task} --data '/data/my folder' --arch simple_cnn" in str(raised.value)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import shlex
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -114,9 +115,19 @@ def run_grid(
 def forget(store: ResultsStore, groups: list[CellGroup]) -> int:
     """Delete the stored cells of ``groups``, their sweeps' steps past an edge included, so
     that they run again (``zoo bench --fresh``); the database's other cells stay. Returns how
-    many were deleted."""
-    keys = {group.key for group in groups}
-    return store.forget([row.key for row in store.rows() if group_key(row.config) in keys])
+    many were deleted.
+
+    A team folder's quadrant is measured through the store's weights, so rebuilt weights can
+    move it: the cells stored under its former quadrant are the same training runs, and go too
+    (kept, they would still hold the former build that the remedy of :func:`check_same_weights`
+    is to replace)."""
+    keys = {_runs_key(group.base.config()) for group in groups}
+    return store.forget([row.key for row in store.rows() if _runs_key(row.config) in keys])
+
+
+def _runs_key(config: dict | None) -> str:
+    """A sweep group's key (:func:`zoo.bench.sweep.group_key`) without its quadrant label."""
+    return group_key({k: v for k, v in (config or {}).items() if k != "quadrant"})
 
 
 def check_same_weights(row: CellResult, builds: dict[str, set[str]], store: ResultsStore) -> None:
@@ -127,14 +138,26 @@ def check_same_weights(row: CellResult, builds: dict[str, set[str]], store: Resu
     if row.status != "ok" or not sha or not known or sha in known:
         return
     shown = ", ".join(f"{other[:8]}…" for other in sorted(known))
-    strategies = sorted({r.strategy for r in store.rows() if r.weights == row.weights} | {row.strategy})
+    same = [r for r in store.rows() if r.weights == row.weights] + [row]
+    strategies = sorted({r.strategy for r in same})
     raise WeightsError(
         f"{store.path}: {row.architecture}'s cells there started from {row.weights} with sha256 {shown}, but this "
         f"weights store's file is {sha[:8]}… (rebuilt on another machine, or by other code), so the cell just run "
         f"({row.architecture}/{row.strategy}/{row.task}/seed{row.seed}) was not stored. Restore that file into "
-        f"{WeightsStore().root}, or run the cells that start from it again with these weights: `zoo bench --arch "
-        f"{row.architecture} --strategy {','.join(strategies)} --fresh --out {store.path.parent}` (every other cell stays)"
+        f"{WeightsStore().root}, or run the cells that start from it again with these weights: `zoo bench"
+        f"{_selection(same)} --arch {row.architecture} --strategy {','.join(strategies)} --fresh --out {shlex.quote(str(store.path.parent))}` "
+        "(every other cell stays)"
     )
+
+
+def _selection(rows: list[CellResult]) -> str:
+    """The ``zoo bench`` options that select the suite and tasks of ``rows``: the suite's own
+    tasks are run without naming them, team folders with their --data (and then the suite's
+    tasks by name, since --data alone runs the folders alone)."""
+    folders = sorted({r.config["data_root"] for r in rows if r.config.get("data_root")})
+    tasks = sorted({r.task for r in rows if not r.config.get("data_root")})
+    named = f" --task {','.join(tasks)}" if tasks and folders else ""
+    return f" --suite {rows[0].suite}{named}" + "".join(f" --data {shlex.quote(f)}" for f in folders)
 
 
 def fill_step_memory(plugins: Zoo, store: ResultsStore, device: torch.device) -> int:
