@@ -351,7 +351,9 @@ def test_each_backbone_is_scored_on_the_weights_its_cells_started_from(pretraine
                                            ("googlenet", "g" * 64, 0.8), ("vgg11_bn", "v" * 64, 0.7),
                                            ("vgg11_bn", "w" * 64, 0.7)]):  # fmt: skip
         store.record(CellResult(key=str(i), suite=MINI, task=task.name, quadrant="Q3", architecture=arch, strategy="full",
-                                seed=i, status="ok", top1=top1, weights=f"{arch}.mini-x", pretraining={"sha256": sha}))  # fmt: skip
+                                seed=i, status="ok", top1=top1, weights=f"{arch}.mini-x",
+                                pretraining={"sha256": sha, "source_test_accuracy": top1 + 0.2, "epochs": 3, "stopped_early": False,
+                                             "curve": [{"lr_factor": 1.0}, {"lr_factor": 0.1}, {"lr_factor": 0.1}]}))  # fmt: skip
     scores = tmp_path / "transferability.json"
     elsewhere = {"architecture": "resnet18", "variant": "resnet18.mini-x", "sha256": "r" * 64, "suite": MINI, "task": task.name,
                  "selection": json.loads(json.dumps(dataclasses.asdict(task.data))), "seed": 0, "images": 1, "version": VERSION,
@@ -361,6 +363,8 @@ def test_each_backbone_is_scored_on_the_weights_its_cells_started_from(pretraine
     [report] = [t for t in logme_agreement(plugins, MINI, store.path, scores, device=CPU) if t["task"] == task.name]
     assert report["architectures"] == ["resnet18", "simple_cnn"] and report["sha256"] == ["r" * 64, entry.sha256]
     assert report["scores"]["logme"][0] == 9.0 and report["kendall_tau"]["logme"] == pytest.approx(1.0)
+    assert [s["source_test_accuracy"] for s in report["source"]] == [pytest.approx(1.1), pytest.approx(0.8)]
+    assert report["source"][1]["decays_spent"] == 1 and report["source"][1]["epoch_cap"] is None  # not recorded
     assert "no scores for its weights (sha256 gggggggg…)" in report["left_out"]["googlenet"]
     assert report["left_out"]["vgg11_bn"] == "its cells started from 2 weights files"
     recorded = json.loads(scores.read_text())

@@ -78,6 +78,13 @@ def render(result: dict) -> str:
     for t in result["tasks"]:
         cells = " | ".join(f"{t['kendall_tau'][e]:+.2f} ({t['p_value'][e]:.2f})" for e in estimators)
         lines.append(f"| {t['task']} | {t['quadrant']} | {len(t['architectures'])} | {cells} |")
+    lines += ["", "Source models (the weights each backbone's cells started from):", "",
+              "| backbone | sha256 | source test top-1 | epochs (cap) | best epoch | stopped by |", "|---|---|---:|---|---:|---|"]  # fmt: skip
+    sources = {arch: (sha, source) for t in result["tasks"] for arch, sha, source in zip(t["architectures"], t["sha256"], t["source"])}
+    for arch, (sha, source) in sorted(sources.items()):
+        top1 = "—" if source["source_test_accuracy"] is None else f"{100 * source['source_test_accuracy']:.2f}%"
+        stopped = "its validation plateau" if source["stopped_early"] else f"**its epoch cap**, {source['decays_spent']} learning-rate decays spent"
+        lines.append(f"| {arch} | {sha[:8]}… | {top1} | {source['epochs']} ({source['epoch_cap']}) | {source['best_epoch']} | {stopped} |")
     lines += ["", "Per backbone: best fine-tuned top-1 (strategy) and each estimator's score.", ""]
     for t in result["tasks"]:
         lines += [f"**{t['task']}**", "", "| backbone | best top-1 | strategy | " + " | ".join(estimators) + " |",

@@ -87,6 +87,17 @@ def score(plugins: Zoo, backbone: SuiteBackbone, task: TaskSpec) -> dict:
     }  # fmt: skip
 
 
+def _source_model(pretraining: dict) -> dict:
+    """What a reader weighs a backbone's scores by: its source model's test top-1, and whether
+    it stopped by its validation plateau or at its epoch cap, and then how many learning-rate
+    decays it had spent (a source capped in its last stage is all but converged; one capped
+    before its first decay is a weaker network than its architecture makes)."""
+    keys = ("source_test_accuracy", "epochs", "epoch_cap", "best_epoch", "stopped_early")
+    factors = [epoch["lr_factor"] for epoch in pretraining.get("curve") or []]
+    decays = sum(later < earlier for earlier, later in zip(factors, factors[1:])) if factors else None
+    return {**{key: pretraining.get(key) for key in keys}, "decays_spent": decays}
+
+
 def logme_agreement(
     plugins: Zoo,
     suite: SuiteSpec | str,
@@ -106,7 +117,8 @@ def logme_agreement(
     that start from pretrained weights. τ = 1 means the estimator ranks the backbones exactly
     as fine-tuning did; with n backbones, τ can reach p < 0.05 (two-sided) only from n = 5
     on, so the p-value is reported beside it. A measured architecture without scores for its
-    weights, or whose cells started from more than one file, is listed as left out.
+    weights, or whose cells started from more than one file, is listed as left out. Each
+    backbone's source model comes beside its scores (:func:`_source_model`).
     ``results`` is one results database or several (a cell stored in more than one counts once).
     """
     suite = plugins.suites.get(suite) if isinstance(suite, str) else suite
@@ -120,8 +132,10 @@ def logme_agreement(
     if archs:
         cells = [c for c in cells if c.architecture in archs]
     measured_with: dict[tuple[str, str], set[str | None]] = defaultdict(set)
+    source: dict[str, dict] = {}  # sha256 -> how its source model was trained, as its cells recorded it
     for cell in cells:
         measured_with[cell.task, cell.architecture].add(weights_sha256(cell) or cell.weights)
+        source.setdefault(weights_sha256(cell) or cell.weights, _source_model(cell.pretraining or {}))
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
     for row in accuracy_rows(cells):
         task, arch, mean = row["task"], row["architecture"], row["top1_mean_pct"] / 100
@@ -165,6 +179,7 @@ def logme_agreement(
                 "sha256": [paired[a]["sha256"] for a in names],
                 "best_top1": [round(v, 4) for v in accuracy],
                 "best_strategy": [best[task.name][a][1] for a in names],
+                "source": [source[paired[a]["sha256"]] for a in names],
                 "scores": {e: [round(v, 4) for v in values[e]] for e in estimators},
                 "kendall_tau": {e: float(result.statistic) for e, result in agreement.items()},
                 "p_value": {e: float(result.pvalue) for e, result in agreement.items()},
