@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
+from scipy.stats import kendalltau
 
 import zoo
 from zoo.bench.pretrain import pretrain
@@ -25,7 +26,7 @@ from zoo.leaderboard.writers import strategy_rule
 from zoo.plugin.manager import load_zoo
 from zoo.recommend import similarity
 from zoo.recommend.advice import measured
-from zoo.recommend.agreement import logme_agreement
+from zoo.recommend.agreement import logme_agreement, pooled_agreement
 from zoo.recommend.heldout import FOLDERS, write_folder
 from zoo.recommend.placement import Placement, SizeReading, measure_quadrant
 from zoo.recommend.similarity import Calibration, CalibrationPoint, SimilarityReading
@@ -332,6 +333,27 @@ def test_a_corrupt_image_is_named_unless_skipped(pretrained, tmp_path, capsys):
 def test_hub_suites_have_no_source_images_to_compare_with(task_folders, pretrained):
     with pytest.raises(zoo.errors.ZooError, match="no images of its source"):
         measure_quadrant(zoo.get_zoo(), task_folders["digits_small"], "imagenet", archs=["resnet18"], device=CPU)
+
+
+def _ranked(task: str, archs: list[str], accuracy: list[float], logme_scores: list[float]) -> dict:
+    return {"task": task, "architectures": archs, "best_top1": accuracy, "scores": {"logme": logme_scores}}
+
+
+def test_pooled_agreement_shuffles_the_backbones_jointly_across_tasks():
+    archs = ["a", "b", "c", "d", "e"]
+    perfect = [_ranked(t, archs, [0.1, 0.2, 0.3, 0.4, 0.5], [1, 2, 3, 4, 5]) for t in ("x", "y")]
+    assert pooled_agreement(perfect)["logme"] == {"tau": pytest.approx(1.0), "p_value": pytest.approx(2 / 120), "tasks": 2,
+                                                  "backbones": archs, "exact": True}  # fmt: skip
+    # Four tasks that agree with one another at τ = 0.6: one piece of evidence, not four. Shuffled
+    # per task they would reach p < 0.05; shuffled jointly, p is the one task's exact p-value.
+    same = [_ranked(t, archs, [0.1, 0.2, 0.3, 0.4, 0.5], [2, 1, 3, 5, 4]) for t in "wxyz"]
+    single = kendalltau([2, 1, 3, 5, 4], [0.1, 0.2, 0.3, 0.4, 0.5])
+    assert single.statistic == pytest.approx(0.6)
+    assert pooled_agreement(same)["logme"]["p_value"] == pytest.approx(single.pvalue) == pytest.approx(28 / 120)
+    # only the backbones every task has are compared
+    partial = [_ranked("x", archs, [0.1, 0.2, 0.3, 0.4, 0.5], [1, 2, 3, 4, 5]), _ranked("y", ["a", "b", "c"], [0.3, 0.2, 0.1], [1, 2, 3])]
+    assert pooled_agreement(partial)["logme"]["backbones"] == ["a", "b", "c"]
+    assert pooled_agreement(partial)["logme"]["tau"] == pytest.approx(0.0)
 
 
 def test_logme_agreement_needs_a_results_database(pretrained, tmp_path):

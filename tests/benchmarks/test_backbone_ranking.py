@@ -28,7 +28,7 @@ import zoo
 from zoo.bench.pretrained import stored_architectures
 from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES
 from zoo.cli.main import main
-from zoo.recommend.agreement import logme_agreement
+from zoo.recommend.agreement import logme_agreement, pooled_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RUN = ROOT / "leaderboards"
@@ -47,7 +47,10 @@ def test_estimators_rank_backbones_as_fine_tuning_does(benchmark):
     others = [a for a in archs if a not in DEFAULT_ARCHS]
     pretrained = [name for name in DEFAULT_STRATEGIES if zoo.get_zoo().strategies.get(name).pretrained]
     if others:
-        assert main(["bench", "--arch", ",".join(others), "--strategy", ",".join(pretrained), "--out", str(RUNS)]) == 0
+        # 1: some cells failed (a swept rate that diverges is an outcome, stored and shown, and
+        # not retried: a diverged rate diverges again), not an error
+        argv = ["bench", "--arch", ",".join(others), "--strategy", ",".join(pretrained), "--out", str(RUNS), "--no-retry"]
+        assert main(argv) in (0, 1)
     databases = [d / "results.sqlite" for d in (DEFAULT_RUN, RUNS) if (d / "results.sqlite").is_file()]
     report = benchmark.pedantic(lambda: logme_agreement(zoo.get_zoo(), suite, databases, SCORES), rounds=1, iterations=1)
     result = {
@@ -55,6 +58,7 @@ def test_estimators_rank_backbones_as_fine_tuning_does(benchmark):
         "scores": str(SCORES.relative_to(ROOT)),
         "results": [str(d.relative_to(ROOT)) for d in databases],
         "tasks": report,
+        "pooled": pooled_agreement(report),
         "seconds": round(time.perf_counter() - started, 1),
         **machine(),
     }
@@ -78,6 +82,15 @@ def render(result: dict) -> str:
     for t in result["tasks"]:
         cells = " | ".join(f"{t['kendall_tau'][e]:+.2f} ({t['p_value'][e]:.2f})" for e in estimators)
         lines.append(f"| {t['task']} | {t['quadrant']} | {len(t['architectures'])} | {cells} |")
+    if result["pooled"]:
+        pooled = result["pooled"]
+        first = next(iter(pooled.values()))
+        cells = " | ".join(f"**{pooled[e]['tau']:+.2f} ({pooled[e]['p_value']:.2f})**" for e in estimators)
+        lines += [f"| mean over the {first['tasks']} tasks | | {len(first['backbones'])} | {cells} |", "",
+                  "The last row pools the tasks: the mean of their τ, its p-value from shuffling the backbones' scores "
+                  f"jointly across tasks ({'every' if first['exact'] else 'a sample of'} ordering"
+                  f"{'' if first['exact'] else 's'} of the {len(first['backbones'])} backbones), so that a backbone "
+                  "that is scored high and fine-tunes well everywhere counts as one piece of evidence, not one per task."]  # fmt: skip
     lines += ["", "Source models (the weights each backbone's cells started from):", "",
               "| backbone | sha256 | source test top-1 | epochs (cap) | best epoch | stopped by |", "|---|---|---:|---|---:|---|"]  # fmt: skip
     sources = {arch: (sha, source) for t in result["tasks"] for arch, sha, source in zip(t["architectures"], t["sha256"], t["source"])}

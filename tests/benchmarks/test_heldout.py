@@ -181,14 +181,15 @@ def render_placement(result: dict) -> str:
 
 def test_recommendations_hold_against_measurement(benchmark, folders, archs):
     started = time.perf_counter()
-    argv = ["bench", "--arch", ",".join(archs), "--out", str(RUNS)]
+    argv = ["bench", "--arch", ",".join(archs), "--out", str(RUNS), "--no-retry"]
     for name in BENCHED:
         argv += ["--data", str(folders[name])]
 
     def bench_all():
         return main(argv)
 
-    # 1: some cells failed (a learning rate that diverges is an outcome, stored and shown), not an error
+    # 1: some cells failed (a learning rate that diverges is an outcome, stored and shown, and
+    # not retried: a diverged rate diverges again), not an error
     assert benchmark.pedantic(bench_all, rounds=1, iterations=1) in (0, 1)
     stored = list(ResultsStore(RUNS / "results.sqlite").rows())
     cells, _ = reported_cells(stored)

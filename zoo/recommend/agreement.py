@@ -16,7 +16,9 @@ backbone's cells with the scores of the file they started from, whichever machin
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -187,3 +189,45 @@ def logme_agreement(
             }
         )
     return report
+
+
+EXACT_UP_TO = 7  # backbones whose every ordering the pooled test enumerates (7! = 5,040); more are sampled
+SAMPLED = 5_000
+
+
+def pooled_agreement(report: list[dict]) -> dict[str, dict]:
+    """Each estimator's mean Kendall's τ over the tasks of ``report`` (:func:`logme_agreement`),
+    on the backbones every task has, with a permutation p-value.
+
+    One task's τ over five backbones cannot reach p < 0.05 short of a perfect ranking; the
+    suite's tasks together can. The null shuffles the backbones' scores *jointly* across
+    tasks (one ordering for all of them): a backbone that scores high and fine-tunes well on
+    every task counts once, not once per task, as independent shuffles per task would have it.
+    Two-sided: the share of orderings whose mean |τ| reaches the observed one.
+    """
+    if not report:
+        return {}
+    common = sorted(set.intersection(*(set(t["architectures"]) for t in report)))
+    if len(common) < 2:
+        return {}
+    tasks = []
+    for t in report:
+        index = [t["architectures"].index(a) for a in common]
+        tasks.append(([t["best_top1"][i] for i in index], {e: [v[i] for i in index] for e, v in t["scores"].items()}))
+
+    def mean_tau(estimator: str, order: Sequence[int]) -> float:
+        return sum(kendalltau([scores[estimator][i] for i in order], accuracy).statistic for accuracy, scores in tasks) / len(tasks)
+
+    n = len(common)
+    if n <= EXACT_UP_TO:
+        orders = list(itertools.permutations(range(n)))
+    else:
+        draw = random.Random(0)
+        orders = [tuple(range(n))] + [tuple(draw.sample(range(n), n)) for _ in range(SAMPLED - 1)]
+    pooled = {}
+    for estimator in tasks[0][1]:
+        observed = mean_tau(estimator, range(n))
+        reached = sum(abs(mean_tau(estimator, order)) >= abs(observed) - 1e-12 for order in orders)
+        pooled[estimator] = {"tau": observed, "p_value": reached / len(orders), "tasks": len(tasks), "backbones": common,
+                             "exact": n <= EXACT_UP_TO}  # fmt: skip
+    return pooled
