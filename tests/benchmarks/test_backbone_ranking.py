@@ -91,13 +91,7 @@ def render(result: dict) -> str:
                   f"jointly across tasks ({'every' if first['exact'] else 'a sample of'} ordering"
                   f"{'' if first['exact'] else 's'} of the {len(first['backbones'])} backbones), so that a backbone "
                   "that is scored high and fine-tunes well everywhere counts as one piece of evidence, not one per task."]  # fmt: skip
-    lines += ["", "Source models (the weights each backbone's cells started from):", "",
-              "| backbone | sha256 | source test top-1 | epochs (cap) | best epoch | stopped by |", "|---|---|---:|---|---:|---|"]  # fmt: skip
-    sources = {arch: (sha, source) for t in result["tasks"] for arch, sha, source in zip(t["architectures"], t["sha256"], t["source"])}
-    for arch, (sha, source) in sorted(sources.items()):
-        top1 = "—" if source["source_test_accuracy"] is None else f"{100 * source['source_test_accuracy']:.2f}%"
-        stopped = "its validation plateau" if source["stopped_early"] else f"**its epoch cap**, {source['decays_spent']} learning-rate decays spent"
-        lines.append(f"| {arch} | {sha[:8]}… | {top1} | {source['epochs']} ({source['epoch_cap']}) | {source['best_epoch']} | {stopped} |")
+    lines += render_sources(result)
     lines += ["", "Per backbone: best fine-tuned top-1 (strategy) and each estimator's score.", ""]
     for t in result["tasks"]:
         lines += [f"**{t['task']}**", "", "| backbone | best top-1 | strategy | " + " | ".join(estimators) + " |",
@@ -107,3 +101,16 @@ def render(result: dict) -> str:
             lines.append(f"| {arch} | {100 * t['best_top1'][i]:.1f} | {t['best_strategy'][i]} | {scores} |")
         lines += [""] + [f"Left out: {arch}, {why}." for arch, why in t["left_out"].items()] + [""] * bool(t["left_out"])
     return "\n".join([*lines, footer(result)])
+
+
+def render_sources(result: dict) -> list[str]:
+    """The source model each backbone's cells started from, and what stopped its training."""
+    lines = ["", "Source models (the weights each backbone's cells started from):", "",
+             "| backbone | sha256 | source test top-1 | epochs (cap) | best epoch | stopped by |",
+             "|---|---|---:|---|---:|---|"]  # fmt: skip
+    sources = {arch: (sha, source) for t in result["tasks"] for arch, sha, source in zip(t["architectures"], t["sha256"], t["source"])}
+    for arch, (sha, s) in sorted(sources.items()):
+        top1 = "—" if s["source_test_accuracy"] is None else f"{100 * s['source_test_accuracy']:.2f}%"
+        stopped = "its validation plateau" if s["stopped_early"] else f"**its epoch cap**, {s['decays_spent']} learning-rate decays spent"
+        lines.append(f"| {arch} | {sha[:8]}… | {top1} | {s['epochs']} ({s['epoch_cap']}) | {s['best_epoch']} | {stopped} |")
+    return lines

@@ -144,8 +144,8 @@ def check_same_weights(row: CellResult, builds: dict[str, set[str]], store: Resu
         f"{store.path}: {row.architecture}'s cells there started from {row.weights} with sha256 {shown}, but this "
         f"weights store's file is {sha[:8]}… (rebuilt on another machine, or by other code), so the cell just run "
         f"({row.architecture}/{row.strategy}/{row.task}/seed{row.seed}) was not stored. Restore that file into "
-        f"{WeightsStore().root}, or run the cells that start from it again with these weights: `zoo bench"
-        f"{_selection(same)} --arch {row.architecture} --strategy {','.join(strategies)} --fresh --out {shlex.quote(str(store.path.parent))}` "
+        f"{WeightsStore().root}, or run the cells that start from it again with these weights: `zoo bench{_selection(same)} "
+        f"--arch {row.architecture} --strategy {','.join(strategies)} --fresh --out {shlex.quote(str(store.path.parent))}` "
         "(every other cell stays)"
     )
 
