@@ -24,6 +24,7 @@ import json
 import os
 import statistics
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -215,10 +216,12 @@ def check(name: str, rec, cells: list[CellResult]) -> dict:
         if row["architecture"] not in best or row["top1_mean_pct"] > best[row["architecture"]][0]:
             best[row["architecture"]] = (row["top1_mean_pct"], row["strategy"])
     mine = {r["strategy"]: r["top1_mean_pct"] for r in accuracy if r["architecture"] == rec.architecture}
-    winner = max(mine, key=mine.get)
+    winner, runner_up = sorted(mine, key=mine.get, reverse=True)[:2]
+    # the winner's lead over the recommendation; a recommendation that won, its lead over the next best
+    versus = runner_up if winner == rec.strategy else rec.strategy
     runs = seed_runs(cells)
     key = group_of(cells[0])[:4]  # its task setting
-    interval = margin_interval([runs[(*key, rec.architecture, winner)]], [runs[(*key, rec.architecture, rec.strategy)]])
+    interval = margin_interval([runs[(*key, rec.architecture, winner)]], [runs[(*key, rec.architecture, versus)]])
     tied = winner == rec.strategy or (interval.known and interval.low <= 0)
     top = max(best.values())
     return {
@@ -229,7 +232,8 @@ def check(name: str, rec, cells: list[CellResult]) -> dict:
         "strategy_from": rec.as_dict()["recommendation"]["strategy_from"],
         "measured": {s: round(v, 2) for s, v in sorted(mine.items(), key=lambda item: -item[1])},
         "winner": winner,
-        "lead_points": round(interval.estimate if interval.estimate is not None else mine[winner] - mine[rec.strategy], 2),
+        "versus": versus,
+        "lead_points": round(interval.estimate if interval.estimate is not None else mine[winner] - mine[versus], 2),
         "ci_low_points": None if not interval.known else round(interval.low, 2),
         "ci_high_points": None if not interval.known else round(interval.high, 2),
         "seeds": statistics.median(r["seeds"] for r in accuracy),
@@ -241,21 +245,29 @@ def check(name: str, rec, cells: list[CellResult]) -> dict:
 
 
 def render_recommendation(result: dict) -> str:
+    rows = result["rows"]
+    won = [r for r in rows if r["winner"] == r["strategy"]]
+    decisive = sum(r["ci_low_points"] is not None and r["ci_low_points"] > 0 for r in won)
+    picks = Counter(r["strategy"] for r in rows)
     lines = [
         "# `zoo recommend` against measurement on held-out folders\n",
         f"On {result['strategy_right']} of {result['folders']} folders the recommended strategy is the measured winner "
-        "on the recommended backbone, or within the 95% interval of the winner's lead (a tie). The recommendation "
+        "on the recommended backbone, or within the 95% interval of the winner's lead (a tie). It won on "
+        f"{len(won)}, decisively (its lead over the next best strategy has a 95% interval above 0) on {decisive}. "
+        "It recommended " + ", ".join(f"{s} on {n}" for s, n in picks.most_common()) + ". The recommendation "
         f"is what `zoo recommend` says with the committed verdicts of `{result['results']}`; the measurement is "
         "`zoo bench --data FOLDER` with the default strategies, budgets and seeds (`make heldout`; cells in "
         f"`runs/heldout/`, {len(result['backbones'])} backbones: {', '.join(result['backbones'])}; the cells took "
         f"{result['cell_seconds']:,} s to train and measure, the check below {result['seconds']:.0f} s).\n",
-        "| folder | placed | backbone | recommended | from | measured on that backbone (mean top-1, %) | winner's lead (95% CI) | right | best backbone | backbone gap |",
+        "| folder | placed | backbone | recommended | from | measured on that backbone (mean top-1, %) | "
+        "winner's lead over the recommendation, or the recommendation's over the next best (95% CI) | right | best backbone | "
+        "backbone gap |",
         "|---|---|---|---|---|---|---|---|---|---:|",
     ]
-    for r in result["rows"]:
+    for r in rows:
         measured = ", ".join(f"{s} {v:.1f}" for s, v in r["measured"].items())
         interval = "" if r["ci_low_points"] is None else f" ({r['ci_low_points']:+.1f} to {r['ci_high_points']:+.1f})"
-        lead = "—" if r["winner"] == r["strategy"] else f"{r['winner']} {r['lead_points']:+.1f}{interval}"
+        lead = f"{r['winner']} {r['lead_points']:+.1f}{interval} over {r['versus']}"
         lines.append(
             f"| {r['folder']} | {r['quadrant']} | {r['architecture']} | {r['strategy']} | {r['strategy_from']} | {measured} | "
             f"{lead} | {'yes' if r['strategy_right'] else '**no**'} | {r['best_architecture']} | {r['backbone_gap_points']:.1f} |"
