@@ -136,8 +136,10 @@ def logme_agreement(
     measured_with: dict[tuple[str, str], set[str | None]] = defaultdict(set)
     source: dict[str, dict] = {}  # sha256 -> how its source model was trained, as its cells recorded it
     for cell in cells:
-        measured_with[cell.task, cell.architecture].add(weights_sha256(cell) or cell.weights)
-        source.setdefault(weights_sha256(cell) or cell.weights, _source_model(cell.pretraining or {}))
+        weights = weights_sha256(cell) or cell.weights
+        measured_with[cell.task, cell.architecture].add(weights)
+        if weights not in source:
+            source[weights] = _source_model(cell.pretraining or {})
     best: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
     for row in accuracy_rows(cells):
         task, arch, mean = row["task"], row["architecture"], row["top1_mean_pct"] / 100
