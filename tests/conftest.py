@@ -12,7 +12,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 import zoo  # noqa: E402
-from zoo.plugin.manager import load_zoo  # noqa: E402
+from zoo.plugin.manager import load_plugins
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +43,7 @@ def tiny_zoo(monkeypatch):
     spec = importlib.util.spec_from_file_location("zoo_harness_test", HARNESS_PLUGIN)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    loaded = load_zoo()
+    loaded = load_plugins()
     loaded.add_plugin(module, "harness_test")
     monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
     return loaded

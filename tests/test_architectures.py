@@ -164,7 +164,7 @@ def test_mobilenet_counts_are_timms_own_and_its_features_are_what_the_classifier
     import timm
     from torch.utils.flop_counter import FlopCounterMode
 
-    from zoo.plugin.info import architecture_info
+    from zoo.plugin.architecture import architecture_info
 
     reference = timm.create_model(name, pretrained=False).eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -177,7 +177,7 @@ def test_mobilenet_counts_are_timms_own_and_its_features_are_what_the_classifier
 
 
 def test_a_network_of_your_own_needs_no_paper():
-    from zoo.models.architectures import ArchitectureSpec, validate_spec
+    from zoo.plugin.architecture import ArchitectureSpec, validate_spec
 
     own = ArchitectureSpec("mine", "mine", spec("simple_cnn").build, (3, 32, 32), (3, 8, 8))
     assert own.paper == "" and validate_spec(own) is None

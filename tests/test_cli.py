@@ -154,10 +154,10 @@ def test_help_and_argument_errors_answer_without_importing_torch(argv):
 
 
 def test_a_misspelt_disabled_plugin_is_a_warning_and_a_disabled_plugins_entry_is_named(monkeypatch, capsys):
-    from zoo.plugin.manager import load_zoo
+    from zoo.plugin.manager import load_plugins
 
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "datasets,imagefoldr")
-    loaded = load_zoo()
+    loaded = load_plugins()
     monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
     assert main(["info", "digits"]) == 2
     err = capsys.readouterr().err
@@ -171,13 +171,13 @@ def test_a_misspelt_disabled_plugin_is_a_warning_and_a_disabled_plugins_entry_is
 def test_folders_need_a_registered_reader_and_say_which_plugin_is_off(command, monkeypatch, capsys, tmp_path):
     """The core asks the registry for a data set that reads folders, not for the built-in
     plugin by name: with that plugin disabled, one line says what to do, before any training."""
-    from zoo.plugin.manager import load_zoo
+    from zoo.plugin.manager import load_plugins
 
     folder = tmp_path / "mine"
     for name in ("a", "b"):
         (folder / name).mkdir(parents=True)
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "imagefolder")
-    loaded = load_zoo()
+    loaded = load_plugins()
     monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
     assert main([part.format(folder=folder) for part in command]) == 2
     out, err = capsys.readouterr()
@@ -219,9 +219,9 @@ def test_zoo_list_answers_from_a_snapshot_that_follows_the_plugins(harness_plugi
 
 
 def test_zoo_plugins_strict_exits_1_when_a_plugin_failed(monkeypatch, capsys):
-    from zoo.plugin.manager import PluginReport, load_zoo
+    from zoo.plugin.manager import PluginReport, load_plugins
 
-    loaded = load_zoo()
+    loaded = load_plugins()
     monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
     assert main(["plugins", "--strict"]) == 0
     loaded.reports["broken"] = PluginReport("broken", "zoo_broken", status="failed", errors=["Error importing plugin 'broken'"])

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from zoo.bench.results import ResultsStore, weights_builds
 from zoo.leaderboard.tables import reported_cells
+from zoo.results.schema import weights_builds
+from zoo.results.store import ResultsStore
 
 DATABASE = Path(__file__).resolve().parents[1] / "leaderboards" / "results.sqlite"
 MIN_SEEDS = 3

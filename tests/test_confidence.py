@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from zoo.leaderboard.confidence import SeedRun, bootstrap_means, decode_correct, encode_correct, margin_interval
+from zoo.leaderboard.confidence import SeedRun, bootstrap_means, margin_interval
+from zoo.results.codec import decode_correct, encode_correct
 
 N = 4000
 

@@ -13,10 +13,10 @@ import torch
 
 from zoo.bench.grid import expand_grid
 from zoo.bench.harness import LocalExecutor, forget, run_grid
-from zoo.bench.results import ResultsStore
 from zoo.cli.main import main
+from zoo.device import select_device
 from zoo.errors import WeightsError
-from zoo.train.loop import select_device
+from zoo.results.store import ResultsStore
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
@@ -304,9 +304,9 @@ def test_scratch_cells_without_a_pretrained_reference_normalise_by_their_own_ima
     """A suite on hub weights (no source) and a network with no hub weights: no pretrained
     backbone's normalisation to match, so the training images' own statistics."""
     from zoo.bench.runner import _reference_stats
-    from zoo.bench.suites import SuiteSpec
     from zoo.data.images import ImageSet
-    from zoo.models.architectures import ArchitectureSpec
+    from zoo.plugin.architecture import ArchitectureSpec
+    from zoo.plugin.suite import SuiteSpec
 
     images = torch.zeros(4, 1, 8, 8, dtype=torch.uint8)
     images[:2] = 255  # half white, half black: mean 0.5, std 0.5 · √(256 / 255) over the 256 pixels

@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from zoo.data.images import validate_dataset_spec
 from zoo.errors import ZooError
+from zoo.plugin.dataset import validate_dataset_spec
 from zoo_plugins.imagefolder import (
+    DATASETS,
     CorruptImagesError,
-    default_cfgs,
     load_imagefolder,
     scan_imagefolder,
     split_folders,
@@ -392,7 +392,7 @@ def test_a_class_too_small_to_split_is_an_error(tmp_path):
 
 
 def test_the_dataset_spec():
-    spec = default_cfgs["imagefolder"]
+    spec = DATASETS["imagefolder"]
     assert validate_dataset_spec(spec) is None
     assert spec.name == "imagefolder" and spec.classes == () and spec.channels == 3 and spec.native_size is None
     assert spec.source == "a folder of class sub-folders you point zoo at"

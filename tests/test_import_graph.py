@@ -1,4 +1,4 @@
-"""The package's import graph: no cycles, and the plugin set passed, not fetched.
+"""The package's import graph: layered, without cycles, and the plugin set passed, not fetched.
 
 Read from the source with ``ast``, imports inside functions counted (they run too, later):
 an edge A → B for every ``import zoo.B`` / ``from zoo.B import …`` / ``from zoo import B``
@@ -12,7 +12,26 @@ from pathlib import Path
 import zoo
 
 PACKAGE = Path(zoo.__file__).parent
-ENTRY_POINTS = {"zoo", "zoo.cli.main", "zoo.cli.commands", "zoo.cli.bench"}  # the timm-style functions and the command line: where the plugin set is loaded
+ENTRY_POINTS = {"zoo", "zoo.cli.main", "zoo.cli.commands", "zoo.cli.bench"}
+# The layers, lowest first: a module imports from its own package or from a lower layer, never
+# from a higher one nor from another package of its own layer. The shared types sit low (the
+# size–similarity matrix, device and precision; the plugin contract; the results table), so
+# that the engines above them meet there instead of reaching into each other.
+LAYERS = (
+    ("zoo.errors",),
+    ("zoo.paths", "zoo.names", "zoo.version", "zoo.progress"),
+    ("zoo.device", "zoo.matrix"),
+    ("zoo.data", "zoo.models"),
+    ("zoo.plugin",),
+    ("zoo.results",),
+    ("zoo.train",),
+    ("zoo.bench",),
+    ("zoo.leaderboard",),
+    ("zoo.recommend",),
+    ("zoo.studies",),
+    ("zoo",),  # the timm-style functions, where the plugin set is loaded
+    ("zoo.cli",),  # the command line, on top of them
+)  # the timm-style functions and the command line: where the plugin set is loaded
 
 
 def module_name(path: Path) -> str:
@@ -77,6 +96,41 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_import_graph_has_no_cycle():
     graph = {name: imports(name) & set(MODULES) for name in MODULES}
     assert cycles(graph) == []
+
+
+def unit(module: str) -> str:
+    """The package or top-level module ``module`` belongs to, as :data:`LAYERS` names them."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else module
+
+
+def layer(module: str) -> int:
+    return next(i for i, units in enumerate(LAYERS) if unit(module) in units)
+
+
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    """The imports that point to a higher layer, or sideways to another package of the same one."""
+    return sorted(
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        for b in targets
+        if unit(a) != unit(b) and layer(b) >= layer(a)
+    )
+
+
+def test_every_module_sits_in_a_layer():
+    assert [name for name in MODULES if not any(unit(name) in units for units in LAYERS)] == []
+
+
+def test_imports_point_down_the_layers():
+    graph = {name: imports(name) & set(MODULES) for name in MODULES}
+    assert upward(graph) == []
+
+
+def test_the_layer_check_finds_an_import_that_points_up():
+    assert upward({"zoo.models.weights": {"zoo.plugin.registry"}, "zoo.plugin.registry": set()}) == ["zoo.models.weights -> zoo.plugin.registry"]
+    assert upward({"zoo.data.images": {"zoo.models.backbone"}, "zoo.models.backbone": set()}) == ["zoo.data.images -> zoo.models.backbone"]
+    assert upward({"zoo.cli.main": {"zoo.bench.grid"}, "zoo.bench.grid": {"zoo.errors"}, "zoo.errors": set()}) == []
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -20,16 +20,19 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.bench.results import CellResult, ResultsStore
 from zoo.cli.main import main
 from zoo.leaderboard.boards import build_leaderboard
-from zoo.leaderboard.confidence import SeedRun, decode_correct, encode_correct
+from zoo.leaderboard.confidence import SeedRun
 from zoo.leaderboard.pareto import pareto_front
 from zoo.leaderboard.plots import leaderboard_plots
-from zoo.leaderboard.rule import rule_of_thumb
 from zoo.leaderboard.tables import latest_cells
 from zoo.leaderboard.verdict import OVERALL, Contender, decide
-from zoo.leaderboard.writers import read_results, strategy_rule, write_leaderboards
+from zoo.leaderboard.writers import strategy_rule, write_leaderboards
+from zoo.matrix import rule_of_thumb
+from zoo.results.codec import decode_correct, encode_correct
+from zoo.results.read import read_results
+from zoo.results.schema import CellResult
+from zoo.results.store import ResultsStore
 
 EVIL = "<script>alert(1)</script>"
 ENV = {"device": "cpu", "device_name": "Test CPU", "torch": "2.14.1", "zoo": "0.1.0", "git_revision": "abc1234", "threads": 2}
@@ -176,15 +179,15 @@ def test_decide_margin_interval_and_ties():
     lp = Contender("linear_probe", 72.0, 3, ({s: SeedRun(0.72, known(n, 288, s)) for s in range(3)},))
     full = Contender("full", 67.5, 3, ({s: SeedRun(0.675, known(n, 270, s)) for s in range(3)},))
     verdict = decide([full, lp], "Q4", strategy_rule(zoo.get_zoo()))
-    assert verdict["measured"] == verdict["recommended"] == "linear_probe" and verdict["agree"] is True
-    assert verdict["compared_with"] == "full" and verdict["margin_points"] == pytest.approx(4.5)
-    assert 0 < verdict["ci_low_points"] < 4.5 < verdict["ci_high_points"] and verdict["decisive"] is True
-    assert verdict["seeds"] == 3 and verdict["test_images"] == n
+    assert verdict.measured == verdict.recommended == "linear_probe" and verdict.agree is True
+    assert verdict.compared_with == "full" and verdict.margin_points == pytest.approx(4.5)
+    assert 0 < verdict.ci_low_points < 4.5 < verdict.ci_high_points and verdict.decisive is True
+    assert verdict.seeds == 3 and verdict.test_images == n
     tie = decide([Contender("full", 70.0, 1), Contender("linear_probe", 70.0, 1)], "Q4", strategy_rule(zoo.get_zoo()))
-    assert tie["measured"] == "linear_probe" and tie["agree"] is True and tie["margin_points"] == 0
-    assert tie["decisive"] is None and tie["ci_low_points"] is None and "interval unknown" in tie["verdict"]
+    assert tie.measured == "linear_probe" and tie.agree is True and tie.margin_points == 0
+    assert tie.decisive is None and tie.ci_low_points is None and "interval unknown" in tie.verdict
     alone = decide([Contender("full", 93.0, 1)], "Q1", strategy_rule(zoo.get_zoo()))
-    assert alone["margin_points"] is None and alone["decisive"] is None and alone["verdict"] == "only full was measured"
+    assert alone.margin_points is None and alone.decisive is None and alone.verdict == "only full was measured"
 
 
 N = 1000  # test images of the rows built in memory

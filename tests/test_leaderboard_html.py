@@ -20,8 +20,8 @@ from selenium.webdriver.common.by import By
 from test_leaderboard import EVIL, make_rows
 
 import zoo
-from zoo.bench.results import ResultsStore
 from zoo.leaderboard.writers import write_leaderboards
+from zoo.results.store import ResultsStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -13,7 +13,7 @@ side, and shared by the tests. There are two scenarios:
 * ``contested``: ``duplicate``, which registers the built-in name ``resnet18``, with ``tinynet``
   and ``broken_import`` disabled through ``ZOO_DISABLE_PLUGINS``.
 
-The second part drives :class:`zoo.plugin.manager.Zoo` in process with throwaway plugin
+The second part drives :class:`zoo.plugin.manager.PluginSet` in process with throwaway plugin
 objects; the last tests install the example plugins of ``CONTRIBUTING.md``, so that they cannot rot.
 """
 
@@ -40,9 +40,10 @@ from torch import nn
 import zoo
 from zoo.data.images import ImageSet
 from zoo.data.preprocess import prepare
-from zoo.models.architectures import ArchitectureSpec
-from zoo.plugin.manager import Zoo, discover_entry_points
-from zoo.train.loop import Recipe
+from zoo.plugin.architecture import ArchitectureSpec
+from zoo.plugin.discovery import discover_entry_points
+from zoo.plugin.manager import PluginSet
+from zoo.plugin.recipe import Recipe
 from zoo.train.transfer import run_strategy
 
 TESTS = Path(__file__).resolve().parent
@@ -146,11 +147,11 @@ def without(report: dict, *keys: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def installed() -> Zoo:
+def installed() -> PluginSet:
     """The plugins of the environment itself (the built-ins), loaded in process: the reference."""
     for name in TEST_PLUGINS:
         assert importlib.util.find_spec(f"zoo_test_{name}") is None, f"zoo_test_{name} is installed in the environment"
-    loaded = Zoo()
+    loaded = PluginSet()
     loaded.load(discover_entry_points())
     assert not set(loaded.reports) & TEST_PLUGINS
     return loaded
@@ -447,7 +448,7 @@ class MisspelledHook:
 
 
 def test_inprocess_plugin_entries_are_stamped_with_its_name():
-    loaded = Zoo()
+    loaded = PluginSet()
     loaded.add_plugin(Registers(spec("alpha"), spec("beta")), "first")
     assert loaded.architectures.names() == ["alpha", "beta"]
     assert [loaded.architectures.plugin_of(n) for n in ("alpha", "beta")] == ["first", "first"]
@@ -455,7 +456,7 @@ def test_inprocess_plugin_entries_are_stamped_with_its_name():
 
 
 def test_inprocess_duplicate_name_is_refused_and_the_first_plugin_keeps_it():
-    loaded = Zoo()
+    loaded = PluginSet()
     loaded.add_plugin(Registers(spec("shared", description="first's")), "first")
     loaded.add_plugin(Registers(spec("shared", description="second's"), spec("own")), "second")
     assert loaded.architectures.plugin_of("shared") == "first"
@@ -485,7 +486,7 @@ def test_inprocess_duplicate_name_is_refused_and_the_first_plugin_keeps_it():
     ],
 )
 def test_inprocess_malformed_entry_is_refused_alone(entry, reason):
-    loaded = Zoo()
+    loaded = PluginSet()
     loaded.add_plugin(Registers(spec("before"), entry, spec("after")), "sloppy")
     report = loaded.reports["sloppy"]
     assert (report.status, report.registered) == ("loaded", {"architectures": ["after", "before"]})
@@ -495,7 +496,7 @@ def test_inprocess_malformed_entry_is_refused_alone(entry, reason):
 
 
 def test_inprocess_raising_plugin_entries_are_withdrawn_and_others_kept():
-    loaded = Zoo()
+    loaded = PluginSet()
     loaded.add_plugin(Registers(spec("kept")), "steady")
     loaded.add_plugin(Registers(spec("half"), spec("kept"), spec("way"), error=RuntimeError("boom")), "flaky")
     assert {n: loaded.architectures.plugin_of(n) for n in loaded.architectures.names()} == {"kept": "steady"}
@@ -511,7 +512,7 @@ def test_inprocess_raising_plugin_entries_are_withdrawn_and_others_kept():
 
 
 def test_inprocess_unknown_hook_is_reported_failed():
-    loaded = Zoo()
+    loaded = PluginSet()
     loaded.add_plugin(MisspelledHook(), "typo")
     report = loaded.reports["typo"]
     assert (report.status, report.registered) == ("failed", {})
@@ -521,7 +522,7 @@ def test_inprocess_unknown_hook_is_reported_failed():
 
 
 def test_inprocess_refusals_name_the_refused_plugin():
-    loaded = Zoo()
+    loaded = PluginSet()
     loaded.add_plugin(Registers(spec("shared")), "first")
     loaded.add_plugin(Registers(spec("shared"), spec("Bad")), "second")
     errors = loaded.reports["second"].errors

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 import zoo
-from zoo.bench.pretrain import plan, pretrain
-from zoo.bench.suites import DataSelection
+from zoo.bench.pretraining import plan, pretrain
 from zoo.cli.main import main
 from zoo.errors import ZooError
 from zoo.models.weights import WeightsStore
+from zoo.plugin.recipe import Recipe
+from zoo.plugin.suite import DataSelection
 from zoo.train.checkpoint import Checkpoint
-from zoo.train.loop import Recipe
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(

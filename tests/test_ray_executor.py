@@ -17,9 +17,10 @@ import torch
 import zoo
 from zoo.bench.grid import expand_grid
 from zoo.bench.harness import LocalExecutor, run_grid
-from zoo.bench.results import CellResult, ResultsStore
 from zoo.cli.main import main
-from zoo.train.loop import select_device
+from zoo.device import select_device
+from zoo.results.schema import CellResult
+from zoo.results.store import ResultsStore
 from zoo_plugins import datasets as offline
 
 STRATEGIES = ["test_oom", "linear_probe", "test_nan", "test_bug", "scratch"]

@@ -14,24 +14,25 @@ from PIL import Image
 from scipy.stats import kendalltau
 
 import zoo
-from zoo.bench.pretrain import pretrain
-from zoo.bench.pretrained import SuiteBackbone
-from zoo.bench.results import CellResult, ResultsStore
-from zoo.bench.suites import load_selection
+from zoo.bench.features import SuiteBackbone
+from zoo.bench.pretraining import pretrain
 from zoo.cli.main import main
 from zoo.data.images import ImageSet
-from zoo.leaderboard.rule import rule_of_thumb
 from zoo.leaderboard.verdict import OVERALL
 from zoo.leaderboard.writers import strategy_rule
-from zoo.plugin.manager import load_zoo
+from zoo.matrix import rule_of_thumb
+from zoo.plugin.manager import load_plugins
+from zoo.plugin.strategy import Phase, StrategySpec
+from zoo.plugin.suite import load_selection
 from zoo.recommend import similarity
 from zoo.recommend.advice import measured
-from zoo.recommend.agreement import logme_agreement, pooled_agreement
-from zoo.recommend.heldout import FOLDERS, write_folder
 from zoo.recommend.placement import Placement, SizeReading, measure_quadrant
 from zoo.recommend.similarity import Calibration, CalibrationPoint, SimilarityReading
-from zoo.recommend.transferability import VERSION
-from zoo.train.strategies import Phase, StrategySpec
+from zoo.results.schema import CellResult
+from zoo.results.store import ResultsStore
+from zoo.studies.agreement import logme_agreement, pooled_agreement
+from zoo.studies.heldout import FOLDERS, write_folder
+from zoo.studies.transferability import VERSION
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
@@ -61,7 +62,7 @@ def quick_zoo():
     """The installed plugins, with mini's pretraining cut to a third of the source for a few
     epochs and no learning-rate sweep: the suite as the default run uses it would pretrain
     for many minutes."""
-    loaded = load_zoo()
+    loaded = load_plugins()
     mini = loaded.suites.get(MINI)
     plugin = loaded.suites.plugin_of(MINI)
     others = [loaded.suites.get(name) for name in loaded.suites.names() if loaded.suites.plugin_of(name) == plugin and name != MINI]
@@ -209,15 +210,15 @@ def test_measured_reads_the_leaderboards_verdict(tmp_path):
     suite = zoo.get_zoo().suites.get(MINI)
     path = store_cells(tmp_path / "results.sqlite", decisive_cells())
     evidence = measured(zoo.get_zoo(), path, suite, "Q4", "resnet18")
-    assert [(v["task"], v["scope"], v["deciding"]) for v in evidence.verdicts] == [
+    assert [(e.verdict.task, e.verdict.scope, e.deciding) for e in evidence.verdicts] == [
         ("fashion_footwear_small", OVERALL, True), ("fashion_footwear_small", "resnet18", False)
     ]
     [overall] = evidence.deciding
-    assert overall["measured"] == "partial" and overall["recommended"] == "linear_probe" and overall["agree"] is False
-    assert overall["margin_points"] == pytest.approx(11.0) and overall["decisive"] is True
-    assert 10.0 - 1e-9 <= overall["ci_low_points"] < 11.0 < overall["ci_high_points"] <= 12.0 + 1e-9
+    assert overall.measured == "partial" and overall.recommended == "linear_probe" and overall.agree is False
+    assert overall.margin_points == pytest.approx(11.0) and overall.decisive is True
+    assert 10.0 - 1e-9 <= overall.ci_low_points < 11.0 < overall.ci_high_points <= 12.0 + 1e-9
     assert evidence.winner == "partial"
-    assert [v["scope"] for v in measured(zoo.get_zoo(), path, suite, "Q4", "simple_cnn").verdicts] == [OVERALL]  # no verdict of its own
+    assert [e.verdict.scope for e in measured(zoo.get_zoo(), path, suite, "Q4", "simple_cnn").verdicts] == [OVERALL]  # no verdict of its own
     assert measured(zoo.get_zoo(), path, suite, "Q2") is None and measured(zoo.get_zoo(), tmp_path / "absent.sqlite", suite, "Q4") is None
 
 

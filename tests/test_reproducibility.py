@@ -12,7 +12,7 @@ import pytest
 
 from zoo.bench.grid import expand_grid
 from zoo.bench.runner import CellRunner
-from zoo.train.loop import select_device
+from zoo.device import select_device
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(

@@ -4,8 +4,16 @@ import re
 import sqlite3
 from pathlib import Path
 
-from zoo.bench.results import ADDED_COLUMNS, COLUMNS, JSON_COLUMNS, CellResult, ResultsStore, cells_frame, schema_markdown
-from zoo.leaderboard.writers import read_results
+from zoo.results.read import read_results
+from zoo.results.schema import (
+    ADDED_COLUMNS,
+    COLUMNS,
+    JSON_COLUMNS,
+    CellResult,
+    cells_frame,
+    schema_markdown,
+)
+from zoo.results.store import ResultsStore
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -13,7 +21,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_the_readme_lists_the_columns_the_dataclass_declares():
     block = re.search(r"<!-- cells-schema:start -->\n(.*?)<!-- cells-schema:end -->", README.read_text(), re.S)
     assert block, "README.md lost its <!-- cells-schema:start --> block"
-    assert block.group(1) == schema_markdown(), "paste zoo.bench.results.schema_markdown() into README.md's cells-schema block"
+    assert block.group(1) == schema_markdown(), "paste zoo.results.schema.schema_markdown() into README.md's cells-schema block"
     assert COLUMNS[0] == "key" and set(ADDED_COLUMNS) <= set(COLUMNS) and set(JSON_COLUMNS) < set(COLUMNS)
 
 

@@ -6,11 +6,12 @@ import pytest
 
 from zoo.bench.grid import CellGroup, expand_grid
 from zoo.bench.harness import LocalExecutor, run_grid
-from zoo.bench.results import CellResult, ResultsStore
-from zoo.bench.sweep import choose_lr, selected_rows, sweep_rows
+from zoo.device import select_device
 from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.budgets import PHASES, budget_rows, time_rows
-from zoo.train.loop import select_device
+from zoo.results.schema import CellResult
+from zoo.results.store import ResultsStore
+from zoo.results.sweep import choose_lr, selected_rows, sweep_rows
 from zoo_plugins import datasets as offline
 
 RULE = {"linear_probe": ("Q4",), "full": ("Q1",)}

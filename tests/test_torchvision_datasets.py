@@ -16,9 +16,9 @@ import torch
 import torchvision
 from PIL import Image
 
-from zoo.data.images import DatasetSpec, validate_dataset_spec
 from zoo.errors import ZooError
-from zoo.plugin.manager import Zoo
+from zoo.plugin.dataset import DatasetSpec, validate_dataset_spec
+from zoo.plugin.manager import PluginSet
 from zoo_plugins import torchvision_datasets as tvd
 
 NAMES = ("cifar10", "cifar100", "stl10", "svhn", "flowers102", "oxford_pets", "dtd", "eurosat", "caltech101")
@@ -33,7 +33,7 @@ def no_md5(monkeypatch):
 
 
 def load(name, split, root, size=None):
-    return tvd.default_cfgs[name].load(split, root=root, size=size)
+    return tvd.DATASETS[name].load(split, root=root, size=size)
 
 
 def jpeg(path, color, size=(40, 30), mode="RGB"):
@@ -245,7 +245,7 @@ def test_registers_the_nine_well_formed_specs():
 
 
 def test_the_plugin_manager_accepts_them():
-    zoo_ = Zoo()
+    zoo_ = PluginSet()
     zoo_.add_plugin(tvd, "torchvision_datasets")
     report = zoo_.reports["torchvision_datasets"]
     assert report.status == "loaded" and not report.errors
@@ -400,7 +400,7 @@ def test_default_root_is_under_zoo_home_and_stays_untouched(name, zoo_home):
     size = 16 if name in VARIABLE_SIZE else None
     root = zoo_home / "data" / name
     with pytest.raises(ZooError, match=rf"{re.escape(str(root))}: pass download=True .* put torchvision's files there"):
-        tvd.default_cfgs[name].load("test", size=size)
+        tvd.DATASETS[name].load("test", size=size)
     assert not root.exists()  # nothing created (torchvision's Caltech101 would make folders)
 
 

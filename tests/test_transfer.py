@@ -10,9 +10,16 @@ from zoo.cli.main import main
 from zoo.data.images import ImageSet
 from zoo.data.preprocess import prepare
 from zoo.models.backbone import set_trainable_from, stage_module
-from zoo.train.loop import Diverged, Recipe, fit, validation_score
-from zoo.train.strategies import Phase, Select, StrategySpec, resolve_strategy
-from zoo.train.transfer import FeatureSet, PrefixCache, param_groups, run_strategy, split_epochs
+from zoo.plugin.recipe import Recipe
+from zoo.plugin.strategy import Phase, Select, StrategySpec, resolve_strategy
+from zoo.train.loop import Diverged, fit, validation_score
+from zoo.train.transfer import (
+    FeatureSet,
+    PrefixCache,
+    param_groups,
+    run_strategy,
+    split_epochs,
+)
 from zoo_plugins.strategies import l2_sp_penalty
 
 CPU = torch.device("cpu")
@@ -183,7 +190,7 @@ def test_a_diverging_loss_stops_training():
 
 
 def test_malformed_strategies_are_refused():
-    from zoo.train.strategies import validate_strategy_spec
+    from zoo.plugin.strategy import validate_strategy_spec
 
     good = STRATEGIES.get("lp_ft")
     assert validate_strategy_spec(good) is None
@@ -235,8 +242,8 @@ def test_a_strategy_that_changes_the_weights_does_not_share_cached_prefixes():
 
 
 def test_precision_is_auto_unless_zoo_precision_says(monkeypatch):
+    from zoo.device import autocast, precision
     from zoo.errors import ZooError
-    from zoo.train.loop import autocast, precision
 
     monkeypatch.setenv("ZOO_PRECISION", "fp32")
     assert precision(CPU) == "fp32" and not autocast(CPU)._enabled
@@ -411,7 +418,7 @@ def test_zoo_info_says_what_a_selection_trains(capsys):
 
 
 def test_malformed_selections_are_refused():
-    from zoo.train.strategies import validate_strategy_spec
+    from zoo.plugin.strategy import validate_strategy_spec
 
     good = STRATEGIES.get("bitfit")
     assert validate_strategy_spec(good) is None

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from zoo.recommend.transferability import h_score, leep, nce
+from zoo.studies.transferability import h_score, leep, nce
 
 
 def blobs(separation: float, n: int = 300, dims: int = 8, classes: int = 3, seed: int = 0):

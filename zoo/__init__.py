@@ -13,41 +13,48 @@ Plugins implement the hooks of :mod:`zoo.plugin.hookspecs` with the :data:`hooki
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pluggy
 
-hookimpl = pluggy.HookimplMarker("zoo")
+from zoo.version import __version__ as __version__
 
-try:
-    __version__ = version("zoo")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+hookimpl = pluggy.HookimplMarker("zoo")
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
-    from zoo.data.images import DatasetSpec, ImageSet
+    from zoo.data.images import ImageSet
     from zoo.models.adapters import TimmInterface
-    from zoo.models.architectures import ArchitectureSpec, HubWeights
-    from zoo.models.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
-    from zoo.plugin.manager import Zoo
-    from zoo.train.loop import Recipe
-    from zoo.train.strategies import Phase, Select, StrategySpec
+    from zoo.models.architectures import HubWeights
+    from zoo.models.backbone import (
+        Stage,
+        freeze_stages,
+        run_stages,
+        stage_module,
+        stage_parameters,
+        stages,
+    )
+    from zoo.plugin.architecture import ArchitectureSpec
+    from zoo.plugin.dataset import DatasetSpec
+    from zoo.plugin.manager import PluginSet
+    from zoo.plugin.recipe import Recipe
+    from zoo.plugin.strategy import Phase, Select, StrategySpec
+    from zoo.plugin.suite import DataSelection, SuiteSpec, TaskSpec
 
 # Imported on first use (PEP 562), so that `import zoo` and `zoo --help` do not pay for torch
 # and timm: what needs them imports them.
 _LAZY = {
-    **dict.fromkeys(("ArchitectureSpec", "HubWeights"), "zoo.models.architectures"),
+    "ArchitectureSpec": "zoo.plugin.architecture",
+    "HubWeights": "zoo.models.architectures",
     **dict.fromkeys(("Stage", "freeze_stages", "run_stages", "stage_module", "stage_parameters", "stages"), "zoo.models.backbone"),
     "TimmInterface": "zoo.models.adapters",
-    **dict.fromkeys(("DatasetSpec", "ImageSet"), "zoo.data.images"),
-    **dict.fromkeys(("Phase", "Select", "StrategySpec"), "zoo.train.strategies"),
-    "Recipe": "zoo.train.loop",
-    **dict.fromkeys(("DataSelection", "SuiteSpec", "TaskSpec"), "zoo.bench.suites"),
+    "DatasetSpec": "zoo.plugin.dataset",
+    "ImageSet": "zoo.data.images",
+    **dict.fromkeys(("Phase", "Select", "StrategySpec"), "zoo.plugin.strategy"),
+    "Recipe": "zoo.plugin.recipe",
+    **dict.fromkeys(("DataSelection", "SuiteSpec", "TaskSpec"), "zoo.plugin.suite"),
 }
 
 
@@ -85,11 +92,11 @@ __all__ = [
 
 
 @cache
-def get_zoo() -> Zoo:
-    """The process-wide zoo, with every installed plugin loaded on first use."""
-    from zoo.plugin.manager import load_zoo
+def get_zoo() -> PluginSet:
+    """The process-wide plugin set, with every installed plugin loaded on first use."""
+    from zoo.plugin.manager import load_plugins
 
-    return load_zoo()
+    return load_plugins()
 
 
 def list_models(filter: str = "", exclude_filters: str | list[str] = ()) -> list[str]:

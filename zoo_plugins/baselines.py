@@ -16,7 +16,7 @@ from torch import nn
 from zoo import ArchitectureSpec, TimmInterface, hookimpl
 from zoo.models.architectures import torchvision_hub_weights
 
-__all__ = ["AlexNet", "SimpleCNN", "default_cfgs", "zoo_register_architectures"]
+__all__ = ["ARCHITECTURES", "AlexNet", "SimpleCNN", "zoo_register_architectures"]
 
 
 class SimpleCNN(TimmInterface):
@@ -54,7 +54,7 @@ class AlexNet(TimmInterface, torchvision.models.AlexNet):
         ]
 
 
-default_cfgs = {
+ARCHITECTURES = {
     "simple_cnn": ArchitectureSpec(
         name="simple_cnn",
         family="baselines",
@@ -81,5 +81,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_architectures(registry):
-    for spec in default_cfgs.values():
+    for spec in ARCHITECTURES.values():
         registry.add(spec)

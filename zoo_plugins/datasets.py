@@ -116,7 +116,7 @@ def load_sklearn_digits(split: str, *, root: Path | None = None, download: bool 
     return ImageSet(images[indices], labels[indices], DIGIT_CLASSES, f"sklearn_digits/{split}")
 
 
-default_cfgs = {
+DATASETS = {
     "fashion_mnist": DatasetSpec(
         name="fashion_mnist",
         description="Fashion-MNIST: Zalando clothing, shoes and bags, 28×28 grayscale",
@@ -153,5 +153,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_datasets(registry):
-    for spec in default_cfgs.values():
+    for spec in DATASETS.values():
         registry.add(spec)

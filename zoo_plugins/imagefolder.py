@@ -47,7 +47,9 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageFile
-from torchvision.datasets.folder import IMG_EXTENSIONS  # matched in any case, as torchvision does
+from torchvision.datasets.folder import (
+    IMG_EXTENSIONS,  # matched in any case, as torchvision does
+)
 
 from zoo import DatasetSpec, ImageSet, hookimpl
 from zoo.data.images import pil_to_uint8, stratified_split
@@ -386,7 +388,7 @@ def load_imagefolder(
     return ImageSet(images, labels, scan.classes, name=f"imagefolder:{root}/{split}")
 
 
-default_cfgs = {
+DATASETS = {
     "imagefolder": DatasetSpec(
         name="imagefolder",
         description=f"your own images: pass root=PATH of a folder laid out as {LAYOUT} (checked before training)",
@@ -412,5 +414,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_datasets(registry):
-    for spec in default_cfgs.values():
+    for spec in DATASETS.values():
         registry.add(spec)

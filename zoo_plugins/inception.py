@@ -22,7 +22,7 @@ from torch import nn
 from zoo import ArchitectureSpec, TimmInterface, hookimpl
 from zoo.models.architectures import timm_hub_weights, torchvision_hub_weights
 
-__all__ = ["GoogLeNet", "INCEPTION_V3_AUX_PARAMS", "default_cfgs", "zoo_register_architectures"]
+__all__ = ["ARCHITECTURES", "GoogLeNet", "INCEPTION_V3_AUX_PARAMS", "zoo_register_architectures"]
 
 INCEPTION_V3_AUX_PARAMS = 3_326_696  # torchvision's AuxLogits head, absent from zoo's inception_v3
 
@@ -78,7 +78,7 @@ def _timm_cfg(name: str, paper: str, description: str, **kwargs) -> Architecture
     )
 
 
-default_cfgs = {
+ARCHITECTURES = {
     "googlenet": ArchitectureSpec(
         name="googlenet",
         family="inception",
@@ -115,5 +115,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_architectures(registry):
-    for spec in default_cfgs.values():
+    for spec in ARCHITECTURES.values():
         registry.add(spec)

@@ -18,7 +18,7 @@ from torch import nn
 from zoo import ArchitectureSpec, hookimpl
 from zoo.models.architectures import timm_hub_weights
 
-__all__ = ["default_cfgs", "zoo_register_architectures"]
+__all__ = ["ARCHITECTURES", "zoo_register_architectures"]
 
 _PAPER = "Searching for MobileNetV3 (Howard et al., 2019) https://arxiv.org/abs/1905.02244"
 
@@ -44,7 +44,7 @@ def _cfg(name: str, description: str) -> ArchitectureSpec:
     )
 
 
-default_cfgs = {
+ARCHITECTURES = {
     "mobilenetv3_small_100": _cfg("mobilenetv3_small_100", "MobileNetV3-Small, width 1.0; 1024 features after conv_head"),
     "mobilenetv3_large_100": _cfg("mobilenetv3_large_100", "MobileNetV3-Large, width 1.0; 1280 features after conv_head"),
 }
@@ -52,5 +52,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_architectures(registry):
-    for spec in default_cfgs.values():
+    for spec in ARCHITECTURES.values():
         registry.add(spec)

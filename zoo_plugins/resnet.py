@@ -18,7 +18,7 @@ from torch import nn
 from zoo import ArchitectureSpec, hookimpl
 from zoo.models.architectures import timm_hub_weights
 
-__all__ = ["default_cfgs", "zoo_register_architectures"]
+__all__ = ["ARCHITECTURES", "zoo_register_architectures"]
 
 _RESNET = "Deep Residual Learning for Image Recognition (He et al., 2015) https://arxiv.org/abs/1512.03385"
 _RESNEXT = "Aggregated Residual Transformations for Deep Neural Networks (Xie et al., 2016) https://arxiv.org/abs/1611.05431"
@@ -43,7 +43,7 @@ def _cfg(name: str, paper: str, description: str) -> ArchitectureSpec:
     )
 
 
-default_cfgs = {
+ARCHITECTURES = {
     "resnet18": _cfg("resnet18", _RESNET, "ResNet-18, basic blocks [2, 2, 2, 2]"),
     "resnet34": _cfg("resnet34", _RESNET, "ResNet-34, basic blocks [3, 4, 6, 3]"),
     "resnet50": _cfg("resnet50", _RESNET, "ResNet-50, bottleneck blocks [3, 4, 6, 3]"),
@@ -58,5 +58,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_architectures(registry):
-    for spec in default_cfgs.values():
+    for spec in ARCHITECTURES.values():
         registry.add(spec)

@@ -21,7 +21,7 @@ from torch import nn
 
 from zoo import Phase, Select, StrategySpec, hookimpl, stage_parameters, stages
 
-__all__ = ["L2_SP_ALPHA", "PARTIAL_STAGES", "default_cfgs", "l2_sp_penalty", "zoo_register_strategies"]
+__all__ = ["L2_SP_ALPHA", "PARTIAL_STAGES", "STRATEGIES", "l2_sp_penalty", "zoo_register_strategies"]
 
 PRETRAINED_LR = 0.1  # multiplier for pretrained stages below the head
 PARTIAL_STAGES = 2  # top body stages `partial` trains by default: about the upper half of a ResNet
@@ -76,7 +76,7 @@ def _partial(k: int = PARTIAL_STAGES) -> StrategySpec:
     )
 
 
-default_cfgs = {
+STRATEGIES = {
     "scratch": StrategySpec(
         name="scratch",
         description="random initialisation, every stage trained: the yardstick for transfer",
@@ -147,5 +147,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_strategies(registry):
-    for spec in default_cfgs.values():
+    for spec in STRATEGIES.values():
         registry.add(spec)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from zoo import DataSelection, Recipe, SuiteSpec, TaskSpec, hookimpl
 
-__all__ = ["default_cfgs", "zoo_register_suites"]
+__all__ = ["SUITES", "zoo_register_suites"]
 
 CLOTHING = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt")
 FOOTWEAR_AND_BAGS = ("Sandal", "Sneaker", "Bag", "Ankle boot")
@@ -130,10 +130,10 @@ def _imagenet() -> SuiteSpec:
     )
 
 
-default_cfgs = {"mini": _mini(), "imagenet": _imagenet()}
+SUITES = {"mini": _mini(), "imagenet": _imagenet()}
 
 
 @hookimpl
 def zoo_register_suites(registry):
-    for spec in default_cfgs.values():
+    for spec in SUITES.values():
         registry.add(spec)

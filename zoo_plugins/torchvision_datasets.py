@@ -256,7 +256,7 @@ def _spec(name: str, tv_class: str, folder: str, load_split, *, native_size, cla
     )
 
 
-default_cfgs = {
+DATASETS = {
     "cifar10": _spec(
         "cifar10", "CIFAR10", "cifar-10-batches-py/", _cifar("cifar10", torchvision.datasets.CIFAR10),
         description="CIFAR-10: 10 classes of small colour photographs, 32×32 (class names come from its batches.meta)",
@@ -320,5 +320,5 @@ default_cfgs = {
 
 @hookimpl
 def zoo_register_datasets(registry):
-    for spec in default_cfgs.values():
+    for spec in DATASETS.values():
         registry.add(spec)

@@ -36,7 +36,7 @@ from torchvision.models.vgg import cfgs, make_layers
 from zoo import ArchitectureSpec, TimmInterface, hookimpl
 from zoo.models.architectures import torchvision_hub_weights
 
-__all__ = ["VGG", "default_cfgs", "fold_fc6", "zoo_register_architectures"]
+__all__ = ["ARCHITECTURES", "VGG", "fold_fc6", "zoo_register_architectures"]
 
 _PAPER = "Very Deep Convolutional Networks for Large-Scale Image Recognition (Simonyan & Zisserman, 2014) https://arxiv.org/abs/1409.1556"
 _LAYOUTS = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}  # torchvision's config letters
@@ -108,10 +108,10 @@ def _cfg(name: str) -> ArchitectureSpec:
     )
 
 
-default_cfgs = {name: _cfg(name) for base in _LAYOUTS for name in (base, f"{base}_bn")}
+ARCHITECTURES = {name: _cfg(name) for base in _LAYOUTS for name in (base, f"{base}_bn")}
 
 
 @hookimpl
 def zoo_register_architectures(registry):
-    for spec in default_cfgs.values():
+    for spec in ARCHITECTURES.values():
         registry.add(spec)

@@ -5,7 +5,7 @@ measured accuracy is checked where both are known: on each mini task, every back
 mini weights is scored by LogME, H-score, NCE and LEEP (forward passes over the task's
 training images) and fine-tuned by the strategies that start from its weights; Kendall's τ
 between each estimator and the best fine-tuned mean top-1 says how well it ranks them
-(:func:`zoo.recommend.agreement.logme_agreement`). τ can reach p < 0.05 only from five backbones on.
+(:func:`zoo.studies.agreement.logme_agreement`). τ can reach p < 0.05 only from five backbones on.
 
 The default run's backbones come with their cells in ``leaderboards/`` (``zoo bench``'s
 default grid); every other backbone with mini weights is benched here with the pretrained
@@ -25,10 +25,10 @@ import pytest
 from test_heldout import OUT, footer, machine, zoo_home  # noqa: F401 (zoo_home: the user's own, with the weights)
 
 import zoo
-from zoo.bench.pretrained import stored_architectures
+from zoo.bench.features import stored_architectures
 from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES
 from zoo.cli.main import main
-from zoo.recommend.agreement import logme_agreement, pooled_agreement
+from zoo.studies.agreement import logme_agreement, pooled_agreement
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RUN = ROOT / "leaderboards"

@@ -1,6 +1,6 @@
 """``zoo recommend`` on held-out folders: placement and recommendation against measurement.
 
-The folders of :data:`zoo.recommend.heldout.FOLDERS` are made from data the similarity threshold was
+The folders of :data:`zoo.studies.heldout.FOLDERS` are made from data the similarity threshold was
 never calibrated on, each named similar or different before any measurement. Two checks,
 both through every backbone with mini weights in the store:
 
@@ -31,20 +31,21 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.bench.pretrained import stored_architectures
-from zoo.bench.results import CellResult, ResultsStore
+from zoo.bench.features import stored_architectures
 from zoo.bench.runner import environment
-from zoo.bench.suites import QUADRANTS
 from zoo.cli.main import main
+from zoo.device import precision, select_device
 from zoo.leaderboard.confidence import margin_interval
 from zoo.leaderboard.tables import accuracy_rows, group_of, reported_cells
 from zoo.leaderboard.verdict import seed_runs
+from zoo.matrix import QUADRANTS
 from zoo.paths import zoo_home as zoo_home_path
 from zoo.recommend.advice import DEFAULT_RESULTS, recommend
-from zoo.recommend.heldout import FOLDERS, write_folder
 from zoo.recommend.placement import measure_quadrant
 from zoo.recommend.similarity import STATISTIC
-from zoo.train.loop import precision, select_device
+from zoo.results.schema import CellResult
+from zoo.results.store import ResultsStore
+from zoo.studies.heldout import FOLDERS, write_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "leaderboards"

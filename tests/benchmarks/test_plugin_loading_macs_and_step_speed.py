@@ -10,13 +10,13 @@ from torch import nn
 
 import zoo
 from zoo.models.complexity import build_meta, measure
-from zoo.plugin.manager import load_zoo
+from zoo.plugin.manager import load_plugins
 
 BATCH, SIZE = 128, 32
 
 
 def test_load_every_plugin(benchmark):
-    result = benchmark(load_zoo)
+    result = benchmark(load_plugins)
     assert len(result.architectures) >= 23
 
 

@@ -20,7 +20,9 @@ import torch
 
 import zoo
 from zoo.data.preprocess import channel_stats, prepare
-from zoo.train.loop import Recipe, device_name, evaluate, fit, select_device
+from zoo.device import device_name, select_device
+from zoo.plugin.recipe import Recipe
+from zoo.train.loop import evaluate, fit
 
 PUBLISHED = 0.949
 RECIPE = Recipe(epochs=12, batch_size=128, lr=0.05)

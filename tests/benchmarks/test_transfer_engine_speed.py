@@ -18,9 +18,11 @@ from torch.utils.flop_counter import FlopCounterMode
 import zoo
 from zoo.data.images import ImageSet
 from zoo.data.preprocess import prepare
+from zoo.device import precision
 from zoo.models.complexity import build_meta
-from zoo.train.loop import Recipe, fit, precision
-from zoo.train.strategies import Phase, StrategySpec
+from zoo.plugin.recipe import Recipe
+from zoo.plugin.strategy import Phase, StrategySpec
+from zoo.train.loop import fit
 from zoo.train.transfer import run_strategy
 
 CPU = torch.device("cpu")

@@ -3,7 +3,7 @@
 A cell's key hashes its whole config, so a rerun skips what is stored and any change to a
 cell's config makes it a new cell. The grid runs in two waves per (task, architecture,
 strategy), a :class:`CellGroup`: seed 0 at each learning rate of the suite's sweep, then the
-other seeds at the rate the sweep chose on validation data (:mod:`zoo.bench.sweep`).
+other seeds at the rate the sweep chose on validation data (:mod:`zoo.results.sweep`).
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo.bench.pretrained import weights_variant
-from zoo.bench.results import CellResult
-from zoo.bench.suites import SuiteSpec, TaskSpec
-from zoo.bench.sweep import group_key
+from zoo.bench.features import weights_variant
 from zoo.data.images import folder_fingerprint
-from zoo.train.loop import Recipe
-from zoo.train.strategies import resolve_strategy
+from zoo.plugin.recipe import Recipe
+from zoo.plugin.strategy import resolve_strategy
+from zoo.plugin.suite import SuiteSpec, TaskSpec
+from zoo.results.schema import CellResult
+from zoo.results.sweep import group_key
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 EpochCallback = Callable[["Cell", int, int], None]  # (cell, epochs done, epochs in all)
 
@@ -122,12 +122,12 @@ class CellGroup:
 
     @property
     def key(self) -> str:
-        """The sweep group its rows share (:func:`zoo.bench.sweep.group_key`)."""
+        """The sweep group its rows share (:func:`zoo.results.sweep.group_key`)."""
         return group_key(self.base.config())
 
 
 def expand_grid(
-    plugins: Zoo,
+    plugins: PluginSet,
     suite: SuiteSpec,
     architectures: Iterable[str],
     strategies: Iterable[str],

@@ -25,14 +25,15 @@ import torch
 
 from zoo.bench.grid import Cell, CellGroup, EpochCallback
 from zoo.bench.memory import step_memory_record
-from zoo.bench.results import FAILED, CellResult, ResultsStore, weights_builds, weights_sha256
 from zoo.bench.runner import CellRunner
-from zoo.bench.sweep import chosen_lrs, group_key, row_lr
 from zoo.errors import WeightsError
 from zoo.models.weights import WeightsStore
+from zoo.results.schema import FAILED, CellResult, weights_builds, weights_sha256
+from zoo.results.store import ResultsStore
+from zoo.results.sweep import chosen_lrs, group_key, row_lr
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 
 class LocalExecutor:
@@ -40,7 +41,7 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, plugins: Zoo, device: torch.device):
+    def __init__(self, plugins: PluginSet, device: torch.device):
         self.runner = CellRunner(plugins, device)
 
     def run(self, cells: list[Cell], on_epoch: EpochCallback | None = None) -> Iterator[tuple[Cell, CellResult]]:
@@ -64,7 +65,7 @@ def run_grid(
 
     First every group's sweep (seed 0 at each learning rate); then, while a sweep's choice
     lies on its edge, one more rate past that edge (:meth:`CellGroup.beyond_edge`); then the
-    other seeds at the rate each sweep chose (:func:`zoo.bench.sweep.chosen_lrs`, on validation
+    other seeds at the rate each sweep chose (:func:`zoo.results.sweep.chosen_lrs`, on validation
     data), and while a seed diverges at the rate chosen, the next best rate's seeds. A group
     whose sweep has no ``ok`` cell runs no more seeds; its failures are stored and shown. A
     group without a sweep (one rate) runs every seed whatever seed 0 gave.
@@ -126,7 +127,7 @@ def forget(store: ResultsStore, groups: list[CellGroup]) -> int:
 
 
 def _runs_key(config: dict | None) -> str:
-    """A sweep group's key (:func:`zoo.bench.sweep.group_key`) without its quadrant label."""
+    """A sweep group's key (:func:`zoo.results.sweep.group_key`) without its quadrant label."""
     return group_key({k: v for k, v in (config or {}).items() if k != "quadrant"})
 
 
@@ -160,7 +161,7 @@ def _selection(rows: list[CellResult]) -> str:
     return f" --suite {rows[0].suite}{named}" + "".join(f" --data {shlex.quote(f)}" for f in folders)
 
 
-def fill_step_memory(plugins: Zoo, store: ResultsStore, device: torch.device) -> int:
+def fill_step_memory(plugins: PluginSet, store: ResultsStore, device: torch.device) -> int:
     """Measure the step memory of stored ``ok`` cells that ran on this kind of device and lack
     it (written before it was measured): it depends on the cell's config alone, not on its
     training. Returns how many were filled."""

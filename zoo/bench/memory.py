@@ -32,11 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.device import autocast
 from zoo.paths import zoo_home
-from zoo.train.loop import FUSED_SGD, autocast
+from zoo.train.loop import FUSED_SGD
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 CUDA_METHOD = "torch.cuda.max_memory_allocated around one step (after reset_peak_memory_stats)"
 CPU_METHOD = "peak resident set size (Linux VmHWM) of a fresh process during one step, minus its resident size before it"
@@ -91,11 +92,11 @@ def _run_probe(args: list[str], env: dict[str, str] | None = None) -> dict:
     return json.loads(done.stdout)
 
 
-def only_plugins_for(plugins: Zoo, arch: str, strategy: str | None = None) -> dict[str, str]:
+def only_plugins_for(plugins: PluginSet, arch: str, strategy: str | None = None) -> dict[str, str]:
     """The environment that loads only the plugins a probe needs (the architecture's and the
     strategy's, as ``plugins`` has them) in its fresh process: importing every plugin took 3
     of a probe's 6 seconds."""
-    from zoo.plugin.hookspecs import DISABLE_ENV
+    from zoo.plugin.discovery import DISABLE_ENV
 
     base = strategy.split(":")[0] if strategy is not None else None
     if arch not in plugins.architectures or (base is not None and base not in plugins.strategies):
@@ -118,7 +119,7 @@ def _store(path: Path, measured: dict) -> None:
     path.write_text(json.dumps(measured))
 
 
-def measure_cpu(plugins: Zoo, arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> MemoryFigure:
+def measure_cpu(plugins: PluginSet, arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> MemoryFigure:
     """Peak extra resident memory of one step on the CPU, in a fresh process (kept in
     ``$ZOO_HOME/memory`` for the next call with the same configuration)."""
     if not STATUS.exists():
@@ -134,7 +135,7 @@ def measure_cpu(plugins: Zoo, arch: str, batch_size: int, input_size: tuple[int,
     return figure
 
 
-def _network(plugins: Zoo, arch: str, side: int) -> nn.Module:
+def _network(plugins: PluginSet, arch: str, side: int) -> nn.Module:
     """``arch`` with random weights and a 10-class head, for ``side``-pixel inputs."""
     from zoo.models.architectures import create_model
 
@@ -142,7 +143,7 @@ def _network(plugins: Zoo, arch: str, side: int) -> nn.Module:
     return create_model(plugins.architectures.get(arch), num_classes=10, img_size=side)
 
 
-def _probe(plugins: Zoo, arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> int:
+def _probe(plugins: PluginSet, arch: str, batch_size: int, input_size: tuple[int, int, int], train: bool) -> int:
     """In the fresh process: build, then measure one step against the resident size before it."""
     model = _network(plugins, arch, input_size[1])
     images = torch.randn(batch_size, *input_size)
@@ -242,9 +243,9 @@ def _strategy_step(model: nn.Module, strategy, phase_index: int, images: torch.T
     return step
 
 
-def _step_probe(plugins: Zoo, arch: str, strategy_name: str, batch: int, size: tuple[int, int, int], precision: str, phase: int) -> dict:
+def _step_probe(plugins: PluginSet, arch: str, strategy_name: str, batch: int, size: tuple[int, int, int], precision: str, phase: int) -> dict:
     """In the fresh process: the phase's step against the resident size just before it."""
-    from zoo.train.strategies import resolve_strategy
+    from zoo.plugin.strategy import resolve_strategy
 
     model = _network(plugins, arch, size[1])
     images = torch.randn(batch, *size)
@@ -256,7 +257,7 @@ def _step_probe(plugins: Zoo, arch: str, strategy_name: str, batch: int, size: t
     return {"peak_bytes": parts["parameters"] + parts["inputs"] + _status("VmHWM:") - before, **parts}
 
 
-def _step_cuda(plugins: Zoo, arch: str, strategy, batch: int, size: tuple[int, int, int], precision: str, phase: int, device) -> dict:
+def _step_cuda(plugins: PluginSet, arch: str, strategy, batch: int, size: tuple[int, int, int], precision: str, phase: int, device) -> dict:
     torch.cuda.synchronize(device)
     start = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
@@ -268,7 +269,7 @@ def _step_cuda(plugins: Zoo, arch: str, strategy, batch: int, size: tuple[int, i
 
 
 def step_memory(
-    plugins: Zoo,
+    plugins: PluginSet,
     arch: str,
     strategy: str,
     batch_size: int,
@@ -282,7 +283,7 @@ def step_memory(
     is kept in ``$ZOO_HOME/memory``, keyed by everything that shapes it, so it is measured
     once per configuration across cells and runs. On CUDA it is measured in this process.
     """
-    from zoo.train.strategies import resolve_strategy
+    from zoo.plugin.strategy import resolve_strategy
 
     spec = resolve_strategy(plugins.strategies, strategy)
     described = {
@@ -311,7 +312,7 @@ def step_memory(
 
 
 def step_memory_record(
-    plugins: Zoo, arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], device: torch.device, precision: str
+    plugins: PluginSet, arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], device: torch.device, precision: str
 ) -> dict:
     """A cell's ``step_memory`` in the results database. A probe that fails (a strategy
     registered in the measuring process alone, which a fresh process cannot see) leaves the
@@ -330,7 +331,7 @@ CUDA_PREDICTION_METHOD = (
 )
 
 
-def predict_cuda(plugins: Zoo, arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], mode: str = "bf16") -> int:
+def predict_cuda(plugins: PluginSet, arch: str, strategy: str, batch_size: int, input_size: tuple[int, int, int], mode: str = "bf16") -> int:
     """The training step peak ``strategy`` would need on a CUDA GPU computing in ``mode``
     (bf16 on Ampere or newer, else fp32), predicted without one: :attr:`StepMemory.estimate`
     of a probe on the CPU in that mode (:data:`CUDA_PREDICTION_METHOD`)."""
@@ -338,12 +339,12 @@ def predict_cuda(plugins: Zoo, arch: str, strategy: str, batch_size: int, input_
 
 
 if __name__ == "__main__":  # a probe's fresh process: it loads its own plugin set (ZOO_DISABLE_PLUGINS trims it)
-    from zoo.plugin.manager import load_zoo
+    from zoo.plugin.manager import load_plugins
 
     if sys.argv[1] == "step":
         arch, strategy, batch, channels, height, width, precision, phase = sys.argv[2:10]
         size = (int(channels), int(height), int(width))
-        print(json.dumps(_step_probe(load_zoo(), arch, strategy, int(batch), size, precision, int(phase))))
+        print(json.dumps(_step_probe(load_plugins(), arch, strategy, int(batch), size, precision, int(phase))))
     else:
         name, batch, channels, height, width, mode = sys.argv[1:7]
-        print(json.dumps({"bytes": _probe(load_zoo(), name, int(batch), (int(channels), int(height), int(width)), mode == "train")}))
+        print(json.dumps({"bytes": _probe(load_plugins(), name, int(batch), (int(channels), int(height), int(width)), mode == "train")}))

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import torch
 
-from zoo import __version__
 from zoo.bench.grid import Cell, EpochCallback
-from zoo.bench.results import CellResult
 from zoo.bench.runner import CellRunner
 from zoo.errors import ZooError
-from zoo.plugin.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
-from zoo.plugin.manager import load_zoo
+from zoo.plugin.discovery import DISABLE_ENV, ENTRY_POINT_GROUP
+from zoo.plugin.manager import load_plugins
+from zoo.results.schema import CellResult
+from zoo.version import __version__
 
 # What a worker must share with the driver for a cell to mean the same thing there: where
 # weights and data live (pretrained weights, the torch and Hugging Face caches), whether the
@@ -261,7 +261,7 @@ def _run_cell(cell: Cell, device: str, threads: int) -> CellResult:
         device = "cuda"  # the GPU Ray gave this task: the only one CUDA_VISIBLE_DEVICES shows
     runner = _runners.get(device)
     if runner is None:
-        runner = _runners[device] = CellRunner(load_zoo(), torch.device(device))
+        runner = _runners[device] = CellRunner(load_plugins(), torch.device(device))
     row = runner.run(cell)
     row.environment.update(executor="ray", host=socket.gethostname())
     return row

@@ -21,24 +21,26 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from zoo import __version__
 from zoo.bench.grid import Cell
 from zoo.bench.memory import step_memory_record
-from zoo.bench.pretrain import pretrain, source_stats
-from zoo.bench.results import CellResult
+from zoo.bench.pretraining import pretrain, source_stats
 from zoo.bench.speed import SpeedReport, measure_speed
-from zoo.bench.suites import DataSelection, SuiteSpec, load_selection
 from zoo.data.images import ImageSet, stratified_split
 from zoo.data.preprocess import channel_stats, prepare
-from zoo.leaderboard.confidence import encode_correct
+from zoo.device import device_name
 from zoo.models.architectures import create_model
 from zoo.models.complexity import build_meta, measure
-from zoo.train.loop import Diverged, Recipe, device_name, evaluate
-from zoo.train.strategies import resolve_strategy
+from zoo.plugin.recipe import Recipe
+from zoo.plugin.strategy import resolve_strategy
+from zoo.plugin.suite import DataSelection, SuiteSpec, load_selection
+from zoo.results.codec import encode_correct
+from zoo.results.store import CellResult
+from zoo.train.loop import Diverged, evaluate
 from zoo.train.transfer import PrefixCache, run_strategy
+from zoo.version import __version__
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 SPEED_STEPS = 5  # timed steps per architecture and input size, after SPEED_WARMUP untimed ones (once per process)
 SPEED_WARMUP = 3
@@ -94,7 +96,7 @@ class CellRunner:
     """Runs cells in this process, sharing what cells have in common: pretrained weights,
     loaded data, cached frozen prefixes and per-architecture speed figures."""
 
-    def __init__(self, plugins: Zoo, device: torch.device):
+    def __init__(self, plugins: PluginSet, device: torch.device):
         self.plugins = plugins  # the loaded set the cells' names refer to
         self.device = device
         self.prefixes = PrefixCache()
@@ -143,25 +145,24 @@ class CellRunner:
         )  # fmt: skip
 
     def _train_and_measure(self, cell: Cell, clock: PhaseClock, on_epoch: Callable[[int, int], None] | None) -> dict:
-        registry = self.plugins
-        suite, strategy = registry.suites.get(cell.suite), resolve_strategy(registry.strategies, cell.strategy)
-        arch = registry.architectures.get(cell.architecture)
+        suite, strategy = self.plugins.suites.get(cell.suite), resolve_strategy(self.plugins.strategies, cell.strategy)
+        arch = self.plugins.architectures.get(cell.architecture)
         recipe = Recipe(**cell.recipe)
         with clock.phase("setup"):
             if cell.data_root is None:
                 selection, root = suite.task(cell.task).data, None
             else:
-                selection, root = DataSelection(registry.folder_reader().name), Path(cell.data_root)
+                selection, root = DataSelection(self.plugins.folder_reader().name), Path(cell.data_root)
             # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
             size = None if suite.image_size and root is None else cell.input_size[1]
-            train, test = load_selection(registry.datasets, selection, cell.seed, root=root, size=size)
+            train, test = load_selection(self.plugins.datasets, selection, cell.seed, root=root, size=size)
             held_out = None
             if cell.validation:
                 fit_index, val_index = stratified_split(train.labels, cell.validation, cell.seed)
                 train, held_out = train.subset(fit_index), train.subset(val_index)
         with clock.phase("pretraining"):
             if cell.weights is not None and suite.source is not None:
-                pretrain(registry.datasets, suite, arch, device=self.device, precision=recipe.precision)
+                pretrain(self.plugins.datasets, suite, arch, device=self.device, precision=recipe.precision)
         with clock.phase("setup"):
             pretraining = None
             if cell.weights is not None:
@@ -171,9 +172,9 @@ class CellRunner:
             else:
                 torch.manual_seed(cell.seed)  # the scratch network's random weights are the seed's
                 model = create_model(arch, num_classes=len(train.classes), img_size=cell.input_size[1])
-                mean, std = _reference_stats(registry, suite, arch, train)
+                mean, std = _reference_stats(self.plugins, suite, arch, train)
             model = model.to(self.device)
-            mirror = registry.datasets.get(selection.dataset).mirror_invariant
+            mirror = self.plugins.datasets.get(selection.dataset).mirror_invariant
             train_set, test_set = (prepare(part, cell.input_size, mean, std, mirror).to(self.device) for part in (train, test))
             val_set = prepare(held_out, cell.input_size, mean, std, mirror).to(self.device) if held_out is not None else None
             prefix_key = None
@@ -192,7 +193,7 @@ class CellRunner:
             complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)
             speed = self.speed(cell.architecture, cell.input_size)
             memory = step_memory_record(
-                registry, cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision
+                self.plugins, cell.architecture, cell.strategy, recipe.batch_size, cell.input_size, self.device, recipe.precision
             )
         steps_seconds = sum(r.stats.seconds for r in runs)
         last = runs[-1].stats
@@ -259,7 +260,7 @@ def failure(exc: BaseException, phase: str | None = None) -> dict:
     return {"status": "error", "reason": f"{type(exc).__name__}: {first_line}{place}{doing}"}
 
 
-def _reference_stats(plugins: Zoo, suite: SuiteSpec, arch, train: ImageSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _reference_stats(plugins: PluginSet, suite: SuiteSpec, arch, train: ImageSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The normalisation a pretrained backbone of this suite would use, for scratch cells, so
     every strategy sees its inputs scaled alike. A network without hub weights in a suite
     without a source has no such backbone: its ``train`` images' own statistics."""

@@ -2,7 +2,7 @@
 
 Fixed batch size and resolution, random input already on the device, untimed warm-up steps,
 then throughput in images per second and batch-1 latency percentiles. The network runs as zoo
-trains it: in the engine's precision (:func:`zoo.train.loop.precision`: bf16 autocast where the
+trains it: in the engine's precision (:func:`zoo.device.precision`: bf16 autocast where the
 hardware has it natively), with channels_last memory on CUDA, and with the same fused SGD step.
 
 Two timing methods (``zoo speed --timing``):
@@ -43,12 +43,14 @@ import torch.nn.functional as F
 
 from zoo.bench.memory import measure_cpu, measure_cuda
 from zoo.bench.timing import STEPS, TIMINGS, WARMUP
-from zoo.models.architectures import ArchitectureSpec, create_model
+from zoo.device import autocast, device_name, precision
+from zoo.models.architectures import create_model
 from zoo.models.complexity import build_meta, measure
-from zoo.train.loop import FUSED_SGD, autocast, device_name, precision
+from zoo.plugin.architecture import ArchitectureSpec
+from zoo.train.loop import FUSED_SGD
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 
 
@@ -169,7 +171,7 @@ def measure_inference(
 
 
 def measure_speed(
-    plugins: Zoo,
+    plugins: PluginSet,
     spec: ArchitectureSpec,
     device: torch.device,
     batch_size: int = 128,

@@ -14,7 +14,8 @@ import zoo
 from zoo.cli import console
 from zoo.cli.commands import EXIT_FAILED, expand_names
 from zoo.errors import UnknownNameError, ZooError
-from zoo.plugin.registry import split_names
+from zoo.matrix import NAMES, unknown_quadrants
+from zoo.names import split_names
 
 DEFAULT_ARCHS = ("resnet18", "vgg11_bn", "googlenet")  # one per family
 DEFAULT_STRATEGIES = ("scratch", "linear_probe", "partial", "full")  # the seed strategies
@@ -26,15 +27,15 @@ DEFAULT_STRATEGIES = ("scratch", "linear_probe", "partial", "full")  # the seed 
 def cmd_bench(args: argparse.Namespace) -> int:
     from zoo.bench.grid import expand_grid
     from zoo.bench.harness import LocalExecutor, forget
-    from zoo.bench.results import ResultsStore
-    from zoo.train.loop import precision, select_device
+    from zoo.device import precision, select_device
+    from zoo.results.store import ResultsStore
 
     if args.ray_address and args.executor != "ray":
         raise ZooError("--ray-address goes with --executor ray")
-    registry = zoo.get_zoo()
-    suite = registry.suites.get(args.suite)
-    archs = expand_names(registry.architectures, args.arch or DEFAULT_ARCHS)
-    strategies = expand_names(registry.strategies, args.strategy or DEFAULT_STRATEGIES)
+    plugins = zoo.get_zoo()
+    suite = plugins.suites.get(args.suite)
+    archs = expand_names(plugins.architectures, args.arch or DEFAULT_ARCHS)
+    strategies = expand_names(plugins.strategies, args.strategy or DEFAULT_STRATEGIES)
     # A team benching its folder wants its folder measured, not hours of the suite around it.
     tasks = _select_tasks(suite, args.task, args.quadrant) if args.task or args.quadrant or not args.data else []
     device = select_device(args.device)
@@ -43,9 +44,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         executor = RayExecutor(device, address=args.ray_address)
     else:
-        executor = LocalExecutor(registry, device)
+        executor = LocalExecutor(plugins, device)
     tasks += [_folder_task(folder, suite, archs, device) for folder in args.data or ()]
-    groups = expand_grid(registry, suite, archs, strategies, tasks, args.seeds, args.epochs, precision(device))
+    groups = expand_grid(plugins, suite, archs, strategies, tasks, args.seeds, args.epochs, precision(device))
     store = ResultsStore(args.out / "results.sqlite")
     with store.lock(args.wait, on_wait=lambda holder: print(f"zoo: waiting for {holder} to finish", file=sys.stderr)):
         if args.fresh:
@@ -56,8 +57,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device) -> int:
     """The grid's cells not yet stored, then the summary and the leaderboards; the exit status."""
     from zoo.bench.harness import fill_step_memory, run_grid
-    from zoo.bench.results import FAILED, CellResult
     from zoo.progress import progress
+    from zoo.results.schema import FAILED, CellResult
 
     def status(row: CellResult | None) -> str:
         if row is None:
@@ -123,9 +124,9 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
         tasks = [t for t in tasks if any(fnmatch.fnmatchcase(t.name, p) for p in patterns)]
     if quadrants:
         wanted = {q.upper() for q in split_names(quadrants)}
-        unknown = wanted - {"Q1", "Q2", "Q3", "Q4"}
+        unknown = unknown_quadrants(wanted)
         if unknown:
-            raise ZooError(f"unknown quadrant {', '.join(sorted(unknown))}: use Q1, Q2, Q3 or Q4")
+            raise ZooError(f"unknown quadrant {', '.join(unknown)}: use {', '.join(NAMES[:-1])} or {NAMES[-1]}")
         tasks = [t for t in tasks if t.quadrant in wanted]
     return tasks
 
@@ -133,7 +134,12 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
 # ---------------------------------------------------------------------------- leaderboard
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from zoo.leaderboard.writers import HEADLINE, fill_readme, headline_columns, write_leaderboards
+    from zoo.leaderboard.writers import (
+        HEADLINE,
+        fill_readme,
+        headline_columns,
+        write_leaderboards,
+    )
 
     written = write_leaderboards(zoo.get_zoo(), args.out)
     if args.readme:
@@ -162,7 +168,8 @@ def _report_written(written: zoo.leaderboard.writers.WrittenLeaderboards, out: P
 
 def _write_bench_leaderboards(out: Path, as_json: bool) -> None:
     """After a bench run: the leaderboards of everything its output directory holds."""
-    from zoo.leaderboard.writers import NoResultsError, write_leaderboards
+    from zoo.leaderboard.writers import write_leaderboards
+    from zoo.results.read import NoResultsError
 
     try:
         written = write_leaderboards(zoo.get_zoo(), out)

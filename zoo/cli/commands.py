@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import zoo
 from zoo.cli import console
 from zoo.errors import UnknownNameError, ZooError
-from zoo.plugin.registry import split_names
+from zoo.names import split_names
 
 EXIT_FAILED = 1  # the command finished, but a cell failed or a plugin did not load
 
@@ -20,7 +20,7 @@ EXIT_FAILED = 1  # the command finished, but a cell failed or a plugin did not l
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from zoo.plugin.registry import match_names
+    from zoo.names import match_names
     from zoo.plugin.snapshot import listing
 
     info = getattr(zoo.get_zoo, "cache_info", None)  # loaded already (or given by a test): list it directly
@@ -44,36 +44,26 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from zoo.plugin import info as describe
-
+    plugins = zoo.get_zoo()
     name = args.name.partition(".")[0]
-    found = [(kind, r) for kind, r in zoo.get_zoo().registries.items() if name in r]
+    found = [(kind, plugins.registries[kind.plural]) for kind in plugins.kinds if name in plugins.registries[kind.plural]]
     if not found:
-        owner = zoo.get_zoo().disabled_owner(name)
+        owner = plugins.disabled_owner(name)
         if owner:
             raise ZooError(f"{name!r} is registered by plugin {owner!r}, which is disabled: remove it from ZOO_DISABLE_PLUGINS")
-        every = [n for r in zoo.get_zoo().registries.values() for n in r.names()]
+        every = [n for r in plugins.registries.values() for n in r.names()]
         raise UnknownNameError("name", name, every, listing="zoo list")
     kind, registry = found[0]
-    entry, plugin = registry.get(name), registry.plugin_of(name)
-    if args.weights and kind != "architectures":
-        raise ZooError(f"--weights goes with an architecture, and {name!r} is a {registry.kind}")
-    if kind == "architectures":
-        info = describe.architecture_info(entry, plugin)
-        if args.weights:
-            model = zoo.create_model(name, weights_file=args.weights)
-            info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
-        show = console.print_architecture
-    elif kind == "strategies":
-        info, show = describe.strategy_info(entry, plugin), console.print_strategy
-    elif kind == "datasets":
-        info, show = describe.dataset_info(entry, plugin), console.print_dataset
-    else:
-        info, show = describe.suite_info(zoo.get_zoo().datasets, entry, plugin), console.print_suite
+    if args.weights and kind.plural != "architectures":
+        raise ZooError(f"--weights goes with an architecture, and {name!r} is a {kind.singular}")
+    info = kind.describe(plugins, registry.get(name), registry.plugin_of(name))
+    if args.weights:
+        model = zoo.create_model(name, weights_file=args.weights)
+        info["weights_file"] = {"path": args.weights, "tensors": len(model.state_dict()), "num_classes": model.num_classes}
     if args.json:
         console.print_json(info)
     else:
-        show(info)
+        print(kind.render(info))
     return 0
 
 
@@ -81,17 +71,17 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from zoo.bench.pretrain import pretrain
-    from zoo.train.loop import precision, select_device
+    from zoo.bench.pretraining import pretrain
+    from zoo.device import precision, select_device
 
-    registry = zoo.get_zoo()
-    suite = registry.suites.get(args.suite)
-    names = expand_names(registry.architectures, args.arch)
+    plugins = zoo.get_zoo()
+    suite = plugins.suites.get(args.suite)
+    names = expand_names(plugins.architectures, args.arch)
     device = select_device(args.device)
     results = []
     for name in names:
-        arch = registry.architectures.get(name)
-        entry, trained = pretrain(registry.datasets, suite, arch, device=device, force=args.force, precision=precision(device))
+        arch = plugins.architectures.get(name)
+        entry, trained = pretrain(plugins.datasets, suite, arch, device=device, force=args.force, precision=precision(device))
         meta = entry.metadata
         results.append(
             {
@@ -118,7 +108,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def expand_names(registry, specs: Sequence[str]) -> list[str]:
     """Registry names for comma-separated names and patterns; unknown plain names are errors.
     A strategy with options (``partial:k=3``) is kept as written once it resolves."""
-    from zoo.train.strategies import resolve_strategy
+    from zoo.plugin.strategy import resolve_strategy
 
     names: list[str] = []
     for pattern in split_names(specs):
@@ -140,8 +130,8 @@ def expand_names(registry, specs: Sequence[str]) -> list[str]:
 def cmd_speed(args: argparse.Namespace) -> int:
     from zoo.bench.memory import CUDA_PREDICTION_METHOD, predict_cuda, step_memory
     from zoo.bench.speed import measure_speed
-    from zoo.train.loop import precision, select_device
-    from zoo.train.strategies import resolve_strategy
+    from zoo.device import precision, select_device
+    from zoo.plugin.strategy import resolve_strategy
 
     plugins = zoo.get_zoo()
     registry = plugins.architectures
@@ -179,15 +169,15 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from zoo.device import select_device
     from zoo.recommend.advice import recommend
-    from zoo.train.loop import select_device
 
-    registry = zoo.get_zoo()
-    suite = registry.suites.get(args.suite)
-    archs = expand_names(registry.architectures, args.arch) if args.arch else None
+    plugins = zoo.get_zoo()
+    suite = plugins.suites.get(args.suite)
+    archs = expand_names(plugins.architectures, args.arch) if args.arch else None
     try:
         result = recommend(
-            registry,
+            plugins,
             args.path,
             suite,
             archs=archs,

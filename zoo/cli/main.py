@@ -15,11 +15,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import zoo
+from zoo.cli import paths
 from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES, cmd_bench, cmd_leaderboard
-from zoo.cli.commands import cmd_info, cmd_list, cmd_plugins, cmd_pretrain, cmd_recommend, cmd_speed
+from zoo.cli.commands import (
+    cmd_info,
+    cmd_list,
+    cmd_plugins,
+    cmd_pretrain,
+    cmd_recommend,
+    cmd_speed,
+)
 from zoo.errors import ZooError
 
 EXIT_USER_ERROR = 2
@@ -27,11 +34,11 @@ EXIT_USER_ERROR = 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)  # a path option's kind is checked here
         _warn_about_failed_plugins(args)
         return args.run(args) or 0
-    except ZooError as exc:
+    except (ZooError, paths.PathKindError) as exc:
         print(f"zoo: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:  # `zoo list | head`
@@ -54,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = commands.add_parser("info", help="describe one registered name")
     cmd.add_argument("name")
-    cmd.add_argument("--weights", metavar="PATH", help="check that a weights file loads into this architecture")
+    cmd.add_argument("--weights", metavar="PATH", type=paths.file_to_read("--weights", "a weights file to load"),
+                     help="check that a weights file loads into this architecture")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_info)
 
@@ -73,14 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--strategy", action="append", metavar="NAMES", help=f"strategies (default: {','.join(DEFAULT_STRATEGIES)})")
     cmd.add_argument("--task", action="append", metavar="NAMES", help="tasks of the suite (default: all)")
     cmd.add_argument("--quadrant", action="append", metavar="Q", help="only tasks in these quadrants (Q1…Q4)")
-    cmd.add_argument("--data", action="append", type=Path, metavar="PATH",
+    cmd.add_argument("--data", action="append", metavar="PATH",
+                     type=paths.folder_to_read("--data", "an image folder with one sub-folder of images per class"),
                      help="a team's image folder (one sub-folder per class) to run as a task; its quadrant "
                           "is measured as `zoo recommend` measures it. Only the folders run, unless --task or "
                           "--quadrant also selects the suite's tasks")
     cmd.add_argument("--epochs", type=_positive, help="epochs per cell (default: each task's own budget)")
     cmd.add_argument("--seeds", type=_positive, help="seeds per cell (default: each task's own, e.g. 3 on mini's small tasks)")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
-    cmd.add_argument("--out", type=Path, default=Path("leaderboards"), help="output directory (default: %(default)s)")
+    cmd.add_argument("--out", type=paths.folder_to_write("--out", "a folder to store the results and write the leaderboards in"),
+                     default="leaderboards", help="output directory (default: %(default)s)")
     cmd.add_argument("--fresh", action="store_true", help="forget the stored results of the cells selected (their learning-rate "
                      "sweeps included) and run them again; the database's other cells stay")
     cmd.add_argument("--wait", action="store_true",
@@ -99,9 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(run=cmd_bench)
 
     cmd = commands.add_parser("leaderboard", help="write the accuracy, speed, memory and verdict leaderboards of a bench run")
-    cmd.add_argument("--out", type=Path, default=Path("leaderboards"),
+    cmd.add_argument("--out", type=paths.folder_to_write("--out", "the folder holding results.sqlite, to write the leaderboards in"),
+                     default="leaderboards",
                      help="directory holding results.sqlite; the leaderboards are written there (default: %(default)s)")
-    cmd.add_argument("--readme", type=Path, metavar="FILE",
+    cmd.add_argument("--readme", metavar="FILE",
+                     type=paths.file_to_rewrite("--readme", "a Markdown file with <!-- zoo leaderboard: … --> sections to fill"),
                      help="also put the verdict and accuracy tables into FILE, between its "
                           "<!-- zoo leaderboard: verdict --> (or accuracy) and <!-- /zoo leaderboard --> comments")
     cmd.add_argument("--json", action="store_true", help="print the combined leaderboard JSON")
@@ -139,13 +151,15 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(run=cmd_speed)
 
     cmd = commands.add_parser("recommend", help="recommend a backbone and a transfer strategy for your image folder")
-    cmd.add_argument("path", type=Path, help="a folder of class sub-folders (ROOT/<class>/<image>), or with train/ and test/")
+    cmd.add_argument("path", metavar="PATH", type=paths.folder_to_read("PATH", "a folder of class sub-folders to recommend for"),
+                     help="a folder of class sub-folders (ROOT/<class>/<image>), or with train/ and test/")
     cmd.add_argument("--suite", default="mini", help="suite whose pretrained backbones and tasks to measure with (default: %(default)s)")
     cmd.add_argument("--arch", action="append", metavar="NAMES",
                      help="backbones to consider, comma-separated, wildcards allowed (default: all with weights for the suite)")
     cmd.add_argument("--small-threshold", type=_positive, metavar="N",
                      help="training images per class below which the data are small (default: the suite's)")
-    cmd.add_argument("--results", type=Path, default=Path("leaderboards/results.sqlite"),
+    cmd.add_argument("--results", type=paths.file_to_read("--results", "a results database written by `zoo bench`"),
+                     default="leaderboards/results.sqlite",
                      help="results database whose measured winners check the rule of thumb (default: %(default)s)")
     cmd.add_argument("--skip-corrupt", action="store_true", help="leave out images that cannot be read instead of stopping")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")

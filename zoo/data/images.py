@@ -1,7 +1,7 @@
 """Labelled images in memory, data-set metadata, and seeded stratified sampling.
 
-A data set plugin registers a :class:`DatasetSpec` whose ``load`` returns an
-:class:`ImageSet` per split: uint8 images and int64 labels held as tensors, the form every
+A data set plugin registers a :class:`zoo.plugin.dataset.DatasetSpec` whose ``load`` returns
+an :class:`ImageSet` per split: uint8 images and int64 labels held as tensors, the form every
 later step (subsampling, resizing, normalising, training) works on without a DataLoader.
 """
 
@@ -10,13 +10,18 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageOps
-from torchvision.transforms.functional import InterpolationMode, center_crop, pil_to_tensor, resize
+from torchvision.transforms.functional import (
+    InterpolationMode,
+    center_crop,
+    pil_to_tensor,
+    resize,
+)
 
 from zoo.errors import ZooError
 
@@ -58,24 +63,6 @@ class ImageSet:
         return ImageSet(self.images[keep], remap[self.labels[keep]], tuple(names), self.name)
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A registered data set (what torchvision's dataset classes know, as data)."""
-
-    name: str  # registry name ("fashion_mnist")
-    description: str  # one line for listings
-    load: Callable[..., ImageSet]  # load(split, *, root=None, download=False, size=None) -> ImageSet
-    classes: tuple[str, ...]  # class names in label order; empty when the user's folder decides
-    channels: int  # 1 grayscale, 3 colour
-    native_size: tuple[int, int] | None  # (H, W) as stored; None when images vary
-    source: str  # where the files come from, and how to get them
-    splits: tuple[str, ...] = ("train", "test")
-    split_note: str = ""  # how the splits are made when the data set has no official ones
-    mirror_invariant: bool = True  # may augmentation flip images left-right? (not for digits)
-    reads_folders: bool = False  # load(split, root=PATH) reads a team's own image folder (zoo recommend, zoo bench --data)
-    extra: dict = field(default_factory=dict)  # anything else worth showing in `zoo info`
-
-
 def pil_to_uint8(image: Image.Image, size: int | None, channels: int) -> torch.Tensor:
     """A PIL image as a uint8 [C, H, W] tensor, upright as an image viewer shows it (EXIF
     orientation applied); with ``size``, its shorter side resized to ``size`` and the centre
@@ -85,16 +72,6 @@ def pil_to_uint8(image: Image.Image, size: int | None, channels: int) -> torch.T
     if size is not None:
         image = center_crop(resize(image, size, interpolation=InterpolationMode.BILINEAR), [size, size])
     return pil_to_tensor(image)
-
-
-def validate_dataset_spec(spec: DatasetSpec) -> str | None:
-    if not callable(spec.load):
-        return "load is not callable"
-    if spec.channels not in (1, 3):
-        return f"channels must be 1 or 3, got {spec.channels!r}"
-    if not spec.splits:
-        return "a data set needs at least one split"
-    return None
 
 
 def stratified_sample(labels: torch.Tensor, per_class: int | None, seed: int, num_classes: int | None = None) -> torch.Tensor:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from zoo.bench.results import CellResult
-from zoo.bench.sweep import sweep_rows
 from zoo.leaderboard.budgets import (
     budget_rows,
     learning_curves,
@@ -35,7 +33,14 @@ from zoo.leaderboard.tables import (
     trainable_rows,
     training_speed_rows,
 )
-from zoo.leaderboard.verdict import VERDICT_RULE, registration_notes, verdict_rows
+from zoo.leaderboard.verdict import (
+    VERDICT_RULE,
+    Verdict,
+    registration_notes,
+    verdict_rows,
+)
+from zoo.results.schema import CellResult
+from zoo.results.sweep import sweep_rows
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Leaderboard:
     boards: list[Board]  # verdict, accuracy, budgets, speed, memory: the order pages show them in
     environment: dict  # devices, versions, dates, suites, plugins (see environment_summary)
     cells: int  # rows read, failures included
+    verdicts: list[Verdict]  # the verdict table's rows, typed
     curves: dict = field(default_factory=dict)  # per task setting, the validation curves (zoo.leaderboard.budgets.learning_curves)
     pretraining_curves: dict = field(default_factory=dict)  # per suite and architecture (zoo.leaderboard.budgets.pretraining_curves)
 
@@ -163,7 +169,7 @@ def build_leaderboard(
                                       ("ci_low_points", "95% CI low", ".2f"), ("ci_high_points", "95% CI high", ".2f"),
                                       ("decisive", "decisive"), ("seeds", "seeds"), ("test_images", "test images"),
                                       ("verdict", "verdict")),
-              verdicts, VERDICT_RULE),
+              [v.row() for v in verdicts], VERDICT_RULE),
         Table("pareto", "Accuracy against inference throughput: the Pareto front",
               TASK_COLUMNS + _columns(("architecture", "architecture"), ("strategy", "strategy"),
                                       ("top1_mean_pct", "top-1 mean", ".2f"), ("device", "device"),
@@ -213,6 +219,6 @@ def build_leaderboard(
     environment = environment_summary(cells) | {"suites": list(suites), "plugins": list(plugins)}
     return Leaderboard(
         [verdict_board, accuracy_board, budgets_board, speed_board, memory_board], environment, len(every),
-        learning_curves(cells), pretraining_curves(cells),
+        verdicts, learning_curves(cells), pretraining_curves(cells),
     )  # fmt: skip
 

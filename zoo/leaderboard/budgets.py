@@ -10,7 +10,7 @@ cell that reached its cap has not been shown to have converged, and the board sa
 on a split of the source's training images, and the board shows each backbone's source test
 accuracy and how long it trained.
 
-These are pure functions of the cells the leaderboards report (:func:`zoo.bench.sweep.selected_rows`).
+These are pure functions of the cells the leaderboards report (:func:`zoo.results.sweep.selected_rows`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,15 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from zoo.bench.results import CellResult, weights_builds
-from zoo.leaderboard.tables import aggregate, first_value, natural_order, ok_frame, records
-from zoo.plugin.registry import natural_key
+from zoo.leaderboard.tables import (
+    aggregate,
+    first_value,
+    natural_order,
+    ok_frame,
+    records,
+)
+from zoo.names import natural_key
+from zoo.results.schema import CellResult, weights_builds
 
 ROW_FIELDS = ("suite", "quadrant", "task", "architecture", "strategy")
 

@@ -45,22 +45,6 @@ LEVEL = 0.95  # the interval's coverage
 FEW_KINDS = 8  # images per distinct kind of difference above which a multinomial over the kinds is the faster draw
 
 
-def encode_correct(correct: Sequence[bool] | np.ndarray) -> str:
-    """Per-test-image correctness as stored in ``test_correct``: packed bits, as hex."""
-    return np.packbits(np.asarray(correct, dtype=bool), bitorder="little").tobytes().hex()
-
-
-def decode_correct(hex_string: str, images: int) -> np.ndarray:
-    """The ``images`` correctness flags ``hex_string`` holds (:func:`encode_correct`'s inverse).
-
-    Raises :class:`ValueError` when it is not hex or holds fewer than ``images`` flags.
-    """
-    bits = np.unpackbits(np.frombuffer(bytes.fromhex(hex_string), np.uint8), bitorder="little")
-    if images < 0 or len(bits) < images:
-        raise ValueError(f"test_correct holds {len(bits)} flags, fewer than the {images} test images")
-    return bits[:images].astype(bool)
-
-
 @dataclass(frozen=True)
 class SeedRun:
     """One cell's test results: what a strategy scored with one seed."""

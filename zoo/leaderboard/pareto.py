@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from zoo.bench.results import CellResult
 from zoo.leaderboard.tables import (
     GROUP_FIELDS,
     TASK_FIELDS,
@@ -27,6 +26,7 @@ from zoo.leaderboard.tables import (
     task_key,
     task_order,
 )  # fmt: skip
+from zoo.results.schema import CellResult
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:

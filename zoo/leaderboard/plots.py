@@ -22,8 +22,9 @@ from matplotlib.figure import Figure
 
 from zoo.leaderboard.boards import Leaderboard
 from zoo.leaderboard.tables import task_key
-from zoo.leaderboard.verdict import deciding_verdicts
-from zoo.plugin.registry import natural_key
+from zoo.leaderboard.verdict import Verdict, deciding_verdicts
+from zoo.matrix import POSITIONS, SIMILARITIES, SIZES
+from zoo.names import natural_key
 
 DPI = 100
 FRONT_COLOUR = "#c0392b"
@@ -162,25 +163,22 @@ def pretraining_plot(curves: Mapping[str, Mapping], title: str) -> bytes:
     return _png(fig)
 
 
-# The size–similarity matrix as the rule of thumb draws it: similarity grows to the right,
-# size upwards, so Q1…Q4 read left to right, top to bottom.
-MATRIX = {"Q1": (0, 0), "Q2": (0, 1), "Q3": (1, 0), "Q4": (1, 1)}
 DECISIVE_COLOURS = {True: "#d5efd0", False: "#fbd9c0"}  # a decisive verdict agreeing with the rule or not
 UNDECIDED_COLOUR, UNMEASURED_COLOUR = "#ececec", "#ffffff"
 
 
-def _verdict_details(v: Mapping) -> str:
+def _verdict_details(v: Verdict) -> str:
     """The margin, its interval and what they mean, under the winner's name."""
-    if v.get("margin_points") is None:
+    if v.margin_points is None:
         return "the only strategy measured"
-    low, high = v.get("ci_low_points"), v.get("ci_high_points")
+    low, high = v.ci_low_points, v.ci_high_points
     interval = f"95% CI {low:+.1f} to {high:+.1f}" if low is not None and high is not None else "interval unknown"
-    called = "decisive" if v.get("decisive") else "not decisive"
-    agreement = {True: "agrees with the rule", False: "disagrees with the rule", None: "the rule's pick was not measured"}[v.get("agree")]
-    return f"by {v['margin_points']:+.1f} points over {v['compared_with']}\n({interval}): {called};\n{agreement}"
+    called = "decisive" if v.decisive else "not decisive"
+    agreement = {True: "agrees with the rule", False: "disagrees with the rule", None: "the rule's pick was not measured"}[v.agree]
+    return f"by {v.margin_points:+.1f} points over {v.compared_with}\n({interval}): {called};\n{agreement}"
 
 
-def quadrant_matrix_plot(verdicts: Sequence[Mapping], rule: Mapping[str, str | None], title: str) -> bytes:
+def quadrant_matrix_plot(verdicts: Sequence[Verdict], rule: Mapping[str, str | None], title: str) -> bytes:
     """The answer on one page: the size–similarity matrix, each quadrant with the rule of
     thumb's pick among the strategies measured (``rule``: quadrant -> strategy) and, per task
     measured there, the measured winner, its margin with the 95% interval, and whether the
@@ -188,20 +186,20 @@ def quadrant_matrix_plot(verdicts: Sequence[Mapping], rule: Mapping[str, str | N
     where they disagree, grey where an interval includes zero (or they differ)."""
     fig = Figure(figsize=(9, 5.6), layout="constrained")
     axes = fig.subplots(2, 2)
-    for quadrant, (row, column) in MATRIX.items():
+    for quadrant, (row, column) in POSITIONS.items():
         ax = axes[row][column]
         ax.set_xticks([])
         ax.set_yticks([])
-        here = [v for v in verdicts if v["quadrant"] == quadrant]
-        calls = {bool(v.get("agree")) for v in here if v.get("decisive")}
+        here = [v for v in verdicts if v.quadrant == quadrant]
+        calls = {bool(v.agree) for v in here if v.decisive}
         if not here:
             colour = UNMEASURED_COLOUR
-        elif len(calls) == 1 and all(v.get("decisive") for v in here):
+        elif len(calls) == 1 and all(v.decisive for v in here):
             colour = DECISIVE_COLOURS[calls.pop()]
         else:
             colour = UNDECIDED_COLOUR
         ax.set_facecolor(colour)
-        size, similarity = ("large", "small")[row], ("different", "similar")[column]
+        size, similarity = SIZES[row], SIMILARITIES[column]
         ax.set_title(f"{quadrant}: {size}, {similarity}", fontsize=11, loc="left", fontweight="bold")
         if column == 0:
             ax.set_ylabel(f"{size} data set", fontsize=10)
@@ -214,8 +212,8 @@ def quadrant_matrix_plot(verdicts: Sequence[Mapping], rule: Mapping[str, str | N
                 ha="right", va="top", fontsize=9, color="#444", parse_math=False)  # fmt: skip
         y, step = 0.95, 0.9 / len(here)
         for v in here:
-            ax.text(0.03, y, str(v["task"]), transform=ax.transAxes, ha="left", va="top", fontsize=9, color="#444", parse_math=False)
-            ax.text(0.03, y - 0.09, f"{v['measured']} won", transform=ax.transAxes, ha="left", va="top", fontsize=15,
+            ax.text(0.03, y, str(v.task), transform=ax.transAxes, ha="left", va="top", fontsize=9, color="#444", parse_math=False)
+            ax.text(0.03, y - 0.09, f"{v.measured} won", transform=ax.transAxes, ha="left", va="top", fontsize=15,
                     fontweight="bold", parse_math=False)  # fmt: skip
             ax.text(0.03, y - 0.26, _verdict_details(v), transform=ax.transAxes, ha="left", va="top", fontsize=9.5,
                     linespacing=1.4, parse_math=False)  # fmt: skip
@@ -228,11 +226,11 @@ def quadrant_matrix_plot(verdicts: Sequence[Mapping], rule: Mapping[str, str | N
 
 def matrix_plots(board: Leaderboard) -> list[Plot]:
     """Per suite, :func:`quadrant_matrix_plot` of its deciding verdicts."""
-    deciding = deciding_verdicts(board.table("verdict").rows)
+    deciding = deciding_verdicts(board.verdicts)
     plots = []
-    for suite in sorted({str(v["suite"]) for v in deciding}, key=natural_key):
-        here = [v for v in deciding if str(v["suite"]) == suite]
-        rule = {v["quadrant"]: v["recommended"] for v in here}
+    for suite in sorted({str(v.suite) for v in deciding}, key=natural_key):
+        here = [v for v in deciding if str(v.suite) == suite]
+        rule = {v.quadrant: v.recommended for v in here}
         slug = _slug(suite, "suite")
         title = f"{suite}: the measured winner in each quadrant of the size–similarity matrix"
         plots.append(Plot(f"matrix_{slug}.png", title, quadrant_matrix_plot(here, rule, title), section="answer"))

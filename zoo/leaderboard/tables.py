@@ -1,10 +1,10 @@
 """The leaderboards' tables: views of the results database, grouped and aggregated with pandas.
 
-Everything here is a pure function of the stored cells (:class:`zoo.bench.results.CellResult`,
+Everything here is a pure function of the stored cells (:class:`zoo.results.schema.CellResult`,
 as ``ResultsStore.rows()`` gives them) and of what the caller knows about the registry (which
 quadrants each strategy is recommended in, the suites, the plugins), so it can be tested with
 made-up cells and runs without a network. The tables are computed on DataFrames built from
-the cells (:func:`zoo.bench.results.cells_frame`); what pandas does not do is zoo's own: the
+the cells (:func:`zoo.results.schema.cells_frame`); what pandas does not do is zoo's own: the
 natural order of names, the verdict, the confidence interval, the Pareto front.
 The verdict is :mod:`zoo.leaderboard.verdict`'s, the Pareto front :mod:`zoo.leaderboard.pareto`'s,
 assembling the boards :mod:`zoo.leaderboard.boards`'s and writing them to files
@@ -13,7 +13,7 @@ assembling the boards :mod:`zoo.leaderboard.boards`'s and writing them to files
 How the numbers are combined
 ----------------------------
 * **Which cells**: each (task, architecture, strategy) reports the cells at the learning rate
-  its sweep chose on validation data (:func:`zoo.bench.sweep.selected_rows`); the sweep's other
+  its sweep chose on validation data (:func:`zoo.results.sweep.selected_rows`); the sweep's other
   cells appear only in the sweep table of the budgets board.
 * A *task setting* is (suite, task, quadrant, epochs): accuracies are only ever compared
   within one, on the same test images. Each task sits in one quadrant.
@@ -34,7 +34,7 @@ How the numbers are combined
   - *measured*: the strategy with the highest mean top-1; a tie goes to the strategy the rule
     recommends, then to the name that sorts first;
   - *recommended*: the rule of thumb's pick among the strategies present
-    (:func:`zoo.leaderboard.rule.rule_of_thumb`: those whose registered ``quadrants`` name the task's
+    (:func:`zoo.matrix.rule_of_thumb`: those whose registered ``quadrants`` name the task's
     quadrant, the seed strategies first, then by name; a seed strategy no longer registered
     keeps DESIGN's place, a variant such as ``partial:k=3`` competes but is never the pick);
   - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
@@ -64,9 +64,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from zoo.bench.results import CellResult, cells_frame
-from zoo.bench.sweep import selected_rows
-from zoo.plugin.registry import natural_key
+from zoo.names import natural_key
+from zoo.results.schema import CellResult, cells_frame
+from zoo.results.sweep import selected_rows
 
 TASK_FIELDS = ("suite", "task", "quadrant", "epochs")
 GROUP_FIELDS = (*TASK_FIELDS, "architecture", "strategy")  # one accuracy figure each
@@ -253,7 +253,7 @@ HARDWARE = ("architecture", "input_size", "device")  # what speed and memory fig
 
 
 def ok_frame(cells: Iterable[CellResult], **derived: Callable[[CellResult], object]) -> pd.DataFrame:
-    """The ``ok`` cells as a frame (:func:`zoo.bench.results.cells_frame`), with a column per
+    """The ``ok`` cells as a frame (:func:`zoo.results.schema.cells_frame`), with a column per
     ``derived`` value of each cell."""
     ok = [c for c in cells if c.status == "ok"]
     return cells_frame(ok).assign(**{name: pd.Series([f(c) for c in ok], dtype=object) for name, f in derived.items()})

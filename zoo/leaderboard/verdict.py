@@ -5,7 +5,7 @@ Per task setting, once per architecture and once overall:
 - *measured*: the strategy with the highest mean top-1; a tie goes to the strategy the rule
   recommends, then to the name that sorts first;
 - *recommended*: the rule of thumb's pick among the strategies present
-  (:func:`zoo.leaderboard.rule.rule_of_thumb`);
+  (:func:`zoo.matrix.rule_of_thumb`);
 - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
   disagree, or minus the runner-up's when they agree (how clearly the rule's pick won), over
   the seeds both have;
@@ -21,13 +21,14 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from zoo.bench.results import CellResult
-from zoo.leaderboard.confidence import REPLICATES, Interval, SeedRun, decode_correct, margin_interval
-from zoo.leaderboard.rule import DESIGN_RULE, rule_of_thumb
+from zoo.leaderboard.confidence import REPLICATES, Interval, SeedRun, margin_interval
 from zoo.leaderboard.tables import TASK_FIELDS, group_of, task_key, task_order
-from zoo.plugin.registry import natural_key
+from zoo.matrix import RULE, rule_of_thumb
+from zoo.names import natural_key
+from zoo.results.codec import decode_correct
+from zoo.results.schema import CellResult
 
 MIN_SEEDS = 2  # seeds both strategies need before a verdict can be decisive
 OVERALL = "all architectures"  # the scope of a verdict's overall line
@@ -53,7 +54,48 @@ class Contender:
     runs: tuple[Mapping[int, SeedRun], ...] = ()  # per architecture of the scope (one for an architecture's own verdict): seed → its run
 
 
-def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Sequence[str]]) -> dict:
+@dataclass(frozen=True)
+class Decision:
+    """The verdict in one scope: who won, the rule's pick, and how sure the margin between them is."""
+
+    measured: str  # the winner: the highest mean top-1
+    measured_top1_pct: float
+    recommended: str | None  # the rule of thumb's pick among the strategies present; None: none names the quadrant
+    recommended_top1_pct: float | None
+    agree: bool | None  # the winner is the rule's pick (None: the rule picks none of them)
+    compared_with: str | None  # the rule's pick when they disagree, the runner-up when they agree
+    margin_points: float | None  # the winner's lead over compared_with, over the seeds both have
+    ci_low_points: float | None  # its 95% interval
+    ci_high_points: float | None
+    decisive: bool | None  # the interval lies above zero (None: it cannot be called)
+    seeds: int
+    test_images: int | None
+    verdict: str  # all of it in words
+
+
+@dataclass(frozen=True)
+class Verdict(Decision):
+    """A verdict row of the leaderboard: a task setting, the scope it speaks for (an
+    architecture, or :data:`OVERALL`), and its :class:`Decision`."""
+
+    suite: str
+    task: str
+    quadrant: str
+    epochs: int | None
+    scope: str
+
+    @property
+    def setting(self) -> tuple:
+        """The task setting it belongs to: (suite, task, quadrant, epochs), as :func:`task_key`."""
+        return tuple(getattr(self, f) for f in TASK_FIELDS)
+
+    def row(self) -> dict:
+        """The verdict table's row: the task setting and scope first, as the board shows them."""
+        fields = asdict(self)
+        return {name: fields[name] for name in (*TASK_FIELDS, "scope", *Decision.__dataclass_fields__)}
+
+
+def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Sequence[str]]) -> Decision:
     """The verdict for one scope: the measured winner, the rule's pick, the margin between
     them (or to the runner-up when they agree), its 95% confidence interval and whether it
     is decisive (the interval lies above zero)."""
@@ -69,21 +111,21 @@ def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Se
     # One seed: the interval sees test-set sampling only, not the spread between training
     # draws, which is what a verdict about strategies must beat; it is shown, never decisive.
     decisive = interval.low > 0 if interval is not None and interval.known and interval.seeds >= MIN_SEEDS else None
-    return {
-        "measured": winner.strategy,
-        "measured_top1_pct": winner.mean,
-        "recommended": recommended,
-        "recommended_top1_pct": pick.mean if pick else None,
-        "agree": None if recommended is None else winner is pick,
-        "compared_with": other.strategy if other else None,
-        "margin_points": margin,
-        "ci_low_points": interval.low if interval else None,
-        "ci_high_points": interval.high if interval else None,
-        "decisive": decisive,
-        "seeds": interval.seeds if interval else winner.seeds,
-        "test_images": interval.images if interval else None,
-        "verdict": _verdict_text(winner, pick, other, quadrant, margin, interval, decisive),
-    }
+    return Decision(
+        measured=winner.strategy,
+        measured_top1_pct=winner.mean,
+        recommended=recommended,
+        recommended_top1_pct=pick.mean if pick else None,
+        agree=None if recommended is None else winner is pick,
+        compared_with=other.strategy if other else None,
+        margin_points=margin,
+        ci_low_points=interval.low if interval else None,
+        ci_high_points=interval.high if interval else None,
+        decisive=decisive,
+        seeds=interval.seeds if interval else winner.seeds,
+        test_images=interval.images if interval else None,
+        verdict=_verdict_text(winner, pick, other, quadrant, margin, interval, decisive),
+    )
 
 
 def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | None, decisive) -> str:
@@ -124,7 +166,7 @@ def seed_runs(cells: Iterable[CellResult]) -> dict[tuple, dict[int, SeedRun]]:
 
 def verdict_rows(
     accuracy: Sequence[Mapping], cells: Iterable[CellResult], rule: Mapping[str, Sequence[str]]
-) -> tuple[list[dict], list[str]]:
+) -> tuple[list[Verdict], list[str]]:
     """Per task setting: one verdict per architecture, then the overall one; and notes on
     strategies the overall line had to leave out. ``cells`` are the rows ``accuracy`` was
     computed from, for the intervals."""
@@ -142,7 +184,7 @@ def verdict_rows(
         archs = by_task[key]
         ordered = sorted(archs, key=lambda a: natural_key(str(a)))
         for arch in ordered:
-            verdicts.append({**task, "scope": arch, **decide(list(archs[arch].values()), quadrant, rule)})
+            verdicts.append(Verdict(**asdict(decide(list(archs[arch].values()), quadrant, rule)), **task, scope=arch))
         if len(archs) < 2:
             continue
         everywhere = set.intersection(*(set(s) for s in archs.values()))
@@ -154,19 +196,19 @@ def verdict_rows(
             )
         if everywhere:
             overall = [_overall(name, [archs[a][name] for a in ordered]) for name in everywhere]
-            verdicts.append({**task, "scope": OVERALL, **decide(overall, quadrant, rule)})
+            verdicts.append(Verdict(**asdict(decide(overall, quadrant, rule)), **task, scope=OVERALL))
     return verdicts, notes
 
 
-def deciding_verdicts(verdicts: Iterable[Mapping]) -> list[Mapping]:
+def deciding_verdicts(verdicts: Iterable[Verdict]) -> list[Verdict]:
     """Per task setting, the verdict that answers it: the one over all architectures, or,
     where a single architecture was measured, that architecture's own."""
-    by_setting: dict[tuple, list[Mapping]] = defaultdict(list)
+    by_setting: dict[tuple, list[Verdict]] = defaultdict(list)
     for verdict in verdicts:
-        by_setting[task_key(verdict)].append(verdict)
+        by_setting[verdict.setting].append(verdict)
     deciding = []
     for scoped in by_setting.values():
-        deciding += [v for v in scoped if v["scope"] == OVERALL] or (scoped if len(scoped) == 1 else [])
+        deciding += [v for v in scoped if v.scope == OVERALL] or (scoped if len(scoped) == 1 else [])
     return deciding
 
 
@@ -187,8 +229,8 @@ def registration_notes(strategies: Iterable[str], rule: Mapping[str, Sequence[st
         base = name.partition(":")[0]
         if base in rule:
             continue
-        if name in DESIGN_RULE:
-            notes.append(f"strategy {name!r} is no longer registered; it keeps DESIGN's place for it ({', '.join(DESIGN_RULE[name])})")
+        if name in RULE:
+            notes.append(f"strategy {name!r} is no longer registered; it keeps the rule of thumb's place for it ({', '.join(RULE[name])})")
         else:
             notes.append(f"strategy {name!r} is no longer registered; the rule of thumb recommends it nowhere")
     return notes

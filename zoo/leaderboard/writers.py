@@ -38,33 +38,27 @@ import html
 import json
 import os
 import re
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from zoo.bench.results import ADDED_COLUMNS, COLUMNS, CellResult, ResultsStore
 from zoo.errors import ZooError
 from zoo.leaderboard.boards import Board, Leaderboard, build_leaderboard
 from zoo.leaderboard.html import render_html
 from zoo.leaderboard.plots import Plot, leaderboard_plots
 from zoo.leaderboard.tables import Column, Table
-from zoo.plugin import info as describe
+from zoo.plugin.suite import describe as describe_suite
+from zoo.results.read import NoResultsError, read_results
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 RESULTS_FILE = "results.sqlite"
 PLOTS_DIR = "plots"
 PLOT_PREFIXES = ("matrix_", "accuracy_speed_", "accuracy_memory_", "heatmap_", "learning_curves_", "pretraining_")  # files under plots/ this module owns, replaced on every write
-
-
-class NoResultsError(ZooError):
-    """The results database exists but holds no cells yet."""
 
 
 @dataclass
@@ -76,39 +70,15 @@ class WrittenLeaderboards:
     combined: dict  # the content of leaderboard.json
 
 
-# ---------------------------------------------------------------------------- reading
-
-
-def read_results(path: Path) -> list[CellResult]:
-    """Every cell of a zoo results database, after checking, read-only, that it is one."""
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"no results database at {path}: run `zoo bench --out {path.parent}` first, or point --out at the directory it wrote")
-    try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            found = {row[1] for row in conn.execute("PRAGMA table_info(cells)")}
-    except sqlite3.DatabaseError as exc:
-        raise ZooError(f"{path} is not a zoo results database ({exc}): point --out at a directory `zoo bench` wrote") from None
-    if not found:
-        raise ZooError(f"{path} is an SQLite database without zoo's cells table: point --out at a directory `zoo bench` wrote")
-    missing = set(COLUMNS) - found - set(ADDED_COLUMNS)
-    if missing:
-        raise ZooError(
-            f"{path} lacks the columns {', '.join(sorted(missing))}: another version of zoo wrote it; "
-            f"rerun `zoo bench --out {path.parent} --fresh` or use another --out"
-        )
-    return list(ResultsStore(path).rows())
-
-
 # ---------------------------------------------------------------------------- what the registry knows
 
 
-def strategy_rule(plugins: Zoo) -> dict[str, tuple[str, ...]]:
+def strategy_rule(plugins: PluginSet) -> dict[str, tuple[str, ...]]:
     """Each strategy ``plugins`` registers → the quadrants the rule of thumb recommends it in."""
     return {spec.name: tuple(spec.quadrants) for spec in plugins.strategies}
 
 
-def suite_summaries(plugins: Zoo, names: Iterable[str]) -> list[dict]:
+def suite_summaries(plugins: PluginSet, names: Iterable[str]) -> list[dict]:
     """Per suite: its threshold and each task's per-class counts (``zoo info SUITE``), or,
     for a suite ``plugins`` no longer registers, a note saying they are omitted."""
     registry = plugins.suites
@@ -118,7 +88,7 @@ def suite_summaries(plugins: Zoo, names: Iterable[str]) -> list[dict]:
             summaries.append({"name": name, "registered": False,
                               "note": f"suite {name!r} is not registered any more: its per-class counts and threshold are omitted"})  # fmt: skip
             continue
-        info = describe.suite_info(plugins.datasets, registry.get(name), registry.plugin_of(name))
+        info = describe_suite(plugins, registry.get(name), registry.plugin_of(name))
         keep = ("dataset", "classes", "train_per_class", "test_per_class", "train_per_class_budget", "test_per_class_budget", "unavailable")
         summaries.append(
             {
@@ -135,7 +105,7 @@ def suite_summaries(plugins: Zoo, names: Iterable[str]) -> list[dict]:
     return summaries
 
 
-def plugin_summaries(plugins: Zoo) -> list[dict]:
+def plugin_summaries(plugins: PluginSet) -> list[dict]:
     """The plugins of the set with their distributions, versions and status (``zoo plugins``)."""
     return [
         {"name": r.name, "distribution": r.distribution, "version": r.version, "status": r.status}
@@ -311,7 +281,7 @@ def _write(path: Path, data: str | bytes) -> Path:
     return path
 
 
-def load_leaderboard(plugins: Zoo, out_dir: Path) -> Leaderboard:
+def load_leaderboard(plugins: PluginSet, out_dir: Path) -> Leaderboard:
     """The leaderboards of ``out_dir/results.sqlite``, with what ``plugins`` knows of them."""
     path = Path(out_dir) / RESULTS_FILE
     rows = read_results(path)
@@ -321,7 +291,7 @@ def load_leaderboard(plugins: Zoo, out_dir: Path) -> Leaderboard:
     return build_leaderboard(rows, strategy_rule(plugins), summaries, plugin_summaries(plugins))
 
 
-def write_leaderboards(plugins: Zoo, out_dir: Path) -> WrittenLeaderboards:
+def write_leaderboards(plugins: PluginSet, out_dir: Path) -> WrittenLeaderboards:
     """Read ``out_dir/results.sqlite`` and write every leaderboard file into ``out_dir``
     (see the module docstring), with what ``plugins`` (the loaded set) knows of the suites,
     strategies and plugins. Raises :class:`ZooError` for a missing or foreign database and

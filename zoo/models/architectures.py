@@ -1,15 +1,15 @@
-"""Architecture metadata, pretrained weights, and building a backbone by name.
+"""Pretrained weights and building a backbone from its registered spec.
 
-An :class:`ArchitectureSpec` is what a plugin registers: a constructor plus what the harness
-needs to treat every network alike. :func:`create_model` builds one, loads its pretrained
-weights from the local store, a file, or the timm / torchvision hubs, and sizes its classifier.
+:func:`create_model` builds an :class:`zoo.plugin.architecture.ArchitectureSpec`'s network,
+loads its pretrained weights from the local store, a file, or the timm / torchvision hubs,
+and sizes its classifier.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import timm
 import torchvision
@@ -17,6 +17,9 @@ from torch import nn
 
 from zoo.errors import WeightsError
 from zoo.models.weights import StateDict, WeightsStore, load_checked, read_weights_file
+
+if TYPE_CHECKING:
+    from zoo.plugin.architecture import ArchitectureSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,50 +36,6 @@ class HubWeights:
     mean: tuple[float, ...] = IMAGENET_MEAN  # input normalisation the weights were trained with
     std: tuple[float, ...] = IMAGENET_STD
     dataset: str = "imagenet-1k"
-
-
-@dataclass(frozen=True)
-class ArchitectureSpec:
-    """A registered architecture (timm's ``PretrainedCfg`` plus the builder)."""
-
-    name: str  # registry name: lowercase, digits, underscores ("resnet50")
-    family: str  # the plugin file it belongs to ("resnet", "vgg", "inception", …)
-    build: Callable[..., nn.Module]  # build(num_classes=N) -> network with timm's classifier API
-    default_input_size: tuple[int, int, int]  # (C, H, W) it was designed and pretrained for
-    min_input_size: tuple[int, int, int]  # smallest (C, H, W) its forward pass accepts
-    paper: str = ""  # title and link of the paper that introduced it; empty for a network of your own
-    hub_weights: tuple[HubWeights, ...] = ()  # the first is the DEFAULT
-    reference: str | None = None  # torchvision model with the same published network, if any
-    differences: str = ""  # how and why zoo's network differs from ``reference``
-    description: str = ""  # one line for listings
-    lr_scale: float = 1.0  # multiplier on a recipe's learning rate: reference recipes train some networks slower (VGG)
-    pretrain_epoch_scale: float = 1.0  # multiplier on a suite's pretraining epoch cap: some networks learn for longer (MobileNetV3)
-    input_sized: bool = False  # build(num_classes=…, img_size=side) shapes its head for that input side (VGG)
-
-    @property
-    def default_weights(self) -> HubWeights | None:
-        return self.hub_weights[0] if self.hub_weights else None
-
-
-def validate_spec(spec: ArchitectureSpec) -> str | None:
-    """Why a registered spec is malformed, or None (used by the registry)."""
-    if not callable(spec.build):
-        return "build is not callable"
-    for field_name in ("default_input_size", "min_input_size"):
-        size = getattr(spec, field_name)
-        if not (isinstance(size, tuple) and len(size) == 3 and all(type(v) is int and v > 0 for v in size)):
-            return f"{field_name} must be a (channels, height, width) tuple of positive ints, got {size!r}"
-    for field_name in ("lr_scale", "pretrain_epoch_scale"):
-        scale = getattr(spec, field_name)
-        if not (isinstance(scale, (int, float)) and scale > 0):
-            return f"{field_name} must be a positive number, got {scale!r}"
-    if spec.min_input_size[0] != spec.default_input_size[0]:
-        return "min_input_size and default_input_size have different channel counts"
-    if any(m > d for m, d in zip(spec.min_input_size[1:], spec.default_input_size[1:])):
-        return "min_input_size is larger than default_input_size"
-    if not all(isinstance(w, HubWeights) for w in spec.hub_weights):
-        return "hub_weights must hold HubWeights"
-    return None
 
 
 def timm_hub_weights(name: str) -> tuple[HubWeights, ...]:

@@ -10,12 +10,16 @@ convolutions and matrix products as two FLOPs; MACs are half the FLOPs. torchvis
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from zoo.models.architectures import ArchitectureSpec, build_network
+from zoo.models.architectures import build_network
+
+if TYPE_CHECKING:
+    from zoo.plugin.architecture import ArchitectureSpec
 
 METHOD = "torch.utils.flop_counter.FlopCounterMode, batch 1, meta device; MACs = FLOPs / 2"
 

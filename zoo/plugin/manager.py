@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
-import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pluggy
 
-from zoo.bench.suites import SuiteSpec, validate_suite_spec
-from zoo.data.images import DatasetSpec, validate_dataset_spec
 from zoo.errors import PluginError, ZooError
-from zoo.models.architectures import ArchitectureSpec, validate_spec
 from zoo.plugin import hookspecs
-from zoo.plugin.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
-from zoo.plugin.registry import PluginRegistry, Registry, split_names
-from zoo.train.strategies import StrategySpec, validate_strategy_spec
+from zoo.plugin.dataset import DatasetSpec
+from zoo.plugin.discovery import DISABLE_ENV, disabled_from_env, discover_entry_points
+from zoo.plugin.kinds import KINDS, Kind
+from zoo.plugin.registry import PluginRegistry, Registry
 
 
 @dataclass
@@ -50,46 +47,32 @@ class PluginReport:
             self.traceback = "".join(traceback.format_exception(exc))
 
 
-class Zoo:
-    """The loaded plugin set: one registry per kind, and a report per plugin."""
+class PluginSet:
+    """The loaded plugins: one registry per kind (``plugins.architectures``, ``.strategies``,
+    ``.datasets``, ``.suites``: :data:`zoo.plugin.kinds.KINDS`), and a report per plugin."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: Iterable[Kind] = KINDS) -> None:
+        self.kinds = tuple(kinds)
         self.pm = pluggy.PluginManager("zoo")
-        self.pm.add_hookspecs(hookspecs)
-        self.architectures: Registry[ArchitectureSpec] = Registry("architecture", ArchitectureSpec, validate_spec)
-        self.strategies: Registry[StrategySpec] = Registry("strategy", StrategySpec, validate_strategy_spec, plural="strategies")
-        self.datasets: Registry[DatasetSpec] = Registry("dataset", DatasetSpec, validate_dataset_spec)
-        self.suites: Registry[SuiteSpec] = Registry("suite", SuiteSpec, self._validate_suite)
+        self.pm.add_hookspecs(hookspecs.specification(self.kinds))
+        for kind in self.kinds:
+            setattr(self, kind.plural, Registry(kind.singular, kind.spec, self._validator(kind), plural=kind.plural))
         self.reports: dict[str, PluginReport] = {}
         self.warnings: list[str] = []  # about the set as a whole, such as a misspelt ZOO_DISABLE_PLUGINS entry
         self._entry_points: list[importlib.metadata.EntryPoint] = []
 
+    def _validator(self, kind: Kind):
+        return lambda entry: kind.validate(entry, self)
+
     @property
     def registries(self) -> dict[str, Registry]:
-        """Registries by the plural used on the command line (``--kind architectures``)."""
-        return {
-            "architectures": self.architectures,
-            "strategies": self.strategies,
-            "datasets": self.datasets,
-            "suites": self.suites,
-        }
+        """Registries by the plural used on the command line (``--kind architectures``), in
+        registration order."""
+        return {kind.plural: getattr(self, kind.plural) for kind in self.kinds}
 
-    def registration_hooks(self) -> dict[str, Registry]:
-        """Hooks in the order they run: suites last, as they refer to data sets."""
-        return {
-            "zoo_register_architectures": self.architectures,
-            "zoo_register_strategies": self.strategies,
-            "zoo_register_datasets": self.datasets,
-            "zoo_register_suites": self.suites,
-        }
-
-    def _validate_suite(self, suite: SuiteSpec) -> str | None:
-        used = [suite.source.dataset] if suite.source else []
-        used += [task.data.dataset for task in suite.tasks]
-        missing = sorted({name for name in used if name not in self.datasets})
-        if missing:
-            return f"it uses data sets no plugin registered: {', '.join(missing)}"
-        return validate_suite_spec(suite)
+    def kind_of(self, plural: str) -> Kind:
+        """The declared kind whose registry is ``plural``."""
+        return next(kind for kind in self.kinds if kind.plural == plural)
 
     def load(self, entry_points: Iterable[importlib.metadata.EntryPoint], disabled: Iterable[str] = ()) -> None:
         """Import and register each entry point's module, then run the registration hooks."""
@@ -103,8 +86,8 @@ class Zoo:
             hint = f"did you mean {close[0]!r}?" if close else f"the plugins are {', '.join(sorted(names))}"
             self.warnings.append(f"{DISABLE_ENV} names {name!r}, which is no installed plugin: {hint}")
         self._drop_unknown_hooks()
-        for hook_name, registry in self.registration_hooks().items():
-            self._run_registration_hook(hook_name, registry)
+        for kind in self.kinds:
+            self._run_registration_hook(kind.hook, self.registries[kind.plural])
 
     def warning_lines(self) -> list[str]:
         """What every command but ``zoo plugins`` warns of: the set's warnings, then each
@@ -119,7 +102,7 @@ class Zoo:
         off = {report.name for report in self.reports.values() if report.status == "disabled"}
         if not off:
             return None
-        every = Zoo()
+        every = PluginSet(self.kinds)
         every.load(self._entry_points)
         for registry in every.registries.values():
             if name in registry and registry.plugin_of(name) in off:
@@ -136,7 +119,7 @@ class Zoo:
         off = {report.name for report in self.reports.values() if report.status == "disabled"}
         providers = []
         if off:  # which disabled plugin would provide one: load them again, none disabled (an error path only)
-            every = Zoo()
+            every = PluginSet(self.kinds)
             every.load(self._entry_points)
             providers = sorted({every.datasets.plugin_of(spec.name) for spec in every.datasets if spec.reads_folders} & off)
         if providers:
@@ -157,8 +140,8 @@ class Zoo:
             report.fail(f"plugin {name!r} was refused by the plugin manager: {exc}", exc)
             return
         self._drop_unknown_hooks()
-        for hook_name, registry in self.registration_hooks().items():
-            self._run_registration_hook(hook_name, registry, only=name)
+        for kind in self.kinds:
+            self._run_registration_hook(kind.hook, self.registries[kind.plural], only=name)
 
     def _register_entry_point(self, ep: importlib.metadata.EntryPoint, disabled: set[str]) -> None:
         dist = getattr(ep, "dist", None)
@@ -194,7 +177,7 @@ class Zoo:
             except pluggy.PluginValidationError as exc:
                 name = self.pm.get_name(exc.plugin)
                 self.pm.unregister(exc.plugin)
-                known = ", ".join(sorted(h for h in dir(hookspecs) if h.startswith("zoo_")))
+                known = ", ".join(sorted(kind.hook for kind in self.kinds))
                 self.reports[name].fail(f"plugin {name!r} implements an unknown hook: {exc}; known hooks: {known}")
 
     def _run_registration_hook(self, hook_name: str, registry: Registry, only: str | None = None) -> None:
@@ -220,26 +203,8 @@ class Zoo:
                 report.registered[registry.plural] = names
 
 
-def discover_entry_points() -> list[importlib.metadata.EntryPoint]:
-    """Entry points of the ``zoo.plugins`` group: zoo's own first, then by distribution and name.
-
-    The order decides who keeps a contested name, so it must not depend on ``sys.path`` or
-    the file system: a built-in's name can never be taken over by an installed package.
-    """
-
-    def order(ep: importlib.metadata.EntryPoint) -> tuple[bool, str, str]:
-        dist = ep.dist.metadata["Name"] if ep.dist else ""
-        return (dist != "zoo", dist.lower(), ep.name)
-
-    return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=order)
-
-
-def disabled_from_env() -> list[str]:
-    return split_names(os.environ.get(DISABLE_ENV, ""))
-
-
-def load_zoo() -> Zoo:
-    """A zoo with every installed plugin loaded, minus those disabled in the environment."""
-    zoo = Zoo()
-    zoo.load(discover_entry_points(), disabled_from_env())
-    return zoo
+def load_plugins() -> PluginSet:
+    """Every installed plugin loaded, minus those disabled in the environment."""
+    plugins = PluginSet()
+    plugins.load(discover_entry_points(), disabled_from_env())
+    return plugins

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from zoo.paths import zoo_home
-from zoo.plugin.hookspecs import DISABLE_ENV, ENTRY_POINT_GROUP
+from zoo.plugin.discovery import DISABLE_ENV, ENTRY_POINT_GROUP
 
 
 def listing(plugins: Callable[[], object], loaded: bool) -> dict:
@@ -48,24 +48,16 @@ def listing(plugins: Callable[[], object], loaded: bool) -> dict:
 
 
 def listing_of(loaded) -> dict:
-    """The listing of a loaded plugin set (a :class:`zoo.plugin.manager.Zoo`)."""
+    """The listing of a loaded plugin set (a :class:`zoo.plugin.manager.PluginSet`): each
+    kind's entries with the columns its declaration's ``summary`` gives."""
     kinds = {
-        kind: [{"name": name, "plugin": registry.plugin_of(name), **summary(registry.get(name))} for name in registry.names()]
-        for kind, registry in loaded.registries.items()
+        kind.plural: [
+            {"name": name, "plugin": registry.plugin_of(name), **kind.summary(registry.get(name))} for name in registry.names()
+        ]
+        for kind in loaded.kinds
+        for registry in [loaded.registries[kind.plural]]
     }
     return {"kinds": kinds, "warnings": loaded.warning_lines()}
-
-
-def summary(entry: object) -> dict:
-    """The columns ``zoo list`` shows for an entry besides its name and plugin."""
-    from zoo.models.architectures import ArchitectureSpec
-    from zoo.train.strategies import StrategySpec
-
-    if isinstance(entry, ArchitectureSpec):
-        return {"family": entry.family, "description": entry.description}
-    if isinstance(entry, StrategySpec):
-        return {"quadrants": ",".join(entry.quadrants) or "-", "description": entry.description}
-    return {"description": getattr(entry, "description", "")}
 
 
 def fingerprint() -> str:

@@ -3,7 +3,7 @@
 The folder is placed in the suite's size–similarity matrix by forward passes only
 (:mod:`zoo.recommend.placement`), and the backbones are ranked by LogME on the team's own
 labels. The strategy is the one the rule of thumb names for the quadrant
-(:func:`zoo.leaderboard.rule.rule_of_thumb`, the function the leaderboard's verdict uses), checked
+(:func:`zoo.matrix.rule_of_thumb`, the function the leaderboard's verdict uses), checked
 against the results database: where the suite's task in the same quadrant was measured, the
 leaderboard's verdict over all architectures decides. Its measured winner is recommended when
 the verdict is decisive (the 95% confidence interval of its margin lies above zero), and the
@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from zoo.bench.suites import SuiteSpec
 from zoo.data.images import ImageSet
 from zoo.errors import ZooError
 from zoo.leaderboard.boards import build_leaderboard
-from zoo.leaderboard.rule import rule_of_thumb
-from zoo.leaderboard.tables import task_key
-from zoo.leaderboard.verdict import OVERALL, deciding_verdicts
-from zoo.leaderboard.writers import read_results, strategy_rule
+from zoo.leaderboard.verdict import OVERALL, Verdict, deciding_verdicts
+from zoo.leaderboard.writers import strategy_rule
+from zoo.matrix import rule_of_thumb
+from zoo.plugin.suite import SuiteSpec
 from zoo.recommend.placement import Placement, place, prepare
+from zoo.results.read import read_results
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 __all__ = ["Measured", "Recommendation", "measured", "recommend"]
 
@@ -37,28 +37,39 @@ DEFAULT_RESULTS = Path("leaderboards/results.sqlite")
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A leaderboard verdict as ``zoo recommend`` quotes it: deciding, or shown beside."""
+
+    verdict: Verdict
+    deciding: bool  # the verdict that answers its task setting (over all architectures, or the only one measured)
+
+    def as_dict(self) -> dict:
+        return {**self.verdict.row(), "deciding": self.deciding}
+
+
+@dataclass(frozen=True)
 class Measured:
     """What the leaderboard of the results database says about the suite's task in a quadrant."""
 
     path: Path
-    verdicts: list[dict]  # verdict rows (zoo.leaderboard.tables) with "deciding": the deciding ones, then the chosen backbone's own
+    verdicts: list[Evidence]  # per task setting: the deciding verdict, then the chosen backbone's own
 
     @property
-    def deciding(self) -> list[dict]:
+    def deciding(self) -> list[Verdict]:
         """Per task setting, its verdict over all architectures (or on the only one measured)."""
-        return [v for v in self.verdicts if v["deciding"]]
+        return [e.verdict for e in self.verdicts if e.deciding]
 
     @property
     def winner(self) -> str | None:
         """The measured winner when every deciding verdict is decisive and names it; else None."""
-        winners = {v["measured"] for v in self.deciding}
-        if len(winners) == 1 and all(v["decisive"] for v in self.deciding):
+        winners = {v.measured for v in self.deciding}
+        if len(winners) == 1 and all(v.decisive for v in self.deciding):
             return winners.pop()
         return None
 
 
 def measured(
-    plugins: Zoo, results: Path, suite: SuiteSpec, quadrant: str, architecture: str | None = None
+    plugins: PluginSet, results: Path, suite: SuiteSpec, quadrant: str, architecture: str | None = None
 ) -> Measured | None:
     """The leaderboard's verdicts on ``suite``'s tasks in ``quadrant``, from the results
     database at ``results`` (as ``zoo leaderboard`` builds them), or None when it holds none.
@@ -70,13 +81,13 @@ def measured(
         return None
     tasks = {t.name for t in suite.tasks if t.quadrant == quadrant}
     rows = [r for r in read_results(Path(results)) if r.suite == suite.name and r.task in tasks]
-    verdicts = build_leaderboard(rows, strategy_rule(plugins)).table("verdict").rows if rows else []
+    verdicts = build_leaderboard(rows, strategy_rule(plugins)).verdicts if rows else []
     deciding = deciding_verdicts(verdicts)
     shown = []
-    for key in dict.fromkeys(task_key(v) for v in verdicts):
-        answer = [v for v in deciding if task_key(v) == key]
-        shown += [{**v, "deciding": True} for v in answer]
-        shown += [{**v, "deciding": False} for v in verdicts if task_key(v) == key and v["scope"] == architecture and v not in answer]
+    for key in dict.fromkeys(v.setting for v in verdicts):
+        answer = [v for v in deciding if v.setting == key]
+        shown += [Evidence(v, True) for v in answer]
+        shown += [Evidence(v, False) for v in verdicts if v.setting == key and v.scope == architecture and v not in answer]
     return Measured(Path(results), shown) if verdicts else None
 
 
@@ -127,7 +138,7 @@ class Recommendation:
             else {
                 "results": str(self.measured.path),
                 "decisive_winner": self.measured.winner,
-                "verdicts": self.measured.verdicts,
+                "verdicts": [e.as_dict() for e in self.measured.verdicts],
             },
             "results": str(self.results),
             "reasons": self.reasons,
@@ -135,7 +146,7 @@ class Recommendation:
 
 
 def recommend(
-    plugins: Zoo,
+    plugins: PluginSet,
     data: Path | str | ImageSet,
     suite: SuiteSpec | str = "mini",
     *,
@@ -199,12 +210,13 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
     if rec.measured is None:
         reasons.append(f"No measured results for {placement.quadrant} in {rec.results}; run `zoo bench` to check the rule of thumb.")
         return reasons
-    for v in rec.measured.verdicts:
-        if v["deciding"]:
-            scope = "over all architectures" if v["scope"] == OVERALL else f"on {v['scope']}, the only architecture measured"
+    for e in rec.measured.verdicts:
+        v = e.verdict
+        if e.deciding:
+            scope = "over all architectures" if v.scope == OVERALL else f"on {v.scope}, the only architecture measured"
         else:
-            scope = f"on {v['scope']} alone"
-        reasons.append(f"Measured on {v['task']} ({rec.measured.path}) {scope}: {v['verdict']}.")
+            scope = f"on {v.scope} alone"
+        reasons.append(f"Measured on {v.task} ({rec.measured.path}) {scope}: {v.verdict}.")
     winner, deciding = rec.measured.winner, rec.measured.deciding
     if winner == rec.rule_of_thumb:
         reasons.append(f"The verdict is decisive and agrees with the rule of thumb: {winner} is recommended.")
@@ -214,7 +226,7 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
         )
     elif not deciding:
         reasons.append(f"No strategy was measured on every architecture, so the rule of thumb's {rec.rule_of_thumb} is recommended.")
-    elif all(v["decisive"] for v in deciding):
+    elif all(v.decisive for v in deciding):
         reasons.append(f"The task settings measured disagree on the winner, so the rule of thumb's {rec.rule_of_thumb} is recommended.")
     else:
         reasons.append(f"The verdict is not decisive, so the rule of thumb's {rec.rule_of_thumb} is recommended.")

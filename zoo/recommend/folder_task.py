@@ -18,12 +18,12 @@ from pathlib import Path
 
 import torch
 
-from zoo.bench.pretrain import pretrain
-from zoo.bench.suites import DataSelection, SuiteSpec, TaskSpec
+from zoo.bench.pretraining import pretrain
+from zoo.device import precision
 from zoo.errors import ZooError
-from zoo.plugin.manager import Zoo
+from zoo.plugin.manager import PluginSet
+from zoo.plugin.suite import DataSelection, SuiteSpec, TaskSpec
 from zoo.recommend.placement import measure_quadrant
-from zoo.train.loop import precision
 
 
 def task_name(root: Path) -> str:
@@ -41,7 +41,7 @@ def require_folder(path: Path | str) -> Path:
 
 
 def folder_task(
-    plugins: Zoo, path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, small_threshold: int | None = None
+    plugins: PluginSet, path: Path | str, suite: SuiteSpec, archs: Sequence[str], device: torch.device, small_threshold: int | None = None
 ) -> TaskSpec:
     """The task ``path`` becomes in ``suite``'s grid, read by the data set of ``plugins`` that
     reads folders; its quadrant measured through ``archs``. Their weights for ``suite`` are

@@ -30,17 +30,23 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from zoo.bench.pretrained import SuiteBackbone, load_backbone, stored_architectures
-from zoo.bench.suites import QUADRANTS, SuiteSpec
+from zoo.bench.features import SuiteBackbone, load_backbone, stored_architectures
 from zoo.data.images import ImageSet
+from zoo.device import precision, select_device
 from zoo.errors import ZooError
+from zoo.matrix import QUADRANTS
+from zoo.plugin.suite import SuiteSpec
 from zoo.progress import progress
 from zoo.recommend.logme import logme
-from zoo.recommend.similarity import STATISTIC, SimilarityReading, check_measurable, read
-from zoo.train.loop import precision, select_device
+from zoo.recommend.similarity import (
+    STATISTIC,
+    SimilarityReading,
+    check_measurable,
+    read,
+)
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 __all__ = ["Placement", "SizeReading", "load_folder", "measure_quadrant", "place", "prepare"]
 
@@ -131,7 +137,7 @@ class Placement:
 
 
 def place(
-    plugins: Zoo, data: ImageSet, suite: SuiteSpec, backbones: Sequence[SuiteBackbone], small_threshold: int | None = None
+    plugins: PluginSet, data: ImageSet, suite: SuiteSpec, backbones: Sequence[SuiteBackbone], small_threshold: int | None = None
 ) -> Placement:
     """The quadrant of ``data`` for ``suite``, read through ``backbones``: each one's LogME
     on the data's labels and calibrated similarity, the best-ranked backbone's deciding.
@@ -149,9 +155,9 @@ def place(
     return Placement(suite.name, measure_size(data, suite, small_threshold), tuple(readings), ranked)
 
 
-def load_folder(plugins: Zoo, path: Path, suite: SuiteSpec, archs: Sequence[str], *, skip_corrupt: bool = False) -> ImageSet:
+def load_folder(plugins: PluginSet, path: Path, suite: SuiteSpec, archs: Sequence[str], *, skip_corrupt: bool = False) -> ImageSet:
     """The training images of an image folder, checked first by the data set of ``plugins``
-    that reads folders (:meth:`zoo.plugin.manager.Zoo.folder_reader`).
+    that reads folders (:meth:`zoo.plugin.manager.PluginSet.folder_reader`).
 
     They are what a transfer cell would train on: ``PATH/train`` when the folder is split
     into ``train/`` and ``test/``, else the stratified 80% ``zoo bench`` trains on. They are
@@ -162,7 +168,7 @@ def load_folder(plugins: Zoo, path: Path, suite: SuiteSpec, archs: Sequence[str]
     return loader("train", root=Path(path), size=side, skip_corrupt=skip_corrupt)
 
 
-def architectures(plugins: Zoo, suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device) -> list[str]:
+def architectures(plugins: PluginSet, suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device) -> list[str]:
     """``archs``, or when None every architecture of ``plugins`` with weights for ``suite``
     (pretrained in ``device``'s precision) in the store."""
     names = list(archs) if archs else stored_architectures(plugins, suite, precision=precision(device))
@@ -175,7 +181,7 @@ def architectures(plugins: Zoo, suite: SuiteSpec, archs: Sequence[str] | None, d
 
 
 def prepare(
-    plugins: Zoo,
+    plugins: PluginSet,
     data: Path | str | ImageSet,
     suite: SuiteSpec,
     archs: Sequence[str] | None,
@@ -194,7 +200,7 @@ def prepare(
 
 
 def measure_quadrant(
-    plugins: Zoo,
+    plugins: PluginSet,
     data: Path | str | ImageSet,
     suite: SuiteSpec | str = "mini",
     *,

@@ -36,7 +36,7 @@ shoe is none); the stem separates the two kinds of task by a factor of 2–2.4.
 Validation on held-out folders
 ------------------------------
 Four calibration points cannot test a threshold set between them, so the statistic is
-checked on the folders of :mod:`zoo.recommend.heldout` (``make heldout``, report in
+checked on the folders of :mod:`zoo.studies.heldout` (``make heldout``, report in
 ``leaderboards/placement.md``), named similar or different before any measurement. Round 1,
 eight folders, chose how to combine backbones: with the first resnet18 build the statistic
 put 7 of 8 on the named side, simple_cnn 6, and the mean of the two backbones' positions 5
@@ -102,12 +102,12 @@ from pathlib import Path
 
 import torch
 
-from zoo.bench.pretrained import SuiteBackbone
-from zoo.bench.suites import SuiteSpec, load_selection
-from zoo.data.images import DatasetSpec
+from zoo.bench.features import SuiteBackbone
 from zoo.errors import ZooError
 from zoo.paths import zoo_home
+from zoo.plugin.dataset import DatasetSpec
 from zoo.plugin.registry import Registry
+from zoo.plugin.suite import SuiteSpec, load_selection
 from zoo.progress import progress
 
 __all__ = ["Calibration", "CalibrationPoint", "Reference", "SimilarityReading", "calibrate", "check_measurable", "mmd2", "reference", "read"]

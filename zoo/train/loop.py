@@ -1,7 +1,7 @@
-"""Training and evaluation: device choice, the optimisation loop, accuracy.
+"""Training and evaluation: the optimisation loop and accuracy.
 
 One loop serves source pretraining and every transfer strategy: SGD with momentum, a linear
-warm-up, optional augmentation, bf16 autocast where asked for (see :func:`precision`) and
+warm-up, optional augmentation, bf16 autocast where asked for (see :func:`zoo.device.precision`) and
 channels_last on CUDA. A non-finite loss stops training with :class:`Diverged` rather than
 wasting the rest of the budget.
 
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.errors import ZooError
+from zoo.device import autocast
+from zoo.plugin.recipe import Recipe
 from zoo.train.checkpoint import Checkpoint
 
 
@@ -50,64 +49,6 @@ class Batched(Protocol):
 
 class Diverged(RuntimeError):
     """The loss became NaN or infinite."""
-
-
-def device_name(device: torch.device) -> str:
-    """The processor a figure was measured on: the GPU's name, else the CPU model."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def select_device(requested: str | None = None) -> torch.device:
-    """``requested`` if given and present, else CUDA, then Apple's MPS, then the CPU."""
-    if requested:
-        try:
-            device = torch.device(requested)
-        except RuntimeError:
-            raise ZooError(f"unknown device {requested!r}; use cuda, cuda:N, mps or cpu") from None
-        available = {
-            "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
-            "mps": torch.backends.mps.is_available(),
-            "cpu": True,
-        }.get(device.type, False)
-        if not available:
-            raise ZooError(f"device {requested!r} is not available here; use cpu, or leave --device out to pick one")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How a network is trained. Every field shapes the result, so cells hash it into their
-    key and pretraining into the weights' fingerprint."""
-
-    epochs: int  # with a validation split, the most it may train (a cap); without, exactly this many
-    batch_size: int = 128
-    lr: float = 0.05  # peak learning rate, reached after warm-up
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    warmup_epochs: float = 1.0  # linear from lr/10 up to lr over this many epochs' steps (at least WARMUP_MIN_STEPS)
-    label_smoothing: float = 0.0
-    augment: bool = True
-    patience: int = 3  # epochs without a better validation score before the learning rate drops ×0.1
-    decays: int = 2  # drops before training stops at the next plateau
-    precision: str = "fp32"  # "fp32", or "bf16" autocast (see :func:`precision`)
-
-    def at_lr_scale(self, scale: float) -> Recipe:
-        """This recipe at ``scale`` times its learning rate (an architecture's ``lr_scale``)."""
-        return dataclasses.replace(self, lr=self.lr * scale)
 
 
 WARMUP_MIN_STEPS = 5  # a one-batch task still warms up over a few steps
@@ -153,31 +94,7 @@ class TrainStats:
         return self.cap is not None and self.epochs < self.cap
 
 
-PRECISIONS = ("auto", "bf16", "fp32")
 FUSED_SGD = ("cpu", "cuda")  # devices with a fused SGD kernel
-
-
-def precision(device: torch.device) -> str:
-    """What the engine computes in on ``device`` unless told otherwise: ``"bf16"`` (autocast)
-    on CUDA GPUs that support it, ``"fp32"`` elsewhere.
-
-    CPUs stay in fp32 by default even where they compute bf16 natively (AVX512-BF16 or AMX,
-    where training is about 1.5× faster): results must not depend on which machine a run
-    landed on, and a results database filled on two kinds of CPU would otherwise mix two
-    precisions. ``ZOO_PRECISION`` (``auto``, ``bf16`` or ``fp32``) overrides the choice; the
-    precision is part of every cell's config and of the pretrained weights' fingerprint.
-    """
-    requested = os.environ.get("ZOO_PRECISION", "auto").strip().lower() or "auto"
-    if requested not in PRECISIONS:
-        raise ZooError(f"ZOO_PRECISION={requested!r} is not one of {', '.join(PRECISIONS)}")
-    if requested == "auto":
-        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    return requested
-
-
-def autocast(device: torch.device, mode: str | None = None):
-    """bf16 autocast when ``mode`` (default: :func:`precision`) is bf16; a no-op context otherwise."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=(mode or precision(device)) == "bf16")
 
 
 def fit(

@@ -18,9 +18,17 @@ import torch
 from torch import nn
 
 from zoo.data.preprocess import PreparedSet
-from zoo.models.backbone import Stage, set_trainable_from, stage_module, stage_parameters, stages
-from zoo.train.loop import Recipe, TrainStats, autocast, fit
-from zoo.train.strategies import Phase, StrategySpec, frozen_prefix, is_norm
+from zoo.device import autocast
+from zoo.models.backbone import (
+    Stage,
+    set_trainable_from,
+    stage_module,
+    stage_parameters,
+    stages,
+)
+from zoo.plugin.recipe import Recipe
+from zoo.plugin.strategy import Phase, StrategySpec, frozen_prefix, is_norm
+from zoo.train.loop import TrainStats, fit
 
 
 @dataclass

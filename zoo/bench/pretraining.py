@@ -25,17 +25,21 @@ from functools import cache
 
 import torch
 
-from zoo import __version__
-from zoo.bench.suites import DataSelection, SuiteSpec, load_selection
-from zoo.data.images import DatasetSpec, stratified_split
+from zoo.data.images import stratified_split
 from zoo.data.preprocess import channel_stats, prepare
+from zoo.device import device_name
 from zoo.errors import ZooError
-from zoo.models.architectures import ArchitectureSpec, create_model
+from zoo.models.architectures import create_model
 from zoo.models.weights import StoredWeights, WeightsStore
+from zoo.plugin.architecture import ArchitectureSpec
+from zoo.plugin.dataset import DatasetSpec
+from zoo.plugin.recipe import Recipe
 from zoo.plugin.registry import Registry
+from zoo.plugin.suite import DataSelection, SuiteSpec, load_selection
 from zoo.progress import progress
 from zoo.train.checkpoint import Checkpoint
-from zoo.train.loop import Recipe, device_name, evaluate, fit
+from zoo.train.loop import evaluate, fit
+from zoo.version import __version__
 
 PRETRAIN_SEED = 0
 

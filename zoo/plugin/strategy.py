@@ -1,4 +1,4 @@
-"""Transfer strategies: what trains, at which learning rate, in which phases.
+"""The strategy kind: what trains, at which learning rate, in which phases.
 
 A strategy is data, a :class:`StrategySpec` of one or more :class:`Phase` s, so that every
 strategy runs through the same engine (:mod:`zoo.train.transfer`) and costs the same to measure.
@@ -28,15 +28,20 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from zoo.errors import ZooError
+from zoo.matrix import unknown_quadrants
 from zoo.models.backbone import Stage, stage_parameters, stages
 from zoo.plugin.registry import Registry
+
+if TYPE_CHECKING:
+    from zoo.plugin.manager import PluginSet
 
 CLASSIFIER_SIDE = ("pre_logits", "head")
 NORM_STATS = ("batch", "frozen")
@@ -255,7 +260,46 @@ def validate_strategy_spec(spec: StrategySpec) -> str | None:
     for hook in ("setup", "penalty"):
         if getattr(spec, hook) is not None and not callable(getattr(spec, hook)):
             return f"{hook} must be callable"
-    unknown = set(spec.quadrants) - {"Q1", "Q2", "Q3", "Q4"}
+    unknown = unknown_quadrants(spec.quadrants)
     if unknown:
-        return f"unknown quadrants {sorted(unknown)}"
+        return f"unknown quadrants {unknown}"
     return None
+
+
+def describe(plugins: PluginSet, spec: StrategySpec, plugin: str) -> dict:
+    """What ``zoo info`` reports about a strategy: its phases and where it is recommended."""
+    return {
+        "name": spec.name,
+        "kind": "strategy",
+        "plugin": plugin,
+        "description": spec.description,
+        "pretrained": spec.pretrained,
+        "quadrants": list(spec.quadrants),
+        "paper": spec.paper,
+        "phases": [{**asdict(phase), "trains": phase.describe()} for phase in spec.phases],
+        "penalty": spec.penalty is not None,
+        "options": {name: default for name, default in spec.options().items()},
+    }
+
+
+def render(info: dict) -> str:
+    lines = [
+        f"{info['name']} — {info['description']}",
+        f"  plugin:       {info['plugin']}",
+        f"  starts from:  {'pretrained weights' if info['pretrained'] else 'random initialisation'}",
+        f"  recommended:  {', '.join(info['quadrants']) or 'in no quadrant (a baseline)'}",
+    ]
+    lines += [f"  paper:        {info['paper']}"] if info["paper"] else []
+    lines += ["  loss:         cross-entropy + the strategy's penalty on the weights"] if info["penalty"] else []
+    lines.append("  phases:")
+    lines += [f"    {phase['share']:.0%} of epochs: {phase['trains']}" for phase in info["phases"]]
+    if info["options"]:
+        written = ":".join(f"{k}=VALUE" for k in info["options"])
+        defaults = ", ".join(f"{k}={v}" for k, v in info["options"].items())
+        lines.append(f"  options:      {info['name']}:{written} (default {defaults})")
+    return "\n".join(lines)
+
+
+def summary(spec: StrategySpec) -> dict:
+    """The columns ``zoo list`` shows for a strategy besides its name and plugin."""
+    return {"quadrants": ",".join(spec.quadrants) or "-", "description": spec.description}

@@ -3,7 +3,7 @@ target data set from forward passes alone, higher meaning "fine-tunes better".
 
 LogME (:mod:`zoo.recommend.logme`) is the one ``zoo recommend`` ranks backbones by. The three here are
 the standard points of comparison, each a few lines over the same forward pass, so that
-:func:`zoo.recommend.agreement.logme_agreement` can say whether LogME is the best of them on the
+:func:`zoo.studies.agreement.logme_agreement` can say whether LogME is the best of them on the
 measured tasks rather than assume it:
 
 * **H-score** (Bao et al., "An Information-theoretic Approach to Transferability in Task
@@ -29,7 +29,7 @@ from sklearn.covariance import ledoit_wolf_shrinkage
 
 __all__ = ["ESTIMATORS", "VERSION", "h_score", "leep", "nce"]
 
-VERSION = 2  # of the estimators' definitions: scores kept under another (zoo.recommend.agreement) are computed again
+VERSION = 2  # of the estimators' definitions: scores kept under another (zoo.studies.agreement) are computed again
 
 
 def _labels(labels: torch.Tensor, rows: int) -> torch.Tensor:

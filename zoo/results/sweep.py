@@ -13,7 +13,7 @@ lowest) tried, the harness tries one more, a factor further, up to the suite's
 when it still is not. The pretrained stages' rate follows the head's (a strategy's
 ``backbone_lr`` multiplier), so sweeping the one sweeps both.
 
-These are pure functions of stored cells (:class:`zoo.bench.results.CellResult`), used by
+These are pure functions of stored cells (:class:`zoo.results.schema.CellResult`), used by
 the harness to expand the grid's second wave and by the leaderboards to keep the chosen
 cells and show the sweep.
 """
@@ -25,7 +25,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
-from zoo.bench.results import CellResult
+from zoo.results.schema import CellResult
 
 
 def row_lr(row: CellResult) -> float | None:

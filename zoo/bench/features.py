@@ -18,19 +18,20 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from zoo.bench.pretrain import plan
-from zoo.bench.suites import SuiteSpec
+from zoo.bench.pretraining import plan
 from zoo.data.images import ImageSet
 from zoo.data.preprocess import PreparedSet, prepare
+from zoo.device import autocast, precision
 from zoo.errors import WeightsError, ZooError
-from zoo.models.architectures import ArchitectureSpec, create_model
+from zoo.models.architectures import create_model
 from zoo.models.backbone import stage_module, stages
 from zoo.models.weights import WeightsStore
-from zoo.train.loop import autocast, precision
-from zoo.train.strategies import CLASSIFIER_SIDE
+from zoo.plugin.architecture import ArchitectureSpec
+from zoo.plugin.strategy import CLASSIFIER_SIDE
+from zoo.plugin.suite import SuiteSpec
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 BATCH_SIZE = 256  # images per forward pass
 
@@ -89,7 +90,7 @@ class Features:
 
     stem: torch.Tensor  # [N, C] per-channel means of the stem's feature maps: the imaging domain
     pooled: torch.Tensor  # [N, num_features] what the classifier sees: the labels' fit
-    logits: torch.Tensor  # [N, source classes] the source classifier's outputs (zoo.recommend.transferability)
+    logits: torch.Tensor  # [N, source classes] the source classifier's outputs (zoo.studies.transferability)
 
 
 def weights_variant(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "fp32") -> str:
@@ -102,7 +103,7 @@ def weights_variant(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "
     return f"{arch.name}.{arch.default_weights.tag}"
 
 
-def stored_architectures(plugins: Zoo, suite: SuiteSpec, store: WeightsStore | None = None, precision: str = "fp32") -> list[str]:
+def stored_architectures(plugins: PluginSet, suite: SuiteSpec, store: WeightsStore | None = None, precision: str = "fp32") -> list[str]:
     """Architectures of ``plugins`` whose weights for ``suite`` (pretrained in ``precision``)
     are in the local weights store, by name."""
     store = store or WeightsStore()

@@ -2,7 +2,7 @@
 
 ``zoo recommend`` picks the backbone with the highest LogME (:mod:`zoo.recommend.advice`);
 this is where that choice is checked, on the suite's own tasks where both are known: each
-transferability estimator's scores (LogME and those of :mod:`zoo.recommend.transferability`)
+transferability estimator's scores (LogME and those of :mod:`zoo.studies.transferability`)
 against the best fine-tuned mean top-1 of each backbone, by Kendall's τ with its p-value.
 ``make ranking`` writes the report (``leaderboards/ranking.md``).
 
@@ -28,17 +28,18 @@ from typing import TYPE_CHECKING
 import torch
 from scipy.stats import kendalltau
 
-from zoo.bench.pretrained import SuiteBackbone, load_backbone, stored_architectures
-from zoo.bench.results import ResultsStore, weights_sha256
-from zoo.bench.suites import SuiteSpec, TaskSpec, load_selection
+from zoo.bench.features import SuiteBackbone, load_backbone, stored_architectures
+from zoo.device import precision, select_device
 from zoo.errors import ZooError
 from zoo.leaderboard.tables import accuracy_rows, reported_cells
+from zoo.plugin.suite import SuiteSpec, TaskSpec, load_selection
 from zoo.recommend.logme import logme
-from zoo.recommend.transferability import ESTIMATORS, VERSION
-from zoo.train.loop import precision, select_device
+from zoo.results.schema import weights_sha256
+from zoo.results.store import ResultsStore
+from zoo.studies.transferability import ESTIMATORS, VERSION
 
 if TYPE_CHECKING:
-    from zoo.plugin.manager import Zoo
+    from zoo.plugin.manager import PluginSet
 
 SCORED_SEED = 0  # the draw of the task's training images every backbone is scored on
 
@@ -47,7 +48,7 @@ class ScoreFile:
     """Transferability scores of pretrained weights on a suite's tasks, as a JSON file.
 
     One record per (weights sha256, suite, task, the task's data selection, the estimators'
-    :data:`~zoo.recommend.transferability.VERSION`): the scores depend on those alone, so a
+    :data:`~zoo.studies.transferability.VERSION`): the scores depend on those alone, so a
     record is computed once, on whichever machine holds those weights, and read on any other.
     """
 
@@ -74,7 +75,7 @@ def _selection(task: TaskSpec) -> dict:
     return json.loads(json.dumps(asdict(task.data)))
 
 
-def score(plugins: Zoo, backbone: SuiteBackbone, task: TaskSpec) -> dict:
+def score(plugins: PluginSet, backbone: SuiteBackbone, task: TaskSpec) -> dict:
     """Every estimator's score of ``backbone`` on ``task``'s training images (seed 0's draw):
     forward passes only."""
     train, _ = load_selection(plugins.datasets, task.data, seed=SCORED_SEED)
@@ -101,7 +102,7 @@ def _source_model(pretraining: dict) -> dict:
 
 
 def logme_agreement(
-    plugins: Zoo,
+    plugins: PluginSet,
     suite: SuiteSpec | str,
     results: Path | Sequence[Path],
     scores: Path,
@@ -110,7 +111,7 @@ def logme_agreement(
     device: torch.device | None = None,
 ) -> list[dict]:
     """Kendall's τ, per task of ``suite``, between each transferability estimator (LogME and
-    those of :mod:`zoo.recommend.transferability`) and measured fine-tuned accuracy.
+    those of :mod:`zoo.studies.transferability`) and measured fine-tuned accuracy.
 
     First every backbone with weights in the local store (of ``archs``, if given) is scored
     on every task where ``scores`` (a :class:`ScoreFile`) lacks it. Then, for every task with

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from zoo.data.images import DatasetSpec, ImageSet
+from zoo.data.images import ImageSet
+from zoo.plugin.dataset import DatasetSpec
 from zoo.plugin.registry import Registry
 
 __all__ = ["FOLDERS", "HeldOut", "write_folder"]
