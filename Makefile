@@ -28,7 +28,7 @@ benchmark: setup data
 recipe-sanity: setup data
 	ZOO_RECIPE_SANITY=1 $(BIN)/pytest tests/benchmarks/test_recipe_sanity.py --benchmark-only -s
 
-# zoo recommend on held-out folders (zoo/recommend/heldout.py): placement against the quadrants named
+# zoo recommend on held-out folders (zoo/studies/heldout.py): placement against the quadrants named
 # for them, recommendations against zoo bench --data (cells in runs/heldout/, resumable);
 # needs mini weights in the store (ZOO_HELDOUT_ARCHS=a,b to choose the backbones; default every
 # one stored); writes leaderboards/{placement,recommendation}.{json,md}.

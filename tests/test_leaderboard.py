@@ -150,7 +150,7 @@ def test_the_rule_prefers_seed_strategies_and_survives_unregistered_names():
     assert pick("Q3", ["gradual_unfreeze", "partial"]) == "partial"
     assert pick("Q2", ["lp_ft", "scratch"]) == "lp_ft"  # no seed strategy present
     assert pick("Q4", ["scratch", "full"]) is None
-    assert pick("Q4", ["linear_probe"], {}) == "linear_probe"  # DESIGN's table when unregistered
+    assert pick("Q4", ["linear_probe"], {}) == "linear_probe"  # the rule of thumb's table when unregistered
     assert pick("Q2", ["partial:k=3"]) is None  # a variant is never the rule's pick
     assert rule_of_thumb("Q1", rule) == ("full", ["discriminative", "lp_ft"])  # every registered strategy: seed first, then by name
 
@@ -389,7 +389,7 @@ def test_an_unregistered_seed_strategy_keeps_designs_place():
     rule = {k: v for k, v in strategy_rule(zoo.get_zoo()).items() if k != "full"}
     board = build_leaderboard(make_rows(), rule)
     assert by(board.table("verdict").rows, task="digits_large", scope="resnet18")["recommended"] == "full"
-    assert any("'full' is no longer registered; it keeps DESIGN's place for it (Q1)" in n for n in board.board("verdict").notes)
+    assert any("'full' is no longer registered; it keeps the rule of thumb's place for it (Q1)" in n for n in board.board("verdict").notes)
 
 
 def test_the_pareto_front_per_quadrant(written):

@@ -42,6 +42,7 @@ from zoo.data.images import ImageSet
 from zoo.data.preprocess import prepare
 from zoo.plugin.architecture import ArchitectureSpec
 from zoo.plugin.discovery import discover_entry_points
+from zoo.plugin.kinds import Kind
 from zoo.plugin.manager import PluginSet
 from zoo.plugin.recipe import Recipe
 from zoo.train.transfer import run_strategy
@@ -640,3 +641,61 @@ def test_contributing_example_strategy_leaves_what_it_does_not_select_bit_identi
     assert [run.frozen_stages for run in runs] == [3, 0]
     changed = {name for name, param in model.named_parameters() if not torch.equal(param, before[name])}
     assert changed == {name for name in before if name.endswith("bias") or name.startswith("head.")}
+
+
+# ---------------------------------------------------------------------------- a new kind
+
+
+@dataclass(frozen=True)
+class WidgetSpec:
+    name: str
+    description: str
+    teeth: int
+
+
+WIDGETS = Kind(
+    "widget", "widgets", WidgetSpec,
+    lambda spec, plugins: None if spec.teeth > 0 else f"teeth must be positive, got {spec.teeth}",
+    lambda plugins, spec, plugin: {"name": spec.name, "kind": "widget", "plugin": plugin, "teeth": spec.teeth},
+    lambda info: f"{info['name']}: a widget with {info['teeth']} teeth",
+    lambda spec: {"description": spec.description},
+    "Register widgets by calling ``registry.add(WidgetSpec(...))``.",
+)  # fmt: skip
+
+
+class WidgetPlugin:
+    @zoo.hookimpl
+    def zoo_register_widgets(self, registry):
+        registry.add(WidgetSpec("cog", "a toothed wheel", 12))
+        registry.add(WidgetSpec("blank", "a wheel without teeth", 0))
+
+
+def test_a_kind_declared_once_is_registered_listed_and_described(monkeypatch, capsys):
+    """A new kind is its spec, its functions and one Kind: the plugin set gains its registry and
+    hook, zoo list its listing and zoo info its entries, with nothing else edited."""
+    from zoo.cli.main import main
+    from zoo.plugin.kinds import KINDS
+    from zoo.plugin.snapshot import listing_of
+
+    loaded = PluginSet((*KINDS, WIDGETS))
+    loaded.load(discover_entry_points())
+    loaded.add_plugin(WidgetPlugin(), "widgets")
+    assert loaded.widgets.names() == ["cog"] and loaded.widgets.plugin_of("cog") == "widgets"
+    assert loaded.reports["widgets"].registered == {"widgets": ["cog"]}
+    assert "widget 'blank' refused: teeth must be positive, got 0" in loaded.reports["widgets"].errors[0]
+    assert listing_of(loaded)["kinds"]["widgets"] == [{"name": "cog", "plugin": "widgets", "description": "a toothed wheel"}]
+    monkeypatch.setattr(zoo, "get_zoo", lambda: loaded)
+    assert main(["info", "cog"]) == 0
+    assert capsys.readouterr().out == "cog: a widget with 12 teeth\n"
+    assert main(["info", "cog", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"name": "cog", "kind": "widget", "plugin": "widgets", "teeth": 12}
+    assert main(["list", "--kind", "widgets"]) == 0
+    assert "cog" in capsys.readouterr().out
+
+
+def test_the_built_in_kinds_hooks_are_the_declared_ones():
+    from zoo.plugin import hookspecs
+    from zoo.plugin.kinds import KINDS
+
+    assert [kind.hook for kind in KINDS] == ["zoo_register_architectures", "zoo_register_strategies", "zoo_register_datasets", "zoo_register_suites"]
+    assert all(callable(getattr(hookspecs, kind.hook)) and getattr(hookspecs, kind.hook).__doc__ == kind.hook_doc for kind in KINDS)

@@ -4,6 +4,9 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from zoo.errors import ZooError
 from zoo.results.read import read_results
 from zoo.results.schema import (
     ADDED_COLUMNS,
@@ -67,3 +70,22 @@ def test_a_database_from_before_a_column_was_added_gains_it_and_keeps_its_rows(t
     assert {r.key: (r.seconds, r.attempts) for r in store.rows()} == {"old": (None, None), "new": ({"training": 1.5}, 1)}
 
 
+
+
+def test_reading_never_changes_the_database(tmp_path):
+    path = tmp_path / "results.sqlite"
+    older = [c for c in COLUMNS if c not in ADDED_COLUMNS]
+    with sqlite3.connect(path) as conn:  # written before the added columns: reading must not add them
+        conn.execute(f"CREATE TABLE cells ({', '.join(c + (' TEXT PRIMARY KEY' if c == 'key' else '') for c in older)})")
+        conn.execute("INSERT INTO cells (key, top1, config) VALUES ('old', 0.5, '{}')")
+    before = path.read_bytes()
+    (row,) = read_results(path)
+    assert row.key == "old" and row.attempts is None
+    assert path.read_bytes() == before
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    with pytest.raises(ZooError, match="without zoo's cells table"):
+        read_results(other)
+    with sqlite3.connect(other) as conn:
+        assert [name for (name,) in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]

@@ -58,7 +58,8 @@ def precision(device: torch.device) -> str:
     on CUDA GPUs that support it, ``"fp32"`` elsewhere.
 
     CPUs stay in fp32 by default even where they compute bf16 natively (AVX512-BF16 or AMX,
-    where training is about 1.5× faster): results must not depend on which machine a run
+    where training is faster: ``ZOO_PRECISION=bf16 zoo speed --arch resnet18`` beside the
+    default says by how much on a machine): results must not depend on which machine a run
     landed on, and a results database filled on two kinds of CPU would otherwise mix two
     precisions. ``ZOO_PRECISION`` (``auto``, ``bf16`` or ``fp32``) overrides the choice; the
     precision is part of every cell's config and of the pretrained weights' fingerprint.

@@ -1,6 +1,6 @@
 """The built-in transfer strategies.
 
-The four seed strategies are the size–similarity matrix's rules of thumb (DESIGN's table).
+The four seed strategies are the size–similarity matrix's rules of thumb (:mod:`zoo.matrix`).
 Six more come from the fine-tuning literature, each naming its paper (``zoo info NAME``):
 ``lp_ft``, ``discriminative`` and ``gradual_unfreeze`` refine how a whole network is
 fine-tuned; ``bitfit`` and ``norm_only`` train only a few parameters, and ``l2_sp`` keeps

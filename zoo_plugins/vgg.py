@@ -3,8 +3,8 @@
 Very Deep Convolutional Networks for Large-Scale Image Recognition — https://arxiv.org/abs/1409.1556
 
 torchvision's build is used rather than timm's: timm turns the fully connected layers into a
-7×7 convolution (``ConvMlp``) that is 2.5× slower to train at 32×32 on a CPU, while the
-network, its parameter count and its ImageNet weights are the same. zoo splits torchvision's
+7×7 convolution (``ConvMlp``), slower to train at 32×32 on a CPU than the linear layers it
+replaces, while the network, its parameter count and its ImageNet weights are the same. zoo splits torchvision's
 ``classifier`` into ``pre_logits`` (fc6, fc7) and ``head`` (fc8), so that a linear probe trains
 fc8 alone; :meth:`~zoo.models.adapters.TimmInterface.remap_state_dict` reads torchvision checkpoints.
 
@@ -16,8 +16,9 @@ to 7×7 whatever its size, so below 224×224, where the map is smaller, the pool
 values into fc6 (at 32×32 each of the 512 values 49 times, and fc6 carries 103M of the
 network's 129M parameters for a function that a 512→4096 layer computes). zoo pools to the
 map's own side when that is below 7 (at 32×32: 1×1, fc6 512→4096, 28.1M parameters in
-all), measured 1.7× faster to train at 32×32 on a 2-core CPU (60 against 36 images/s,
-batch 128). At 224×224 and above the network is torchvision's, parameter for parameter.
+all), an fc6 with a 49th of the weights for the same function (``zoo speed --arch vgg11_bn
+--img-size 32`` times the network it gives). At 224×224 and above the network is
+torchvision's, parameter for parameter.
 torchvision's 7×7 fc6 weights load into the smaller head exactly: fc6 after a pool that
 repeats a k×k map is fc6 with its weight summed over the cells each map value feeds.
 """

@@ -147,7 +147,7 @@ def render_placement(result: dict) -> str:
     lines = [
         "# Held-out placement of `zoo recommend`\n",
         "Each folder was named similar or different to mini's source before zoo measured it, and none is among "
-        "the mini tasks the similarity threshold is calibrated on (the folders are made by `zoo/recommend/heldout.py`; "
+        "the mini tasks the similarity threshold is calibrated on (the folders are made by `zoo/studies/heldout.py`; "
         "`make heldout` writes this page). A folder is placed through the backbone with the highest LogME on "
         "its labels, the one `zoo recommend` would have the team fine-tune.\n",
         "Beside it, what each backbone alone would have placed right, and the former rule, the mean of the "

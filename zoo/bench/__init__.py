@@ -1,2 +1,3 @@
-"""Benchmarking: suites, source pretraining and the pretrained backbones it stores, the grid
-of cells and its executors, the learning-rate sweep, the results database, speed and memory."""
+"""Benchmarking: source pretraining and the features of the backbones it stores, the grid of
+cells and its executors (local, Ray), the harness that fills the results table, speed and
+memory."""

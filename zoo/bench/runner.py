@@ -108,8 +108,8 @@ class CellRunner:
         from ``seed``.
 
         Building and loading once per variant, then copying, saves every later cell the
-        random initialisation that loading overwrites and the reading of the checkpoint:
-        about 2 s a cell for vgg11_bn on a 2-core CPU. The classifier is drawn after the
+        random initialisation that loading overwrites and the reading of the checkpoint.
+        The classifier is drawn after the
         copy, from the cell's own seed, so it is the same whether this cell built the network
         or found it built.
         """

@@ -129,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="--timing timm (the default) is timm benchmark.py's method: warm-up steps, then the timed steps' loop timed "
                "as a whole; inference first, on a network that has not trained yet, then training. --timing after-training "
                "is zoo's earlier method: training first, then inference in the same process, each step timed alone and "
-               "summed. On the CPU its inference reads about 1.2-1.3x faster, not because of the timer but because a "
+               "summed. On the CPU its inference reads faster, not because of the timer but because a "
                "process that has trained keeps its activation memory mapped, where a fresh one page-faults it back in "
                "every step; it is not comparable with timm's figures. See zoo/bench/speed.py.",
     )

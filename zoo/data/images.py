@@ -66,8 +66,8 @@ class ImageSet:
 def pil_to_uint8(image: Image.Image, size: int | None, channels: int) -> torch.Tensor:
     """A PIL image as a uint8 [C, H, W] tensor, upright as an image viewer shows it (EXIF
     orientation applied); with ``size``, its shorter side resized to ``size`` and the centre
-    cropped square (torchvision's evaluation transform). Resizing happens in PIL, which for
-    one small image is an order of magnitude faster than torch's multi-threaded kernel."""
+    cropped square (torchvision's evaluation transform). Resizing happens in PIL, one image at
+    a time, where torch's kernel would spend more on starting its threads than on one small image."""
     image = ImageOps.exif_transpose(image).convert("L" if channels == 1 else "RGB")
     if size is not None:
         image = center_crop(resize(image, size, interpolation=InterpolationMode.BILINEAR), [size, size])

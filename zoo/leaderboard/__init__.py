@@ -1,2 +1,2 @@
-"""Leaderboards: tables read from the results database, the rule of thumb and its verdicts
-with confidence intervals, the budgets board, plots, and the files and HTML page written."""
+"""Leaderboards: tables read from the results table, the verdicts and their confidence
+intervals, the budgets board, plots, and the files and HTML page written."""

@@ -36,7 +36,7 @@ How the numbers are combined
   - *recommended*: the rule of thumb's pick among the strategies present
     (:func:`zoo.matrix.rule_of_thumb`: those whose registered ``quadrants`` name the task's
     quadrant, the seed strategies first, then by name; a seed strategy no longer registered
-    keeps DESIGN's place, a variant such as ``partial:k=3`` competes but is never the pick);
+    keeps the rule of thumb's place, a variant such as ``partial:k=3`` competes but is never the pick);
   - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
     disagree, or minus the runner-up's when they agree (how clearly the rule's pick won),
     over the seeds both have, so that it is the difference its interval is about;

@@ -34,7 +34,7 @@ MIN_SEEDS = 2  # seeds both strategies need before a verdict can be decisive
 OVERALL = "all architectures"  # the scope of a verdict's overall line
 VERDICT_RULE = (  # shown under the verdict table
     "Won: the highest mean top-1. Rule: the strategy whose registered quadrants name the task's quadrant "
-    "(DESIGN: Q1 full, Q2 partial, Q3 partial or deeper, Q4 linear_probe; the seed strategies first). "
+    "(the rule of thumb: Q1 full, Q2 partial, Q3 partial or deeper, Q4 linear_probe; the seed strategies first). "
     "The margin is the winner's lead over the rule's pick when they disagree, over the runner-up when they agree, "
     "on the seeds both have, "
     f"with a 95% confidence interval from a paired, hierarchical bootstrap ({REPLICATES:,} replicates resampling the seeds "

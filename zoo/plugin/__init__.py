@@ -1,2 +1,3 @@
-"""Plugins: the hooks a plugin implements, discovering and loading plugins, the registries
-they fill, and the descriptions ``zoo list`` and ``zoo info`` print."""
+"""The plugin contract: the kinds of entry declared once, each kind's spec type and how it is
+described, the hooks a plugin implements, the registries they fill, and discovering and
+loading plugins."""

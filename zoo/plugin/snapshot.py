@@ -1,5 +1,6 @@
 """A cached listing of the registries, so that ``zoo list`` answers without importing every
-plugin, and torch and timm with them (several seconds on a 2-core machine).
+plugin, and torch and timm with them (``make benchmark`` times both, in
+tests/benchmarks/test_cli_startup.py).
 
 The listing is what ``zoo list`` shows (per kind, each entry's name, plugin and summary) and
 the warnings loading the plugins gave. It is stored under ``$ZOO_HOME/registry/`` in a file

@@ -1,3 +1,3 @@
-"""Recommending: placing a team's folder by size and similarity, LogME and the other
-transferability estimators, the advice ``zoo recommend`` gives, and the held-out folders and
-measurements that check it."""
+"""Recommending: placing a team's folder by size and similarity, LogME's choice of backbone,
+a team's folder as a task, and the advice ``zoo recommend`` gives. The studies that check it
+are in :mod:`zoo.studies`."""

@@ -1,6 +1,6 @@
 """Where a team's data set sits in a suite's size–similarity matrix, by forward passes only.
 
-The rule of thumb (DESIGN's size–similarity matrix) needs two facts about the team's data,
+The rule of thumb (the size–similarity matrix, :mod:`zoo.matrix`) needs two facts about the team's data,
 and zoo measures both through the backbones a suite pretrained:
 
 * **size**: training images per class (the median over classes) against the suite's

@@ -1,2 +1,2 @@
-"""Training: the recipe and the optimisation loop, transfer strategies, and the engine that
-carries a strategy out (freezing, per-stage learning rates, cached frozen prefixes)."""
+"""Training: the optimisation loop, and the engine that carries a strategy out (freezing,
+per-stage learning rates, cached frozen prefixes)."""
