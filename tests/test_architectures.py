@@ -164,12 +164,12 @@ def test_mobilenet_counts_are_timms_own_and_its_features_are_what_the_classifier
     import timm
     from torch.utils.flop_counter import FlopCounterMode
 
-    from zoo.plugin.architecture import architecture_info
+    from zoo.plugin.architecture import describe
 
     reference = timm.create_model(name, pretrained=False).eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         reference(torch.randn(1, 3, 224, 224))
-    info = architecture_info(spec(name), "mobilenet")
+    info = describe(zoo.get_zoo(), spec(name), "mobilenet")
     assert info["params"] == sum(p.numel() for p in reference.parameters())
     assert info["macs"] == counter.get_total_flops() // 2 and info["num_features"] == features
     assert [s["name"] for s in info["stages"]][-2:] == ["pre_logits", "head"]  # conv_head stays frozen in a linear probe

@@ -385,7 +385,7 @@ def test_the_verdict_per_architecture_and_overall(written):
     assert "strategy 'retired_strategy' is no longer registered; the rule of thumb recommends it nowhere" in notes
 
 
-def test_an_unregistered_seed_strategy_keeps_designs_place():
+def test_an_unregistered_seed_strategy_keeps_its_place_in_the_rule():
     rule = {k: v for k, v in strategy_rule(zoo.get_zoo()).items() if k != "full"}
     board = build_leaderboard(make_rows(), rule)
     assert by(board.table("verdict").rows, task="digits_large", scope="resnet18")["recommended"] == "full"

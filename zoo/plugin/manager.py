@@ -1,7 +1,7 @@
-"""Discovering plugins and letting them fill the registries.
+"""Loading plugins and letting them fill the registries: the plugin set.
 
 Every plugin, built-in or not, is a module named by an entry point in the ``zoo.plugins``
-group. Loading is fault-isolated per plugin, as pytest's ``import_plugin`` reports but does
+group (:mod:`zoo.plugin.discovery`). Loading is fault-isolated per plugin, as pytest's ``import_plugin`` reports but does
 not hide failures: a plugin that cannot be imported, implements an unknown hook, raises in a
 hook or registers something malformed is recorded in its :class:`PluginReport` with the
 reason, and every other plugin keeps working.
@@ -69,10 +69,6 @@ class PluginSet:
         """Registries by the plural used on the command line (``--kind architectures``), in
         registration order."""
         return {kind.plural: getattr(self, kind.plural) for kind in self.kinds}
-
-    def kind_of(self, plural: str) -> Kind:
-        """The declared kind whose registry is ``plural``."""
-        return next(kind for kind in self.kinds if kind.plural == plural)
 
     def load(self, entry_points: Iterable[importlib.metadata.EntryPoint], disabled: Iterable[str] = ()) -> None:
         """Import and register each entry point's module, then run the registration hooks."""
