@@ -12,13 +12,7 @@ from PIL import Image, ImageFile
 
 from zoo.errors import ZooError
 from zoo.plugin.dataset import validate_dataset_spec
-from zoo_plugins.imagefolder import (
-    DATASETS,
-    CorruptImagesError,
-    load_imagefolder,
-    scan_imagefolder,
-    split_folders,
-)
+from zoo_plugins.imagefolder import DATASETS, CorruptImagesError, load_imagefolder, scan_imagefolder, split_folders
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 160, 0)
 

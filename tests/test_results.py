@@ -8,14 +8,7 @@ import pytest
 
 from zoo.errors import ZooError
 from zoo.results.read import read_results
-from zoo.results.schema import (
-    ADDED_COLUMNS,
-    COLUMNS,
-    JSON_COLUMNS,
-    CellResult,
-    cells_frame,
-    schema_markdown,
-)
+from zoo.results.schema import ADDED_COLUMNS, COLUMNS, JSON_COLUMNS, CellResult, cells_frame, schema_markdown
 from zoo.results.store import ResultsStore
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -8,15 +8,7 @@ import torch
 import zoo
 import zoo.bench.memory
 import zoo.bench.speed
-from zoo.bench.memory import (
-    CPU_METHOD,
-    STEP_CPU_METHOD,
-    MemoryFigure,
-    StepMemory,
-    measure_cpu,
-    measure_cuda,
-    step_memory,
-)
+from zoo.bench.memory import CPU_METHOD, STEP_CPU_METHOD, MemoryFigure, StepMemory, measure_cpu, measure_cuda, step_memory
 from zoo.bench.speed import measure_speed
 from zoo.cli.main import main
 from zoo.device import precision

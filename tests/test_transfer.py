@@ -13,13 +13,7 @@ from zoo.models.backbone import set_trainable_from, stage_module
 from zoo.plugin.recipe import Recipe
 from zoo.plugin.strategy import Phase, Select, StrategySpec, resolve_strategy
 from zoo.train.loop import Diverged, fit, validation_score
-from zoo.train.transfer import (
-    FeatureSet,
-    PrefixCache,
-    param_groups,
-    run_strategy,
-    split_epochs,
-)
+from zoo.train.transfer import FeatureSet, PrefixCache, param_groups, run_strategy, split_epochs
 from zoo_plugins.strategies import l2_sp_penalty
 
 CPU = torch.device("cpu")

@@ -28,14 +28,7 @@ if TYPE_CHECKING:
     from zoo.data.images import ImageSet
     from zoo.models.adapters import TimmInterface
     from zoo.models.architectures import HubWeights
-    from zoo.models.backbone import (
-        Stage,
-        freeze_stages,
-        run_stages,
-        stage_module,
-        stage_parameters,
-        stages,
-    )
+    from zoo.models.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
     from zoo.plugin.architecture import ArchitectureSpec
     from zoo.plugin.dataset import DatasetSpec
     from zoo.plugin.manager import PluginSet

@@ -46,9 +46,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageFile
-from torchvision.datasets.folder import (
-    IMG_EXTENSIONS,  # matched in any case, as torchvision does
-)
+from torchvision.datasets.folder import IMG_EXTENSIONS  # matched in any case, as torchvision does
 
 from zoo import DatasetSpec, ImageSet, hookimpl
 from zoo.data.images import pil_to_uint8, stratified_split

@@ -7,15 +7,7 @@ by ``zoo bench`` subprocesses.
 
 import torch
 
-from zoo import (
-    DataSelection,
-    Phase,
-    Recipe,
-    StrategySpec,
-    SuiteSpec,
-    TaskSpec,
-    hookimpl,
-)
+from zoo import DataSelection, Phase, Recipe, StrategySpec, SuiteSpec, TaskSpec, hookimpl
 
 CLOTHING = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt")
 FOOTWEAR = ("Sandal", "Sneaker", "Bag", "Ankle boot")

@@ -134,12 +134,7 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
 # ---------------------------------------------------------------------------- leaderboard
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from zoo.leaderboard.writers import (
-        HEADLINE,
-        fill_readme,
-        headline_columns,
-        write_leaderboards,
-    )
+    from zoo.leaderboard.writers import HEADLINE, fill_readme, headline_columns, write_leaderboards
 
     written = write_leaderboards(zoo.get_zoo(), args.out)
     if args.readme:

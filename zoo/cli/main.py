@@ -19,14 +19,7 @@ from collections.abc import Sequence
 import zoo
 from zoo.cli import paths
 from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES, cmd_bench, cmd_leaderboard
-from zoo.cli.commands import (
-    cmd_info,
-    cmd_list,
-    cmd_plugins,
-    cmd_pretrain,
-    cmd_recommend,
-    cmd_speed,
-)
+from zoo.cli.commands import cmd_info, cmd_list, cmd_plugins, cmd_pretrain, cmd_recommend, cmd_speed
 from zoo.errors import ZooError
 
 EXIT_USER_ERROR = 2

@@ -16,12 +16,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageOps
-from torchvision.transforms.functional import (
-    InterpolationMode,
-    center_crop,
-    pil_to_tensor,
-    resize,
-)
+from torchvision.transforms.functional import InterpolationMode, center_crop, pil_to_tensor, resize
 
 from zoo.errors import ZooError
 

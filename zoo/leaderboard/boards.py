@@ -33,12 +33,7 @@ from zoo.leaderboard.tables import (
     trainable_rows,
     training_speed_rows,
 )
-from zoo.leaderboard.verdict import (
-    VERDICT_RULE,
-    Verdict,
-    registration_notes,
-    verdict_rows,
-)
+from zoo.leaderboard.verdict import VERDICT_RULE, Verdict, registration_notes, verdict_rows
 from zoo.results.schema import CellResult
 from zoo.results.sweep import sweep_rows
 

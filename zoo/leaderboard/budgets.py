@@ -20,13 +20,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from zoo.leaderboard.tables import (
-    aggregate,
-    first_value,
-    natural_order,
-    ok_frame,
-    records,
-)
+from zoo.leaderboard.tables import aggregate, first_value, natural_order, ok_frame, records
 from zoo.names import natural_key
 from zoo.results.schema import CellResult, weights_builds
 

@@ -38,12 +38,7 @@ from zoo.matrix import QUADRANTS
 from zoo.plugin.suite import SuiteSpec
 from zoo.progress import progress
 from zoo.recommend.logme import logme
-from zoo.recommend.similarity import (
-    STATISTIC,
-    SimilarityReading,
-    check_measurable,
-    read,
-)
+from zoo.recommend.similarity import STATISTIC, SimilarityReading, check_measurable, read
 
 if TYPE_CHECKING:
     from zoo.plugin.manager import PluginSet

@@ -20,15 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from zoo.errors import ZooError
-from zoo.results.schema import (
-    ADDED_COLUMNS,
-    COLUMNS,
-    JSON_COLUMNS,
-    SCHEMA,
-    SELECT_CELLS,
-    CellResult,
-    cell_from_record,
-)
+from zoo.results.schema import ADDED_COLUMNS, COLUMNS, JSON_COLUMNS, SCHEMA, SELECT_CELLS, CellResult, cell_from_record
 
 
 class ResultsStore:

@@ -30,6 +30,7 @@ from scipy.stats import kendalltau
 
 from zoo.bench.features import SuiteBackbone, load_backbone, stored_architectures
 from zoo.device import precision, select_device
+from zoo.errors import ZooError
 from zoo.leaderboard.tables import accuracy_rows, reported_cells
 from zoo.plugin.suite import SuiteSpec, TaskSpec, load_selection
 from zoo.recommend.logme import logme
@@ -125,6 +126,9 @@ def logme_agreement(
     """
     suite = plugins.suites.get(suite) if isinstance(suite, str) else suite
     databases = [Path(results)] if isinstance(results, (str, Path)) else [Path(r) for r in results]
+    for database in databases:
+        if not database.is_file():
+            raise ZooError(f"no results database at {database}; run `zoo bench` first")
     fine_tuned = {s.name for s in plugins.strategies if s.pretrained}
     stored = {r.key: r for database in databases for r in read_results(database)}
     cells, _ = reported_cells(r for r in stored.values() if r.suite == suite.name and r.strategy in fine_tuned)

@@ -19,13 +19,7 @@ from torch import nn
 
 from zoo.data.preprocess import PreparedSet
 from zoo.device import autocast
-from zoo.models.backbone import (
-    Stage,
-    set_trainable_from,
-    stage_module,
-    stage_parameters,
-    stages,
-)
+from zoo.models.backbone import Stage, set_trainable_from, stage_module, stage_parameters, stages
 from zoo.plugin.recipe import Recipe
 from zoo.plugin.strategy import Phase, StrategySpec, frozen_prefix, is_norm
 from zoo.train.loop import TrainStats, fit
