@@ -30,6 +30,7 @@ def test_the_families_the_zoo_promises_are_registered():
         "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
         "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "simple_cnn", "alexnet",
         "mobilenetv3_small_100", "mobilenetv3_large_100",
+        "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "efficientnet_lite3", "efficientnet_lite4",
     }  # fmt: skip
     assert expected <= set(ARCHITECTURES)
 

@@ -145,3 +145,16 @@ def test_torchvision_hub_offline_says_how_to_proceed(monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     with pytest.raises(WeightsError, match=r"cannot download alexnet\.tv_in1k from the torchvision hub.*Name or service"):
         zoo.create_model("alexnet", pretrained=True)
+
+
+def test_zoo_list_pretrained_finds_what_a_hub_download_left_in_its_cache(tmp_path, monkeypatch, capsys):
+    from zoo.cli.main import main
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert main(["list", "alexnet", "--pretrained", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    downloaded = tmp_path / "torch" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"  # torchvision's file name for its weights
+    downloaded.parent.mkdir(parents=True)
+    downloaded.write_bytes(b"")
+    assert main(["list", "alexnet", "--pretrained", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"variant": "alexnet.tv_in1k", "source": "torchvision", "location": str(downloaded)}]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from zoo.data.images import ImageSet
     from zoo.models.adapters import TimmInterface
-    from zoo.models.architectures import HubWeights
+    from zoo.models.architectures import HubWeights, PackageWeights
     from zoo.models.backbone import Stage, freeze_stages, run_stages, stage_module, stage_parameters, stages
     from zoo.plugin.architecture import ArchitectureSpec
     from zoo.plugin.dataset import DatasetSpec
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 # and timm: what needs them imports them.
 _LAZY = {
     "ArchitectureSpec": "zoo.plugin.architecture",
-    "HubWeights": "zoo.models.architectures",
+    **dict.fromkeys(("HubWeights", "PackageWeights"), "zoo.models.architectures"),
     **dict.fromkeys(("Stage", "freeze_stages", "run_stages", "stage_module", "stage_parameters", "stages"), "zoo.models.backbone"),
     "TimmInterface": "zoo.models.adapters",
     "DatasetSpec": "zoo.plugin.dataset",
@@ -64,6 +64,7 @@ __all__ = [
     "DatasetSpec",
     "HubWeights",
     "ImageSet",
+    "PackageWeights",
     "Phase",
     "Recipe",
     "Select",

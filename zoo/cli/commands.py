@@ -20,6 +20,8 @@ EXIT_FAILED = 1  # the command finished, but a cell failed or a plugin did not l
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.pretrained:
+        return _list_pretrained(args)
     from zoo.names import match_names
     from zoo.plugin.snapshot import listing
 
@@ -37,6 +39,24 @@ def cmd_list(args: argparse.Namespace) -> int:
         console.print_table(rows, list(rows[0]))
     else:
         print(f"no {args.kind} match {args.pattern!r}", file=sys.stderr)
+    return 0
+
+
+def _list_pretrained(args: argparse.Namespace) -> int:
+    """``zoo list --pretrained``: the weights that load here, architecture by architecture."""
+    from zoo.plugin.architecture import present_weights
+
+    if args.kind != "architectures":
+        raise ZooError(f"--pretrained lists architectures' weights; leave out --kind {args.kind}")
+    plugins = zoo.get_zoo()
+    rows = [row for name in plugins.architectures.names(args.pattern, args.exclude) for row in present_weights(plugins.architectures.get(name))]
+    if args.json:
+        console.print_json(rows)
+    elif rows:
+        console.print_table(rows, ["variant", "source", "location"])
+    else:
+        print(f"no pretrained weights here for architectures matching {args.pattern or '*'!r}: `zoo pretrain` "
+              "builds some, and the hubs' download when online", file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("pattern", nargs="?", default="", help="shell-style filter(s), comma-separated, e.g. 'resnet*'")
     cmd.add_argument("--exclude", default="", help="shell-style pattern(s) to leave out")
     cmd.add_argument("--kind", default="architectures", help="architectures (default), strategies, datasets or suites")
+    cmd.add_argument("--pretrained", action="store_true",
+                     help="the architectures' pretrained weights that are here, loadable without the internet: "
+                          "in the local store, in installed packages, or in a hub's download cache")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_list)
 

