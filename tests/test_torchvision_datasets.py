@@ -1,13 +1,18 @@
 """The torchvision data sets, each loaded from a tiny copy written in torchvision's real
-on-disk layout; nothing downloads.
+on-disk layout; the only download is ``zoo fetch``'s, from a server on 127.0.0.1.
 
 Where torchvision compares files with the MD5 of the real release (CIFAR, STL-10, SVHN,
 Flowers102), the ``no_md5`` fixture replaces only that comparison; whether each file exists,
 and all reading and decoding, stay torchvision's own code.
 """
 
+import functools
+import http.server
+import json
 import pickle
 import re
+import tarfile
+import threading
 
 import numpy as np
 import pytest
@@ -16,6 +21,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from zoo.cli.main import main
 from zoo.errors import ZooError
 from zoo.plugin.dataset import DatasetSpec, validate_dataset_spec
 from zoo.plugin.manager import PluginSet
@@ -419,3 +425,49 @@ def test_variable_size_sets_need_size(name, tmp_path):
 def test_unknown_split(tmp_path):
     with pytest.raises(ZooError, match=r"cifar10 has the splits train and test, not 'val'"):
         load("cifar10", "val", tmp_path)
+
+
+# --- zoo fetch: the download path, against a server on this machine -----------------------
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # the requests would land in the command's captured stderr
+        pass
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A folder served over HTTP on 127.0.0.1: the internet, as far as torchvision's download can tell."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_zoo_fetch_downloads_the_data_set_zoo_bench_refused_before_any_cell(served, tmp_path, zoo_home, no_md5, monkeypatch, capsys):
+    folder, url = served
+    names = write_cifar10(tmp_path / "release")
+    with tarfile.open(folder / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "release" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", f"{url}/cifar-10-python.tar.gz")
+    bench = ["bench", "--suite", "imagenet", "--task", "cifar10", "--arch", "simple_cnn", "--out", str(tmp_path / "out")]
+    assert main(bench) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"zoo: error: cifar10 is not in {zoo_home / 'data' / 'cifar10'}")
+    assert err.rstrip().endswith("`zoo fetch imagenet` downloads the suite's data sets (needs internet)")
+    assert not (tmp_path / "out").exists()  # no database, no leaderboards for a run that measured nothing
+    assert main(["fetch", "imagenet", "--task", "cifar10", "--arch", "simple_cnn", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == ["data set cifar10 (train)", "data set cifar10 (test)"]
+    train = tvd.DATASETS["cifar10"].load("train")  # from its default root under $ZOO_HOME, as the cells read it
+    assert train.images.shape == (10, 3, 32, 32) and train.classes == tuple(names)
+
+
+def test_zoo_fetch_without_the_internet_fails_in_one_line(zoo_home, monkeypatch, capsys):
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # nothing listens there
+    assert main(["fetch", "imagenet", "--task", "cifar10", "--arch", "simple_cnn"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("zoo: error: cannot fetch data set cifar10 (train): URLError") and err[-1].endswith("`zoo fetch` needs the internet")
+    assert "Traceback" not in "\n".join(err)

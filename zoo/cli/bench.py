@@ -25,6 +25,7 @@ DEFAULT_STRATEGIES = ("scratch", "linear_probe", "partial", "full")  # the seed 
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from zoo.bench.fetch import missing_data
     from zoo.bench.grid import expand_grid
     from zoo.bench.harness import LocalExecutor, forget
     from zoo.device import precision, select_device
@@ -46,6 +47,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         executor = LocalExecutor(plugins, device)
     tasks += [_folder_task(folder, suite, archs, device) for folder in args.data or ()]
+    missing_data(plugins, suite, tasks, archs)
     groups = expand_grid(plugins, suite, archs, strategies, tasks, args.seeds, args.epochs, precision(device))
     store = ResultsStore(args.out / "results.sqlite")
     with store.lock(args.wait, on_wait=lambda holder: print(f"zoo: waiting for {holder} to finish", file=sys.stderr)):
@@ -129,6 +131,30 @@ def _select_tasks(suite, names: Sequence[str] | None, quadrants: Sequence[str] |
             raise ZooError(f"unknown quadrant {', '.join(unknown)}: use {', '.join(NAMES[:-1])} or {NAMES[-1]}")
         tasks = [t for t in tasks if t.quadrant in wanted]
     return tasks
+
+
+# ---------------------------------------------------------------------------- fetch
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from zoo.bench.fetch import fetch_item, fetch_plan
+    from zoo.progress import progress
+
+    plugins = zoo.get_zoo()
+    suite = plugins.suites.get(args.suite)
+    archs = expand_names(plugins.architectures, args.arch or DEFAULT_ARCHS)
+    plan = fetch_plan(plugins, suite, _select_tasks(suite, args.task, args.quadrant), archs)
+    with progress(f"zoo fetch {suite.name}", len(plan)) as bar:
+        for done, (label, run) in enumerate(plan):
+            bar.update(done, label)
+            fetch_item(label, run)
+        bar.update(len(plan), "done")
+    labels = [label for label, _ in plan]
+    if args.json:
+        console.print_json(labels)
+    else:
+        print("\n".join(labels) if labels else f"suite {suite.name}: nothing to fetch")
+    return 0
 
 
 # ---------------------------------------------------------------------------- leaderboard

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import zoo
 from zoo.cli import paths
-from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES, cmd_bench, cmd_leaderboard
+from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES, cmd_bench, cmd_fetch, cmd_leaderboard
 from zoo.cli.commands import cmd_info, cmd_list, cmd_plugins, cmd_pretrain, cmd_recommend, cmd_speed
 from zoo.errors import ZooError
 
@@ -70,6 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--force", action="store_true", help="train again even if matching weights are stored")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_pretrain)
+
+    cmd = commands.add_parser("fetch", help="download the data sets and hub weights a suite needs (needs internet)",
+                              description="Download what `zoo bench --suite SUITE` needs: its tasks' data sets (and its source's) "
+                                          "into $ZOO_HOME/data, and, for a suite whose backbones start from hub weights, each "
+                                          "architecture's default weights into the hub's cache. Each is read once after it arrives.")
+    cmd.add_argument("suite", help="the suite whose data sets and weights to fetch")
+    cmd.add_argument("--arch", action="append", metavar="NAMES", help=f"architectures whose weights to fetch (default: {','.join(DEFAULT_ARCHS)})")
+    cmd.add_argument("--task", action="append", metavar="NAMES", help="only these tasks' data sets (default: all)")
+    cmd.add_argument("--quadrant", action="append", metavar="Q", help="only the data sets of tasks in these quadrants (Q1…Q4)")
+    cmd.add_argument("--json", action="store_true", help="print what was fetched as JSON")
+    cmd.set_defaults(run=cmd_fetch)
 
     cmd = commands.add_parser("bench", help="run the grid of architectures × strategies × tasks and store the results")
     cmd.add_argument("--suite", default="mini", help="suite to run (default: %(default)s)")
