@@ -39,6 +39,15 @@ def test_speed_takes_the_timing_method_and_step_counts(capsys, monkeypatch):
     assert "timing:     timm, 0 warm-up and 1 timed steps" in capsys.readouterr().out
 
 
+def test_speed_times_channels_last_on_the_cpu_when_asked(capsys, monkeypatch):
+    monkeypatch.setattr(zoo.bench.speed, "measure_cpu", lambda *args, **kwargs: MemoryFigure(1, CPU_METHOD))  # no subprocesses
+    argv = ["speed", "--arch", "simple_cnn", "--img-size", "32", "--batch-size", "8", "--warmup", "0", "--steps", "1", "--json"]
+    for flag, suffix in ((), ""), (("--channels-last",), ", channels_last"), (("--no-channels-last",), ""):
+        assert main([*argv, *flag]) == 0
+        (report,) = json.loads(capsys.readouterr().out)
+        assert report["precision"] == precision(torch.device("cpu")) + suffix and report["train_images_per_second"] > 0
+
+
 def test_speed_help_explains_the_timing_methods(capsys):
     with pytest.raises(SystemExit):
         main(["speed", "--help"])

@@ -62,7 +62,7 @@ class SpeedReport:
     architecture: str
     device: str
     device_name: str
-    precision: str  # "bf16" (autocast) or "fp32", plus ", channels_last" on CUDA
+    precision: str  # "bf16" (autocast) or "fp32", plus ", channels_last" when timed in that memory format
     batch_size: int
     input_size: tuple[int, int, int]
     train_images_per_second: float  # forward, backward and SGD step
@@ -125,12 +125,12 @@ def _throughput(step, device: torch.device, batch_size: int, timing: str, warmup
     return round(batch_size * steps / seconds, 1)
 
 
-def _setup(spec: ArchitectureSpec, device: torch.device, batch_size: int, size: tuple[int, int, int]):
+def _setup(spec: ArchitectureSpec, device: torch.device, batch_size: int, size: tuple[int, int, int], channels_last: bool):
     """The network (10-class head) and a batch of random input, on ``device``."""
     torch.manual_seed(0)
     model = create_model(spec, num_classes=10, img_size=size[1]).to(device)
     images = torch.randn(batch_size, *size, device=device)
-    if device.type == "cuda":
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
     return model, images
@@ -180,17 +180,20 @@ def measure_speed(
     warmup: int = WARMUP,
     latency_runs: int = 50,
     timing: str = "timm",
+    channels_last: bool | None = None,
 ) -> SpeedReport:
     """Speed and memory of ``spec`` with a 10-class head at ``input_size`` (default: its own).
     ``plugins``, the loaded set, tells the CPU memory probe which plugins its process needs.
 
     ``timing`` is ``"timm"`` (inference, then training, each loop timed whole) or
     ``"after-training"`` (training, then inference, each step timed alone); see the module
-    docstring for why their inference figures differ on the CPU.
+    docstring for why their inference figures differ on the CPU. ``channels_last`` times the
+    network and its input in that memory format; by default on CUDA, where zoo trains in it.
     """
     _check(timing, warmup, steps)
     size = input_size or spec.default_input_size
-    model, images = _setup(spec, device, batch_size, size)
+    channels_last = device.type == "cuda" if channels_last is None else channels_last
+    model, images = _setup(spec, device, batch_size, size, channels_last)
     labels = torch.randint(0, 10, (batch_size,), device=device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, fused=device.type in FUSED_SGD)
 
@@ -235,7 +238,7 @@ def measure_speed(
         architecture=spec.name,
         device=str(device),
         device_name=device_name(device),
-        precision=precision(device) + (", channels_last" if device.type == "cuda" else ""),
+        precision=precision(device) + (", channels_last" if channels_last else ""),
         batch_size=batch_size,
         input_size=tuple(size),
         train_images_per_second=train_ips,

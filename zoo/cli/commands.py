@@ -167,7 +167,8 @@ def cmd_speed(args: argparse.Namespace) -> int:
                 raise ZooError(f"--img-size {args.img_size} is below {name}'s minimum input size {min_h}×{min_w}")
             size = (channels, args.img_size, args.img_size)
         report = measure_speed(
-            plugins, spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing
+            plugins, spec, device, args.batch_size, size, steps=args.steps, warmup=args.warmup, timing=args.timing,
+            channels_last=args.channels_last,
         ).as_dict()
         report["strategies"] = {}
         size = tuple(report["input_size"])

@@ -144,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="architectures, comma-separated or repeated; shell-style wildcards allowed")
     cmd.add_argument("--batch-size", type=_positive, default=128, help="images per timed step (default: %(default)s)")
     cmd.add_argument("--img-size", type=_positive, help="side length (default: each architecture's own)")
+    cmd.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                     help="time in channels_last memory (default: on CUDA, where zoo trains in it, and not on the CPU)")
     cmd.add_argument("--timing", choices=TIMINGS, default="timm",
                      help="timm: timm benchmark.py's method; after-training: zoo's earlier, faster-reading one "
                           "(see below) (default: %(default)s)")
