@@ -159,7 +159,7 @@ def measure_inference(
     """Inference images per second alone: with ``timing="timm"``, the figure
     :func:`measure_speed` reports, which it measures first, on a network like this one."""
     _check(timing, warmup, steps)
-    model, images = _setup(spec, device, batch_size, input_size or spec.default_input_size)
+    model, images = _setup(spec, device, batch_size, input_size or spec.default_input_size, channels_last=device.type == "cuda")
     model.eval()
 
     def infer() -> None:
