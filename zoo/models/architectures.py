@@ -157,13 +157,12 @@ class PackageWeights:
             )
         return path
 
-    def installed(self) -> bool:
-        """Whether the package that carries the file is installed (the file is not read)."""
+    def located(self) -> Path | None:
+        """The file when its package is installed and holds it, else None (nothing is read)."""
         try:
-            self.locate()
+            return self.locate()
         except WeightsError:
-            return False
-        return True
+            return None
 
 
 @dataclass

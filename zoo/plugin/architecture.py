@@ -156,6 +156,7 @@ def _package_lines(w: dict) -> list[str]:
 
 
 def render(info: dict) -> str:
+    """``zoo info``'s text for an architecture, from :func:`describe`'s data."""
     size = "×".join(map(str, info["complexity_input_size"][1:]))
     lines = [
         f"{info['name']} — {info['description']}",
@@ -191,7 +192,10 @@ def present_weights(spec: ArchitectureSpec) -> list[dict]:
     """The pretrained weights of ``spec`` that load without the internet, where each is: the
     local store's, the installed packages', and the hubs' files an earlier download cached."""
     rows = [{"variant": f"{spec.name}.{e.tag}", "source": "store", "location": str(e.path)} for e in WeightsStore().entries(spec.name)]
-    rows += [{"variant": f"{spec.name}.{w.tag}", "source": "package", "location": str(w.locate())} for w in spec.package_weights if w.installed()]
+    for w in spec.package_weights:
+        path = w.located()
+        if path is not None:
+            rows.append({"variant": f"{spec.name}.{w.tag}", "source": "package", "location": str(path)})
     for w in spec.hub_weights:
         cached = w.cached()
         if cached is not None:

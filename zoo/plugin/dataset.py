@@ -68,6 +68,7 @@ def describe(plugins: PluginSet, spec: DatasetSpec, plugin: str) -> dict:
 
 
 def render(info: dict) -> str:
+    """``zoo info``'s text for a data set, from :func:`describe`'s data."""
     lines = [
         f"{info['name']} — {info['description']}",
         f"  plugin:       {info['plugin']}",

@@ -283,6 +283,7 @@ def describe(plugins: PluginSet, spec: StrategySpec, plugin: str) -> dict:
 
 
 def render(info: dict) -> str:
+    """``zoo info``'s text for a strategy, from :func:`describe`'s data."""
     lines = [
         f"{info['name']} — {info['description']}",
         f"  plugin:       {info['plugin']}",

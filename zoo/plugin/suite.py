@@ -196,6 +196,7 @@ def _counts(described: dict) -> str:
 
 
 def render(info: dict) -> str:
+    """``zoo info``'s text for a suite, from :func:`describe`'s data."""
     size = f"{info['image_size']}×{info['image_size']}" if info["image_size"] else "each architecture's default"
     lines = [f"{info['name']} — {info['description']}", f"  plugin:          {info['plugin']}"]
     source = info["source"]
