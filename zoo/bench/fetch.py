@@ -71,8 +71,5 @@ def fetch_item(label: str, run: Callable[[], object]) -> None:
 
 
 def _size(plugins: PluginSet, suite: SuiteSpec, archs: Sequence[str]) -> int | None:
-    """The side a suite's cells read its data sets at (:class:`zoo.bench.runner.CellRunner`):
-    their native size in a suite with a working size, else the first architecture's input side."""
-    if suite.image_size or not archs:
-        return None
-    return suite.input_size(plugins.architectures.get(archs[0]))[1]
+    """The side the first architecture's cells read the suite's data sets at."""
+    return suite.data_side(plugins.architectures.get(archs[0])) if archs else None

@@ -154,7 +154,7 @@ class CellRunner:
             else:
                 selection, root = DataSelection(self.plugins.folder_reader().name), Path(cell.data_root)
             # A suite's own data sets load at their native size; a folder's images vary, so at the cell's.
-            size = None if suite.image_size and root is None else cell.input_size[1]
+            size = suite.data_side(arch) if root is None else cell.input_size[1]
             train, test = load_selection(self.plugins.datasets, selection, cell.seed, root=root, size=size)
             held_out = None
             if cell.validation:

@@ -129,7 +129,6 @@ class PackageWeights:
     # "order" (the same tensors in the same order under another implementation's names, each pair's
     # shape checked): how a checkpoint converted for another PyTorch port of the network loads.
     keys: str = "names"
-    num_classes: int = 1000
     mean: tuple[float, ...] = IMAGENET_MEAN  # the preprocessing the weights were trained with
     std: tuple[float, ...] = IMAGENET_STD
     input_size: tuple[int, int, int] = (3, 224, 224)

@@ -79,6 +79,12 @@ class SuiteSpec:
         channels, min_h, min_w = arch.min_input_size
         return channels, max(self.image_size, min_h), max(self.image_size, min_w)
 
+    def data_side(self, arch: ArchitectureSpec) -> int | None:
+        """The side the suite's own data sets load at for ``arch``'s cells: their native size
+        (None) in a suite with a working size, which images are brought to later, else
+        ``arch``'s input side."""
+        return None if self.image_size else self.input_size(arch)[1]
+
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:
             if task.name == name:
