@@ -7,7 +7,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test bench benchmark recipe-sanity heldout ranking setup data browser clean
+.PHONY: test bench benchmark recipe-sanity heldout ranking gpu-check setup data browser clean
 
 test: setup data browser
 	$(BIN)/pytest
@@ -41,6 +41,15 @@ heldout: setup data
 # so weights made on other machines count once scored there); writes leaderboards/ranking.{json,md}.
 ranking: setup data
 	ZOO_RANKING=1 $(BIN)/pytest tests/benchmarks/test_backbone_ranking.py --benchmark-only -s
+
+# The GPU check (scripts/gpu_check.py; README, "On a GPU"): zoo's CUDA path verified on a GPU in
+# under eight minutes, its figures in $(GPU_CHECK_OUT). REHEARSE=1 runs the same steps on the CPU
+# at toy sizes, as the tests do. On a GPU machine without this venv it runs under python3;
+# GPU_CHECK_ARGS passes more options (--data DIR, --budget S, --home DIR).
+GPU_CHECK_OUT ?= gpu-check
+CHECK_PYTHON = $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+gpu-check:
+	$(CHECK_PYTHON) scripts/gpu_check.py --out $(GPU_CHECK_OUT) $(if $(REHEARSE),--rehearse) $(GPU_CHECK_ARGS)
 
 setup: $(INSTALLED)
 

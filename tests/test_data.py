@@ -16,11 +16,11 @@ from zoo.errors import ZooError
 from zoo_plugins import datasets as offline
 
 needs_fashion_mnist = pytest.mark.skipif(
-    not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    not (offline.fashion_mnist_dir() / "train-images-idx3-ubyte.gz").exists(),
     reason="Fashion-MNIST not installed: run `make test` as root, or apt-get install dataset-fashion-mnist",
 )
 needs_digits = pytest.mark.skipif(
-    not offline.DIGITS_PNG.exists(), reason="digits.png not installed: run scripts/install-data.sh as root"
+    not offline.digits_png().exists(), reason="digits.png not installed: run scripts/install-data.sh as root"
 )
 
 
@@ -29,7 +29,7 @@ def test_fashion_mnist_matches_torchvisions_reader(tmp_path):
     """torchvision's FashionMNIST reads the same files (uncompressed) to the same tensors."""
     raw = tmp_path / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    for gz in offline.FASHION_MNIST_DIR.glob("*-ubyte.gz"):
+    for gz in offline.fashion_mnist_dir().glob("*-ubyte.gz"):
         with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
             shutil.copyfileobj(src, dst)
     for split in ("train", "test"):
@@ -65,7 +65,7 @@ def test_missing_fashion_mnist_says_what_to_install(tmp_path):
 
 @needs_digits
 def test_digits_are_cut_as_opencvs_own_sample_cuts_them():
-    sheet = np.asarray(Image.open(offline.DIGITS_PNG).convert("L"))
+    sheet = np.asarray(Image.open(offline.digits_png()).convert("L"))
     cells = np.array([np.hsplit(row, 100) for row in np.vsplit(sheet, 50)])  # OpenCV's digits.py
     train, test = (zoo.get_zoo().datasets.get("digits").load(s) for s in ("train", "test"))
     assert train.images.shape == (4000, 1, 20, 20) and test.images.shape == (1000, 1, 20, 20)
@@ -75,6 +75,19 @@ def test_digits_are_cut_as_opencvs_own_sample_cuts_them():
     assert np.array_equal(train.images[80 * 5, 0].numpy(), cells[5, 0])  # first 1 (row 5)
     assert train.labels[80 * 5].item() == 1
     assert int(train.images.sum()) + int(test.images.sum()) == int(sheet.sum())
+
+
+def test_zoo_data_stands_in_for_the_debian_packages(tmp_path, monkeypatch):
+    """A folder carried to a machine without the packages: fashion-mnist/ and digits.png."""
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path))
+    assert offline.fashion_mnist_dir() == tmp_path / "fashion-mnist" and offline.digits_png() == tmp_path / "digits.png"
+    with pytest.raises(ZooError, match=rf"not in {tmp_path / 'fashion-mnist'}: .*point \$ZOO_DATA"):
+        offline.load_fashion_mnist("test")
+    with pytest.raises(ZooError, match=rf"not at {tmp_path / 'digits.png'}: .*point \$ZOO_DATA"):
+        offline.load_digits("test")
+    sheet = np.repeat(np.arange(50, dtype=np.uint8)[:, None], 20, axis=0).repeat(2000, axis=1)  # row r holds r
+    Image.fromarray(sheet).save(tmp_path / "digits.png")
+    assert offline.load_digits("test").images[:, 0, 0, 0].unique().tolist() == list(range(50))
 
 
 def test_digits_png_of_the_wrong_size_is_refused(tmp_path):

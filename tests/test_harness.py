@@ -20,7 +20,7 @@ from zoo.results.store import ResultsStore
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
-    not offline.DIGITS_PNG.exists() or not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    not offline.digits_png().exists() or not (offline.fashion_mnist_dir() / "train-images-idx3-ubyte.gz").exists(),
     reason="the offline data sets are not installed: run `make test` as root",
 )
 

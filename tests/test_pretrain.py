@@ -17,7 +17,7 @@ from zoo.train.checkpoint import Checkpoint
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
-    not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    not (offline.fashion_mnist_dir() / "train-images-idx3-ubyte.gz").exists(),
     reason="Fashion-MNIST not installed: run `make test` as root, or apt-get install dataset-fashion-mnist",
 )
 

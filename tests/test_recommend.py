@@ -36,7 +36,7 @@ from zoo.studies.transferability import VERSION
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
-    not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists() or not offline.DIGITS_PNG.exists(),
+    not (offline.fashion_mnist_dir() / "train-images-idx3-ubyte.gz").exists() or not offline.digits_png().exists(),
     reason="mini's data are not installed: run `make test` as root, or scripts/install-data.sh",
 )
 

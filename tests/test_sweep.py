@@ -106,7 +106,7 @@ def test_the_budget_board_says_what_doubling_the_cap_changes():
 
 
 @pytest.mark.skipif(
-    not offline.DIGITS_PNG.exists() or not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    not offline.digits_png().exists() or not (offline.fashion_mnist_dir() / "train-images-idx3-ubyte.gz").exists(),
     reason="the offline data sets are not installed: run `make test` as root",
 )
 def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
@@ -168,7 +168,7 @@ def test_a_sweep_whose_best_rate_is_on_its_edge_tries_one_step_further(tiny_zoo)
 
 
 @pytest.mark.skipif(
-    not offline.DIGITS_PNG.exists() or not (offline.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    not offline.digits_png().exists() or not (offline.fashion_mnist_dir() / "train-images-idx3-ubyte.gz").exists(),
     reason="the offline data sets are not installed: run `make test` as root",
 )
 def test_the_harness_extends_a_sweep_past_its_edge_before_training_the_other_seeds(tiny_zoo, tmp_path):

@@ -6,11 +6,16 @@
 * ``digits``: OpenCV's ``digits.png`` (from Debian's ``opencv-doc``): 5000 handwritten digits
   of 20×20 pixels, 50 rows × 100 columns, five rows per digit.
 * ``sklearn_digits``: scikit-learn's bundled 8×8 digits (UCI optical recognition), 1797 images.
+
+``$ZOO_DATA``, where set, is a folder that stands in for the Debian packages on a machine
+without them (a GPU machine the files are carried to): ``$ZOO_DATA/fashion-mnist/`` with the
+four gzip IDX files, and ``$ZOO_DATA/digits.png``. ``scripts/gpu_check.py --pack DIR`` makes one.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -22,15 +27,26 @@ from zoo import DatasetSpec, ImageSet, hookimpl
 from zoo.data.images import stratified_split
 from zoo.errors import ZooError
 
-__all__ = ["read_idx", "zoo_register_datasets"]
+__all__ = ["DATA_ENV", "digits_png", "fashion_mnist_dir", "read_idx", "zoo_register_datasets"]
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 DIGITS_PNG = Path("/usr/share/doc/opencv-doc/examples/data/digits.png")
+DATA_ENV = "ZOO_DATA"
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 _IDX_TYPES = {0x08: np.uint8}
+
+
+def fashion_mnist_dir() -> Path:
+    """Where Fashion-MNIST's gzip files are read from: ``$ZOO_DATA/fashion-mnist``, else Debian's folder."""
+    return Path(os.environ[DATA_ENV]) / "fashion-mnist" if os.environ.get(DATA_ENV) else FASHION_MNIST_DIR
+
+
+def digits_png() -> Path:
+    """Where OpenCV's ``digits.png`` is read from: ``$ZOO_DATA/digits.png``, else opencv-doc's path."""
+    return Path(os.environ[DATA_ENV]) / "digits.png" if os.environ.get(DATA_ENV) else DIGITS_PNG
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -54,7 +70,7 @@ def read_idx(path: Path) -> np.ndarray:
 def load_fashion_mnist(split: str, *, root: Path | None = None, download: bool = False, size: int | None = None) -> ImageSet:
     """60,000 training or 10,000 test images, 28×28 grayscale, 10 classes."""
     prefix = {"train": "train", "test": "t10k"}[split]
-    directory = Path(root) if root else FASHION_MNIST_DIR
+    directory = Path(root) if root else fashion_mnist_dir()
     if download:
         import torchvision
 
@@ -64,7 +80,8 @@ def load_fashion_mnist(split: str, *, root: Path | None = None, download: bool =
     if not images_path.exists() or not labels_path.exists():
         raise ZooError(
             f"Fashion-MNIST is not in {directory}: install Debian's dataset-fashion-mnist "
-            "(`make test` does it as root), or pass download=True when online"
+            f"(`make test` does it as root), point ${DATA_ENV} at a folder holding fashion-mnist/, "
+            "or pass download=True when online"
         )
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.shape != images.shape[:1] or labels.max() >= len(FASHION_MNIST_CLASSES):
@@ -79,11 +96,11 @@ def load_fashion_mnist(split: str, *, root: Path | None = None, download: bool =
 
 def load_digits(split: str, *, root: Path | None = None, download: bool = False, size: int | None = None) -> ImageSet:
     """OpenCV's 5000 digits; columns 0–79 of every row are training images, 80–99 test."""
-    path = Path(root) / "digits.png" if root else DIGITS_PNG
+    path = Path(root) / "digits.png" if root else digits_png()
     if not path.exists():
         raise ZooError(
             f"OpenCV's digits.png is not at {path}: run scripts/install-data.sh as root "
-            "(it takes the file out of Debian's opencv-doc)"
+            f"(it takes the file out of Debian's opencv-doc), or point ${DATA_ENV} at a folder holding it"
         )
     try:
         sheet = np.asarray(Image.open(path).convert("L"))
@@ -124,7 +141,7 @@ DATASETS = {
         classes=FASHION_MNIST_CLASSES,
         channels=1,
         native_size=(28, 28),
-        source="Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist); torchvision when online",
+        source="Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), or $ZOO_DATA/fashion-mnist; torchvision when online",
     ),
     "digits": DatasetSpec(
         name="digits",
@@ -133,7 +150,7 @@ DATASETS = {
         classes=DIGIT_CLASSES,
         channels=1,
         native_size=(20, 20),
-        source="digits.png from Debian package opencv-doc (scripts/install-data.sh extracts it alone)",
+        source="digits.png from Debian package opencv-doc (scripts/install-data.sh extracts it alone), or $ZOO_DATA/digits.png",
         split_note="columns 0–79 of each row are train (400 per class), columns 80–99 test (100 per class)",
         mirror_invariant=False,
     ),

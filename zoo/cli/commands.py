@@ -174,10 +174,14 @@ def cmd_speed(args: argparse.Namespace) -> int:
         size = tuple(report["input_size"])
         for strategy in strategies:
             memory = step_memory(plugins, name, strategy, args.batch_size, size, device, precision(device))
-            report["strategies"][strategy] = memory.record(args.batch_size)  # as a cell stores it
-            if device.type != "cuda":  # what a team without a GPU at hand needs to plan for one
-                report["strategies"][strategy]["cuda_prediction_bytes"] = predict_cuda(plugins, name, strategy, args.batch_size, size)
-                report["strategies"][strategy]["cuda_prediction_method"] = CUDA_PREDICTION_METHOD
+            record = report["strategies"][strategy] = memory.record(args.batch_size)  # as a cell stores it
+            # Without a GPU: what a team needs to plan for one. On one: the prediction beside the
+            # allocator's peak, so that its error is seen where it can be measured.
+            mode = precision(device) if device.type == "cuda" else "bf16"
+            record["cuda_prediction_bytes"] = predict_cuda(plugins, name, strategy, args.batch_size, size, mode)
+            record["cuda_prediction_method"] = CUDA_PREDICTION_METHOD
+            if device.type == "cuda" and memory.peak_bytes:
+                record["cuda_prediction_error"] = record["cuda_prediction_bytes"] / memory.peak_bytes - 1
         reports.append(report)
         if not args.json:
             console.print_speed(report)

@@ -47,7 +47,8 @@ def print_speed(r: dict) -> None:
                 f"    {name:<16} {_mib(m['peak_bytes'])} measured; estimate {m['estimate'] / 2**20:,.0f} = parameters "
                 f"{mib['parameters']:,.0f} + input {mib['inputs']:,.0f} + the larger of activations {mib['activations']:,.0f} "
                 f"+ gradients {mib['gradients']:,.0f} and gradients + optimizer state {mib['optimizer']:,.0f}"
-                + (f"; on a CUDA GPU about {_mib(m['cuda_prediction_bytes'])}" if "cuda_prediction_bytes" in m else "")
+                + (f"; predicted from the CPU {_mib(m['cuda_prediction_bytes'])} ({m['cuda_prediction_error']:+.0%})"
+                   if "cuda_prediction_error" in m else f"; on a CUDA GPU about {_mib(m['cuda_prediction_bytes'])}")
             )
         first = next(iter(r["strategies"].values()))
         print(f"  strategy memory measured as: {first['method']}")
