@@ -337,15 +337,18 @@ class Check:
         return min(left, self.plan.caps.get(step, left) - self.spent.get(step, 0.0))
 
     def step(self, name: str, argv: list[str]) -> StepResult:
-        self.log.line(f"\n== gpu-check: {name} ({self.remaining(name):.0f} s at most, {self.deadline - time.monotonic():.0f} s left)")
+        left = max(0.0, self.deadline - time.monotonic())
+        self.log.line(f"\n== gpu-check: {name} ({max(0.0, self.remaining(name)):.0f} s at most, {left:.0f} s left)")
         result = run_step(argv, self.remaining(name), self.log, self.env())
         self.spent[name] = self.spent.get(name, 0.0) + result.seconds
         self.record(name, result)
         return result
 
     def record(self, name: str, result: StepResult, **figures) -> None:
+        """A step's status (a failure in one of its calls stays), seconds and figures."""
         entry = self.figures["steps"].setdefault(name, {})
-        entry.update({"status": result.status, "seconds": round(self.spent.get(name, result.seconds), 1)})
+        status = "failed" if entry.get("status") == "failed" and result.status == "ok" else result.status
+        entry.update({"status": status, "seconds": round(self.spent.get(name, result.seconds), 1)})
         if result.note:
             entry["note"] = result.note
         entry.update(figures)
@@ -363,10 +366,20 @@ class Check:
         finally:
             self.figures["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self.write()
-            failed = [name for name, step in self.figures["steps"].items() if step["status"] == "failed"]
-            self.log.line(f"\n== gpu-check: {'failed: ' + ', '.join(failed) if failed else 'passed'}; figures in {self.out}")
+            failed, stopped = ([name for name, step in self.figures["steps"].items() if step["status"] == status]
+                               for status in ("failed", "stopped at the budget"))  # fmt: skip
+            verdict = f"failed: {', '.join(failed)}" if failed else "passed"
+            verdict += f"; stopped at the budget: {', '.join(stopped)}" if stopped else ""
+            self.log.line(f"\n== gpu-check: {verdict}; figures in {self.out}")
             self.log.file.close()
         return 1 if failed else 0
+
+    def gone_wrong(self, name: str, arch: str, result: StepResult) -> bool:
+        """Note which network's call of a step did not finish; True when the step's time is up."""
+        entry = self.figures["steps"][name]
+        entry["note"] = "; ".join(filter(None, [entry.get("note"), f"{arch}: {result.status} (see log.txt)"]))
+        self.write()
+        return result.status == "stopped at the budget"
 
     def install(self) -> bool:
         """zoo into a folder of its own, against the packages already here; the test plugin's
@@ -399,16 +412,23 @@ class Check:
         self.record("tests", result, **counts)
 
     def speed(self) -> None:
-        """In channels_last everywhere: zoo's default on CUDA, and what step 6 asks of timm."""
+        """One network per child, so that those timed before the step's time ran out are kept;
+        in channels_last everywhere: zoo's default on CUDA, and what step 6 asks of timm."""
         p = self.plan
-        argv = self.zoo("speed", "--arch", ",".join(p.speed_archs), "--device", p.device, "--batch-size", str(p.speed_batch),
-                        "--img-size", str(p.speed_size), "--warmup", str(p.speed_steps[0]), "--steps", str(p.speed_steps[1]),
-                        "--channels-last", "--json")  # fmt: skip
-        result = self.step("speed", argv)
-        if result.status == "ok":
-            keys = ("architecture", "input_size", "batch_size", "precision", "train_images_per_second", "infer_images_per_second",
-                    "latency_ms_p50", "train_peak_bytes", "infer_peak_bytes", "memory_method", "params", "macs")  # fmt: skip
-            self.record("speed", result, reports=[{k: r[k] for k in keys} for r in json.loads(result.stdout)])
+        keys = ("architecture", "input_size", "batch_size", "precision", "train_images_per_second", "infer_images_per_second",
+                "latency_ms_p50", "train_peak_bytes", "infer_peak_bytes", "memory_method", "params", "macs")  # fmt: skip
+        reports = []
+        for arch in p.speed_archs:
+            argv = self.zoo("speed", "--arch", arch, "--device", p.device, "--batch-size", str(p.speed_batch), "--img-size",
+                            str(p.speed_size), "--warmup", str(p.speed_steps[0]), "--steps", str(p.speed_steps[1]),
+                            "--channels-last", "--json")  # fmt: skip
+            result = self.step("speed", argv)
+            if result.status != "ok":
+                if self.gone_wrong("speed", arch, result):
+                    return
+                continue
+            reports += [{k: r[k] for k in keys} for r in json.loads(result.stdout)]
+            self.record("speed", result, reports=reports)
 
     def memory(self) -> None:
         rows = []
@@ -417,7 +437,9 @@ class Check:
                             "--warmup", "1", "--steps", "2", "--strategy", ",".join(self.plan.memory_strategies), "--json")  # fmt: skip
             result = self.step("memory", argv)
             if result.status != "ok":
-                return
+                if self.gone_wrong("memory", arch, result):
+                    return
+                continue
             (report,) = json.loads(result.stdout)
             for strategy, m in report["strategies"].items():
                 rows.append({"architecture": arch, "batch_size": batch, "input_size": report["input_size"], "strategy": strategy,
