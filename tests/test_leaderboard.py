@@ -18,6 +18,7 @@ import statistics
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import zoo
 from zoo.cli.main import main
@@ -91,6 +92,14 @@ def make_rows() -> list[CellResult]:
                     }  # fmt: skip
             rows.append(CellResult(**row))
     return rows
+
+
+def t_interval(differences: list[float], contenders: int = 2) -> tuple[float, float]:
+    """Student's t interval over per-seed differences in points, each tail 5% / ``contenders``:
+    the verdict's interval where there are no per-image results."""
+    mean, half = statistics.fmean(differences), statistics.stdev(differences) / len(differences) ** 0.5
+    half *= stats.t.ppf(1 - 0.05 / contenders, len(differences) - 1)
+    return mean - half, mean + half
 
 
 def known(n: int, k: int, seed: int = 0) -> np.ndarray:
@@ -248,7 +257,7 @@ def test_the_margin_is_over_the_seeds_its_interval_resamples():
     verdict = by(verdicts_of(rows), scope="resnet18")
     assert verdict["seeds"] == 2 and verdict["margin_points"] == pytest.approx(2.0)  # not 83.33 - 78.00
     assert verdict["ci_low_points"] < verdict["margin_points"] < verdict["ci_high_points"]
-    assert verdict["verdict"].endswith(", on the 2 seeds both have): decisive")
+    assert verdict["decisive"] is None and verdict["verdict"].endswith(", on the 2 seeds both have): 2 seeds, too few to call it decisive")
 
 
 def test_without_per_image_results_the_interval_is_over_the_seeds_or_unknown():
@@ -257,18 +266,19 @@ def test_without_per_image_results_the_interval_is_over_the_seeds_or_unknown():
     rows.append(cell("t", "Q4", "resnet18", "full", 2, None, top1=0.76))  # an older cell: top-1 alone
     verdict = by(verdicts_of(rows), scope="resnet18")
     assert verdict["margin_points"] == pytest.approx(5.0) and verdict["test_images"] is None and verdict["seeds"] == 3
-    assert verdict["ci_low_points"] == pytest.approx(4.0) and verdict["ci_high_points"] == pytest.approx(6.0)  # seeds: 4, 5, 6
-    assert "(95% CI 4.00 to 6.00, seeds alone: no per-image results): decisive" in verdict["verdict"]
+    low, high = t_interval([4, 5, 6])
+    assert (verdict["ci_low_points"], verdict["ci_high_points"]) == pytest.approx((low, high))
+    assert f"(95% CI {low:.2f} to {high:.2f}, seeds alone: no per-image results): decisive" in verdict["verdict"]
 
     one_seed = [cell("t", "Q1", "resnet18", "full", 0, None, top1=0.8), cell("t", "Q1", "resnet18", "partial", 0, None, top1=0.9)]
     verdict = by(verdicts_of(one_seed), scope="resnet18")
     assert verdict["ci_low_points"] is None and verdict["decisive"] is None
-    assert verdict["verdict"] == "disagree: partial beat the rule's full by 10.00 points; one seed and no per-image results: interval unknown"
+    assert verdict["verdict"] == "disagree: partial beat the rule's full by 10.00 points; one seed: interval unknown"
 
     with_images = [cell("t", "Q1", "resnet18", "full", 0, known(N, 800)), cell("t", "Q1", "resnet18", "partial", 0, known(N, 900))]
-    verdict = by(verdicts_of(with_images), scope="resnet18")  # one seed: its test images can be resampled, its seed cannot
-    assert verdict["ci_low_points"] > 0 and verdict["decisive"] is None and verdict["test_images"] == N
-    assert verdict["verdict"].endswith("over test images alone): one seed, not called decisive")
+    verdict = by(verdicts_of(with_images), scope="resnet18")  # one seed: how far another seed would move it cannot be seen
+    assert verdict["ci_low_points"] is None and verdict["decisive"] is None and verdict["test_images"] == N
+    assert verdict["verdict"].endswith("; one seed: interval unknown")
 
 
 def test_per_image_results_from_the_database_give_the_same_files_twice(tmp_path):
@@ -358,7 +368,7 @@ def test_the_verdict_per_architecture_and_overall(written):
     resnet = by(verdicts, task="faces_small", scope="resnet18")
     assert resnet["measured"] == resnet["recommended"] == "linear_probe" and resnet["agree"] is True
     assert resnet["margin_points"] == pytest.approx(10.0)  # seeds 0-2: 10, 8 and 12 points
-    assert 8.0 - 1e-9 <= resnet["ci_low_points"] < 10.0 < resnet["ci_high_points"] <= 12.0 + 1e-9
+    assert (resnet["ci_low_points"], resnet["ci_high_points"]) == pytest.approx(t_interval([10, 8, 12]))
     assert resnet["decisive"] is True and resnet["seeds"] == 3 and resnet["test_images"] is None
     assert resnet["verdict"] == (
         f"agree: linear_probe led full by 10.00 points (95% CI {resnet['ci_low_points']:.2f} to "
@@ -367,18 +377,18 @@ def test_the_verdict_per_architecture_and_overall(written):
     evil = by(verdicts, task="faces_small", scope=EVIL)
     assert evil["measured"] == "full" and evil["recommended"] == "linear_probe" and evil["agree"] is False
     assert evil["margin_points"] == pytest.approx(1.0)  # seeds: 2, 1 and 0 points
-    assert evil["ci_low_points"] == pytest.approx(0.0) and evil["ci_high_points"] == pytest.approx(2.0)
+    assert (evil["ci_low_points"], evil["ci_high_points"]) == pytest.approx(t_interval([2, 1, 0]))
     assert evil["decisive"] is False and evil["verdict"].endswith("): not decisive")
     overall = by(verdicts, task="faces_small", scope=OVERALL)
     assert overall["measured"] == "linear_probe" and overall["agree"] is True
     assert overall["measured_top1_pct"] == pytest.approx(72.0) and overall["recommended_top1_pct"] == pytest.approx(72.0)
     assert overall["margin_points"] == pytest.approx(4.5)  # (82 + 62) / 2 against (72 + 63) / 2
-    assert 3.5 - 1e-9 <= overall["ci_low_points"] < 4.5 < overall["ci_high_points"] <= 6.0 + 1e-9  # seeds: 4, 3.5 and 6
+    assert (overall["ci_low_points"], overall["ci_high_points"]) == pytest.approx(t_interval([4, 3.5, 6]))  # per seed, over both
     assert overall["decisive"] is True
     q1 = by(verdicts, task="digits_large", scope="resnet18")
     assert q1["measured"] == "partial" and q1["recommended"] == "full" and q1["agree"] is False
     assert q1["margin_points"] == pytest.approx(2.0) and q1["decisive"] is None and q1["ci_low_points"] is None
-    assert q1["verdict"] == "disagree: partial beat the rule's full by 2.00 points; one seed and no per-image results: interval unknown"
+    assert q1["verdict"] == "disagree: partial beat the rule's full by 2.00 points; one seed: interval unknown"
     assert by(verdicts, task="digits_large", scope=OVERALL)["verdict"] == "only full was measured"
     notes = written.leaderboard.board("verdict").notes
     assert any("leaves out partial, retired_strategy, scratch" in n for n in notes)
@@ -482,7 +492,7 @@ def test_csv_json_and_markdown_contents(written, results_dir):
     assert "# zoo leaderboard" in readme and "disagree: partial beat the rule's full by 2.00 points" in readme
     assert "![Q4 faces\\_small" not in readme and "(plots/heatmap_lab_faces_small_5ep.png)" in readme
     assert "Won: the highest mean top-1" in readme and "Test CPU" in readme and EVIL not in readme
-    assert "| 95% CI low | 95% CI high | decisive |" in readme and "paired, hierarchical bootstrap" in readme
+    assert "| 95% CI low | 95% CI high | decisive |" in readme and "paired Student's t over the seeds" in readme
     assert readme.index("(plots/matrix_lab.png)") < readme.index("| 95% CI low")  # the answer first
 
 
@@ -502,7 +512,7 @@ def test_zoo_leaderboard_prints_the_headline_and_writes_the_files(results_dir, c
     assert main(["leaderboard", "--out", str(results_dir)]) == 0
     out = capsys.readouterr().out
     assert "faces_small" in out and "82.00" in out and "linear_probe" in out
-    assert "disagree: partial beat the rule's full by 2.00 points; one seed and no per-image results: interval unknown" in out
+    assert "disagree: partial beat the rule's full by 2.00 points; one seed: interval unknown" in out
     assert (results_dir / "index.html").is_file() and f"written to {results_dir}" in out
 
 

@@ -222,7 +222,8 @@ def check(name: str, rec, cells: list[CellResult]) -> dict:
     versus = runner_up if winner == rec.strategy else rec.strategy
     runs = seed_runs(cells)
     key = group_of(cells[0])[:4]  # its task setting
-    interval = margin_interval([runs[(*key, rec.architecture, winner)]], [runs[(*key, rec.architecture, versus)]])
+    # the winner was chosen among every strategy measured: the verdict's interval for that choice
+    interval = margin_interval([runs[(*key, rec.architecture, winner)]], [runs[(*key, rec.architecture, versus)]], contenders=len(mine))
     tied = winner == rec.strategy or (interval.known and interval.low <= 0)
     top = max(best.values())
     return {

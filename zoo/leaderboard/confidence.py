@@ -8,41 +8,47 @@ margin vary from one experiment to the next, and the interval counts both:
 * the **test images**: the test set is a sample of the domain, so an accuracy measured on it
   moves with the images drawn.
 
-The bootstrap is **paired**, because both strategies saw the same data: seed *s* is the same
-training subset for every architecture and strategy, and every cell of a task is scored on
-the same test images in the same order. Resampling the seeds and the images once for both
-strategies, instead of each on its own, cancels what they share (a hard seed, hard images)
-and keeps only what tells them apart, which makes the interval as narrow as the evidence
-allows and no narrower. It is **hierarchical**: each replicate resamples the seeds with
-replacement and, independently, the test images with replacement (the same image indices
-for every seed of that replicate), and computes the mean over the resampled seeds of
-(A's accuracy − B's accuracy) on the resampled images. The interval is the 2.5th to 97.5th
-percentile of :data:`REPLICATES` replicates, drawn from a generator seeded with :data:`SEED`
-so the same results always give the same interval.
+The interval is **paired**: seed *s* is the same training subset for every strategy, and every
+cell of a task is scored on the same test images, so it is built from the per-seed differences
+``d_s`` (A's top-1 minus B's) and the per-image differences, which cancel what both share. Its
+variance has two parts: the seeds', ``var(d_s) / S``, and the test images', the variance over
+images of the per-image difference (averaged over the seeds) divided by the images, less the
+part of it the seeds already count (an ANOVA split: ``var_i(D_i) - mean_i var_s(x_si) / S``);
+never less than ``var_i(D_i) / n``, what the images alone give the models measured.
+The interval is Student's *t* on those, with Welch–Satterthwaite's degrees of freedom: with
+three seeds the seeds' spread is known only roughly, and a normal or bootstrap quantile would
+treat it as known. (A hierarchical bootstrap that resampled three seeds drew one seed three
+times in 3.7% of its replicates and held nowhere near its 95%: ``make benchmark``'s
+calibration figures in the README.)
 
-A scope of several architectures (a verdict's overall line) resamples the seeds and images
-jointly for all of them, seed *s* and image *i* being the same data in each, and averages the
-per-architecture differences. Where a cell lacks its per-image results (``test_correct``,
-not stored by older versions), the images cannot be resampled and the bootstrap is over the
-seeds alone, on the cells' top-1; with a single seed as well there is no interval.
+**Choosing the winner is part of the test.** A verdict compares the best of ``K`` strategies
+with the rule's pick (or, when the pick won, with the runner-up); among equally good
+strategies the best one leads by chance. The interval's tails are therefore ``(1 - LEVEL) / K``
+each instead of ``(1 - LEVEL) / 2`` (a Bonferroni bound over the comparisons the choice could
+have made), so that a null setting of ``K`` strategies is called decisive at most 5% of the
+time whatever the winner. :mod:`zoo.leaderboard.calibration` checks that bound by simulation
+on the noise of the committed database.
 
-Per-image results are stored as :func:`encode_correct` writes them: the hex string of the
-correctness bits, packed little-endian; :func:`decode_correct` reads them back, given the
-number of test images.
+A scope of several architectures (a verdict's overall line) averages the per-architecture
+differences, seed *s* and image *i* being the same data in each: it speaks for these
+architectures, not for others. Where a cell lacks its per-image results (``test_correct``,
+not stored by older versions), the interval is over the seeds alone; with a single seed there
+is none (a seed's spread cannot be seen in one).
+
+Per-image results are stored as :func:`zoo.results.codec.encode_correct` writes them.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
-REPLICATES = 2000  # bootstrap replicates per interval
-SEED = 0  # of the generator every interval draws from: the same results give the same interval
-LEVEL = 0.95  # the interval's coverage
-FEW_KINDS = 8  # images per distinct kind of difference above which a multinomial over the kinds is the faster draw
+LEVEL = 0.95  # the interval's coverage for a fixed pair; with K contenders each tail is (1 - LEVEL) / K
 
 
 @dataclass(frozen=True)
@@ -57,10 +63,10 @@ class SeedRun:
 class Interval:
     """A confidence interval of A's mean top-1 minus B's, in points."""
 
-    low: float | None  # None: no interval (one seed and no per-image results, or no seed both have)
+    low: float | None  # None: no interval (fewer than two seeds both strategies have)
     high: float | None
-    seeds: int  # seeds both strategies have on every architecture: those resampled
-    images: int | None  # test images resampled; None when the bootstrap was over the seeds alone
+    seeds: int  # seeds both strategies have on every architecture: those it is over
+    images: int | None  # test images whose sampling it counts; None: over the seeds alone (no per-image results)
     estimate: float | None = None  # A minus B on those seeds, the margin the interval is of; None without a common seed
 
     @property
@@ -68,81 +74,40 @@ class Interval:
         return self.low is not None
 
 
-def bootstrap_means(differences: np.ndarray, *, resample_images: bool, replicates: int = REPLICATES, seed: int = SEED) -> np.ndarray:
-    """Replicates of the mean difference under the paired, hierarchical bootstrap.
-
-    :param differences: seeds × test images: per seed, per image, A's correctness minus B's
-        (summed over the scope's architectures); with ``resample_images`` False, one column
-        per seed of differences that are not resampled (the cells' top-1).
-    :returns: ``replicates`` values of the mean over resampled seeds of the mean over
-        resampled images.
-    """
-    seeds, images = differences.shape
-    rng = np.random.default_rng(seed)
-    seed_counts = rng.multinomial(seeds, np.full(seeds, 1 / seeds), size=replicates)  # how often each seed was drawn
-    if resample_images:
-        per_seed = _image_sums(rng, differences, replicates)
-    else:
-        per_seed = np.broadcast_to(differences.sum(axis=1), (replicates, seeds))
-    return (seed_counts * per_seed).sum(axis=1) / (seeds * images)
-
-
-def _image_sums(rng: np.random.Generator, differences: np.ndarray, replicates: int) -> np.ndarray:
-    """Replicates × seeds: each seed's differences summed over one draw of the test images
-    with replacement per replicate, the same draw for every seed.
-
-    Images whose differences are the same on every seed are interchangeable, so a draw only
-    needs how many images of each kind it took: a multinomial over the distinct kinds, with
-    their shares as probabilities. That is the same distribution as drawing image indices,
-    and fast while the kinds are few (with -1, 0, 1 per seed, at most 3 ** seeds). Where
-    nearly every image is a kind of its own, the counts per image come from the indices.
-    The counts and differences are whole numbers, so every sum is exact.
-    """
-    images = differences.shape[1]
-    kinds, sizes = np.unique(differences.T, axis=0, return_counts=True)
-    if len(kinds) * FEW_KINDS <= images:
-        return rng.multinomial(images, sizes / images, size=replicates) @ kinds
-    sums = np.empty((replicates, differences.shape[0]))
-    for replicate in range(replicates):
-        sums[replicate] = np.bincount(rng.integers(0, images, images), minlength=images) @ differences.T
-    return sums
-
-
 def margin_interval(
-    a: Sequence[Mapping[int, SeedRun]],
-    b: Sequence[Mapping[int, SeedRun]],
-    *,
-    replicates: int = REPLICATES,
-    seed: int = SEED,
+    a: Sequence[Mapping[int, SeedRun]], b: Sequence[Mapping[int, SeedRun]], *, contenders: int = 2
 ) -> Interval:
-    """The 95% interval of A's mean top-1 minus B's, in points, over one or more architectures.
+    """The interval of A's mean top-1 minus B's, in points, over one or more architectures.
 
     :param a: per architecture of the scope, A's runs by seed; ``b`` the same for B, the
         architectures in the same order. Only the seeds both have on every architecture count.
+    :param contenders: the strategies the winner was chosen among: each tail of the interval
+        is ``(1 - LEVEL) / contenders`` (2: a fixed pair, the plain 95% interval).
     """
     if len(a) != len(b):
         raise ValueError(f"{len(a)} architectures for one strategy, {len(b)} for the other")
     common = sorted(set.intersection(*(set(ra) & set(rb) for ra, rb in zip(a, b)))) if a else []
     if not common:
         return Interval(None, None, 0, None)
-    top1_differences = [sum(ra[s].top1 - rb[s].top1 for ra, rb in zip(a, b)) for s in common]  # per seed, summed over architectures
-    # The margin the interval is about: over the seeds both have, which a mean over all of a
-    # strategy's seeds is not when one of them lacks a seed.
-    estimate = 100 * statistics.fmean(top1_differences) / len(a)
+    seeds = len(common)
+    per_seed = np.array([statistics.fmean(ra[s].top1 - rb[s].top1 for ra, rb in zip(a, b)) for s in common])
+    estimate = 100 * float(per_seed.mean())
     pairs = [(ra[s], rb[s]) for ra, rb in zip(a, b) for s in common]
     sizes = {len(run.correct) if run.correct is not None else None for pair in pairs for run in pair}
-    if None not in sizes and len(sizes) == 1:
-        (images,) = sizes
-        differences = np.zeros((len(common), images))
+    images = next(iter(sizes)) if None not in sizes and len(sizes) == 1 else None
+    if seeds < 2:
+        return Interval(None, None, seeds, images, estimate)
+    seed_variance = float(per_seed.var(ddof=1)) / seeds
+    variance = seed_variance
+    if images is not None:
+        x = np.zeros((seeds, images))  # per seed and image: A right minus B right, averaged over the architectures
         for ra, rb in zip(a, b):
-            differences += np.stack([ra[s].correct.astype(np.int8) - rb[s].correct.astype(np.int8) for s in common])
-        means = bootstrap_means(differences, resample_images=True, replicates=replicates, seed=seed)
-    elif len(common) > 1:
-        images = None
-        differences = np.array(top1_differences)[:, None]
-        means = bootstrap_means(differences, resample_images=False, replicates=replicates, seed=seed)
-    else:
-        return Interval(None, None, len(common), None, estimate)
-    tail = 100 * (1 - LEVEL) / 2
-    low, high = np.percentile(100 * means / len(a), [tail, 100 - tail])
-    return Interval(float(low), float(high), len(common), images, estimate)
+            x += np.stack([ra[s].correct.astype(np.int8) - rb[s].correct.astype(np.int8) for s in common])
+        x /= len(a)
+        between_images = float(x.mean(axis=0).var(ddof=1))
+        within = float(x.var(axis=0, ddof=1).mean()) / seeds  # the seeds' share of it, already in seed_variance
+        # Never below what the images alone give these very models: a few seeds can agree by chance.
+        variance = max(seed_variance + max(0.0, between_images - within) / images, between_images / images)
+    dof = (seeds - 1) * variance**2 / seed_variance**2 if seed_variance > 0 else math.inf
+    half = float(stats.t.ppf(1 - (1 - LEVEL) / max(2, contenders), dof)) * math.sqrt(variance) if variance > 0 else 0.0
+    return Interval(estimate - 100 * half, estimate + 100 * half, seeds, images, estimate)

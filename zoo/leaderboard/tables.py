@@ -40,15 +40,16 @@ How the numbers are combined
   - *margin*: in points, the winner's mean top-1 minus the recommended strategy's when they
     disagree, or minus the runner-up's when they agree (how clearly the rule's pick won),
     over the seeds both have, so that it is the difference its interval is about;
-  - *interval*: a 95% confidence interval of that margin by a paired, hierarchical bootstrap
-    (:mod:`zoo.leaderboard.confidence`) that resamples the seeds both strategies have and the test images,
-    the same ones for both; over the seeds alone where a cell lacks its per-image results,
-    and none with a single seed as well. The verdict is *decisive* only when the interval
-    lies above zero;
+  - *interval*: a 95% confidence interval of that margin (:mod:`zoo.leaderboard.confidence`):
+    paired Student's t over the seeds both strategies have, with the test images' sampling
+    variance added, each tail divided by the number of strategies the winner was chosen
+    among; over the seeds alone where a cell lacks its per-image results, and none with a
+    single seed. The verdict is *decisive* only when the interval lies above zero and rests
+    on ``MIN_SEEDS`` seeds or more (:mod:`zoo.leaderboard.verdict`);
   - the *overall* line takes, per strategy, the mean over architectures of its mean top-1,
     over every architecture of the task and the strategies measured on all of them (the
-    others are named in a note); its interval resamples the seeds and images jointly for
-    every architecture and averages the per-architecture differences.
+    others are named in a note); its interval averages the per-architecture differences,
+    seed by seed and image by image, and speaks for these architectures alone.
 * **Budgets** (:mod:`zoo.leaderboard.budgets`): per reported (task, architecture, strategy), the epochs
   trained and kept against the cap, and whether doubling the cap could change the result;
   the source models' accuracy and pretraining length; the learning-rate sweep.

@@ -1,8 +1,8 @@
 """The ``test_correct`` column's codec: which test images a cell classified correctly, as
 packed bits in hex, one bit per image in the test split's order.
 
-The runner encodes each cell's flags as it stores it; the verdicts' paired bootstrap decodes
-them to resample the same test images for two strategies.
+The runner encodes each cell's flags as it stores it; the verdicts' intervals decode them to
+count the test images' sampling in the margin between two strategies, image by image.
 """
 
 from __future__ import annotations

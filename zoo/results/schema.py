@@ -52,7 +52,7 @@ class CellResult:
     )  # fmt: skip
     test_images: int | None = _column("INTEGER", "test images scored")
     test_correct: str | None = _column(
-        "TEXT", "hex of the per-image right/wrong bits (bit i of byte i//8 is image i), for the verdicts' bootstrap"
+        "TEXT", "hex of the per-image right/wrong bits (bit i of byte i//8 is image i), for the verdicts' intervals"
     )
     top1: float | None = _column("REAL", "test top-1 accuracy")
     top5: float | None = _column("REAL", "test top-5 accuracy (only with more than five classes)")
