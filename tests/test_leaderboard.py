@@ -245,6 +245,7 @@ def test_the_overall_interval_resamples_every_architecture_together():
     assert overall["margin_points"] == pytest.approx(2.5)  # (4 + 1) / 2
     assert 0 < overall["ci_low_points"] < 2.5 < overall["ci_high_points"] and overall["decisive"] is True
     assert overall["seeds"] == 3 and overall["test_images"] == N
+    assert ", a mean over these 2 architectures; the best on 2 of 2 (95% CI" in overall["verdict"]
     vgg = by(verdicts, scope="vgg11_bn")
     assert vgg["margin_points"] == pytest.approx(1.0) and vgg["ci_low_points"] < overall["ci_low_points"]
 

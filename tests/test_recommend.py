@@ -234,11 +234,12 @@ def test_a_decisive_verdict_recommends_the_measured_winner(task_folders, pretrai
     assert overall["scope"] == OVERALL and overall["deciding"] is True and overall["decisive"] is True
     assert {"margin_points", "ci_low_points", "ci_high_points", "seeds", "test_images", "compared_with", "verdict"} <= set(overall)
     quoted = (
-        f"disagree: partial beat the rule's linear_probe by 11.00 points (95% CI {overall['ci_low_points']:.2f} to "
+        f"disagree: partial beat the rule's linear_probe by 11.00 points, a mean over these 2 architectures; the best on 2 of 2 "
+        f"(95% CI {overall['ci_low_points']:.2f} to "
         f"{overall['ci_high_points']:.2f}, seeds alone: no per-image results): decisive"
     )
     assert overall["verdict"] == quoted
-    assert f"Measured on fashion_footwear_small ({path}) over all architectures: {quoted}." in report["reasons"]
+    assert f"Measured on fashion_footwear_small ({path}) over the architectures measured: {quoted}." in report["reasons"]
     assert "The verdict is decisive, so the measured winner partial is recommended over the rule of thumb's linear_probe." in report["reasons"]
 
 

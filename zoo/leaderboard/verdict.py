@@ -21,7 +21,7 @@ The full account is in :mod:`zoo.leaderboard.tables`' docstring.
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -101,10 +101,16 @@ class Verdict(Decision):
         return {name: fields[name] for name in (*TASK_FIELDS, "scope", *Decision.__dataclass_fields__)}
 
 
-def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Sequence[str]]) -> Decision:
+def decide(
+    contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Sequence[str]], wins: Mapping[str, int] | None = None
+) -> Decision:
     """The verdict for one scope: the measured winner, the rule's pick, the margin between
     them (or to the runner-up when they agree), its 95% confidence interval and whether it
-    is decisive (the interval lies above zero)."""
+    is decisive (the interval lies above zero).
+
+    :param wins: for a scope of several architectures, on how many of them each strategy was
+        the best: the verdict then says it is a mean over these architectures, won on k of N.
+    """
     recommended, _ = rule_of_thumb(quadrant, rule, [c.strategy for c in contenders])
     ranked = sorted(contenders, key=lambda c: (-c.mean, c.strategy != recommended, natural_key(c.strategy)))
     winner = ranked[0]
@@ -128,11 +134,11 @@ def decide(contenders: Sequence[Contender], quadrant: str, rule: Mapping[str, Se
         decisive=decisive,
         seeds=interval.seeds if interval else winner.seeds,
         test_images=interval.images if interval else None,
-        verdict=_verdict_text(winner, pick, other, quadrant, margin, interval, decisive),
+        verdict=_verdict_text(winner, pick, other, quadrant, margin, interval, decisive, wins),
     )
 
 
-def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | None, decisive) -> str:
+def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | None, decisive, wins) -> str:
     if other is None:
         return f"only {winner.strategy} was measured"
     if pick is None:
@@ -142,6 +148,9 @@ def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | No
     else:
         head = f"disagree: {winner.strategy} beat the rule's {pick.strategy}"
     head += f" by {margin:.2f} points"
+    if wins is not None:
+        archs = len(winner.runs)
+        head += f", a mean over these {archs} architectures; the best on {wins.get(winner.strategy, 0)} of {archs}"
     if not interval.known:
         if interval.seeds == 0:
             return head + "; no seed measured for both: interval unknown"
@@ -200,7 +209,8 @@ def verdict_rows(
             )
         if everywhere:
             overall = [_overall(name, [archs[a][name] for a in ordered]) for name in everywhere]
-            verdicts.append(Verdict(**asdict(decide(overall, quadrant, rule)), **task, scope=OVERALL))
+            wins = Counter(v.measured for v in verdicts if v.setting == key and v.scope != OVERALL)
+            verdicts.append(Verdict(**asdict(decide(overall, quadrant, rule, wins)), **task, scope=OVERALL))
     return verdicts, notes
 
 

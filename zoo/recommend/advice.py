@@ -213,7 +213,7 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
     for e in rec.measured.verdicts:
         v = e.verdict
         if e.deciding:
-            scope = "over all architectures" if v.scope == OVERALL else f"on {v.scope}, the only architecture measured"
+            scope = "over the architectures measured" if v.scope == OVERALL else f"on {v.scope}, the only architecture measured"
         else:
             scope = f"on {v.scope} alone"
         reasons.append(f"Measured on {v.task} ({rec.measured.path}) {scope}: {v.verdict}.")
