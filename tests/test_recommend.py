@@ -6,6 +6,7 @@ backbones take minutes each); its weights and calibration live in a module-wide 
 
 import dataclasses
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,18 @@ from PIL import Image
 from scipy.stats import kendalltau
 
 import zoo
+import zoo.models.weights
 from zoo.bench.features import SuiteBackbone
 from zoo.bench.pretraining import pretrain
 from zoo.cli.main import main
 from zoo.data.images import ImageSet
+from zoo.data.preprocess import prepare
 from zoo.leaderboard.verdict import OVERALL
 from zoo.leaderboard.writers import strategy_rule
 from zoo.matrix import rule_of_thumb
 from zoo.plugin.manager import load_plugins
 from zoo.plugin.strategy import Phase, StrategySpec
-from zoo.plugin.suite import load_selection
+from zoo.plugin.suite import DataSelection, load_selection
 from zoo.recommend import similarity
 from zoo.recommend.advice import measured
 from zoo.recommend.placement import Placement, SizeReading, measure_quadrant
@@ -33,6 +36,7 @@ from zoo.results.store import ResultsStore
 from zoo.studies.agreement import logme_agreement, pooled_agreement
 from zoo.studies.heldout import FOLDERS, write_folder
 from zoo.studies.transferability import VERSION
+from zoo.train.loop import evaluate
 from zoo_plugins import datasets as offline
 
 pytestmark = pytest.mark.skipif(
@@ -431,3 +435,36 @@ def test_bench_data_that_is_not_a_folder_is_one_line(pretrained, tmp_path, capsy
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "--data" in err and "nowhere" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_keeps_the_best_model_of_a_folder_with_a_card_that_create_model_reads(task_folders, pretrained, tmp_path, capsys):
+    """The kept network, loaded by create_model and scored on the folder's test split as the
+    cell scored it, gives the card's test top-1 exactly; the choice was made on validation."""
+    folder, kept = task_folders["fashion_footwear_small"], tmp_path / "kept"
+    argv = ["bench", "--arch", "simple_cnn", "--strategy", "linear_probe,full", "--seeds", "2", "--epochs", "2",
+            "--data", str(folder), "--out", str(tmp_path / "out"), "--no-leaderboard", "--keep-weights", str(kept)]  # fmt: skip
+    assert main(argv) == 0
+    assert "data_fashion_footwear_small: kept simple_cnn with " in capsys.readouterr().out
+    path = kept / "data_fashion_footwear_small.safetensors"
+    card = json.loads(path.with_suffix(".json").read_text())
+    rows = [r for r in ResultsStore(tmp_path / "out" / "results.sqlite").rows() if r.status == "ok"]
+    stored = next(r for r in rows if r.key == card["results_key"])
+    groups = {}
+    for r in rows:
+        groups.setdefault(r.strategy, []).append(r.val_top1)
+    assert statistics.fmean(groups[card["strategy"]]) == max(statistics.fmean(v) for v in groups.values())  # chosen on validation
+    assert card["test_top1"] == stored.top1 == card["stored_test_top1"] and card["seed"] == stored.seed  # trained again, bit for bit
+    assert card["classes"] == ["Ankle boot", "Bag", "Sandal", "Sneaker"] and card["sha256"] == zoo.models.weights.sha256_of(path)
+
+    model = zoo.create_model("simple_cnn", weights_file=path)
+    assert model.num_classes == 4 and model.zoo_weights.metadata == card and list(model.zoo_weights.mean) == card["preprocessing"]["mean"]
+    reader = zoo.get_zoo().folder_reader()
+    size = card["preprocessing"]["input_size"]
+    _, test = load_selection(zoo.get_zoo().datasets, DataSelection(reader.name), card["seed"], root=folder, size=size[1])
+    prepared = prepare(test, tuple(size), model.zoo_weights.mean, model.zoo_weights.std)
+    assert evaluate(model, prepared, torch.device("cpu")).top1 == card["test_top1"]
+
+
+def test_keep_weights_without_a_folder_is_one_line(capsys):
+    assert main(["bench", "--arch", "simple_cnn", "--keep-weights", "/tmp/kept"]) == 2
+    assert "--keep-weights keeps the best model of each --data folder" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from zoo.bench.memory import step_memory_record
 from zoo.bench.pretraining import pretrain, source_stats
 from zoo.bench.speed import SpeedReport, measure_speed
 from zoo.data.images import ImageSet, stratified_split
-from zoo.data.preprocess import channel_stats, prepare
+from zoo.data.preprocess import PreparedSet, channel_stats, prepare
 from zoo.device import device_name
 from zoo.models.architectures import create_model
 from zoo.models.complexity import build_meta, measure
@@ -102,6 +102,8 @@ class CellRunner:
         self.prefixes = PrefixCache()
         self._speed: dict[tuple, SpeedReport] = {}
         self._pretrained: dict[str, torch.nn.Module] = {}  # variant -> network as loaded, on the CPU
+        # Given the trained network and its prepared test images after each cell (zoo.bench.keep).
+        self.keep: Callable[[torch.nn.Module, PreparedSet], None] | None = None
 
     def pretrained(self, variant: str, num_classes: int, seed: int) -> torch.nn.Module:
         """A fresh copy of the pretrained network with a new ``num_classes`` classifier drawn
@@ -188,6 +190,8 @@ class CellRunner:
             )  # fmt: skip
         with clock.phase("evaluation"):
             accuracy = evaluate(model, test_set, self.device, recipe.precision)
+        if self.keep is not None:
+            self.keep(model, test_set)
         with clock.phase("measurement"):
             trainable = sum({name: size for run in runs for name, size in run.trained.items()}.values())
             complexity = measure(build_meta(arch, len(train.classes), cell.input_size[1]), cell.input_size)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.ray_address and args.executor != "ray":
         raise ZooError("--ray-address goes with --executor ray")
+    if args.keep_weights and not args.data:
+        raise ZooError("--keep-weights keeps the best model of each --data folder: give the folder with --data PATH")
     plugins = zoo.get_zoo()
     suite = plugins.suites.get(args.suite)
     archs = expand_names(plugins.architectures, args.arch or DEFAULT_ARCHS)
@@ -53,7 +56,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     with store.lock(args.wait, on_wait=lambda holder: print(f"zoo: waiting for {holder} to finish", file=sys.stderr)):
         if args.fresh:
             forget(store, groups)
-        return _run_bench(args, suite, groups, store, executor, device)
+        code = _run_bench(args, suite, groups, store, executor, device)
+        if args.keep_weights:
+            runner = executor.runner if args.executor == "local" else LocalExecutor(plugins, device).runner
+            _keep_weights(args.keep_weights, groups, store, runner)
+        return code
+
+
+def _keep_weights(out: Path, groups, store, runner) -> None:
+    """Each folder task's best cell, trained again and kept in ``out`` (zoo.bench.keep)."""
+    from zoo.bench.keep import CARD_SUFFIX, keep_best
+
+    rows = list(store.rows())
+    for task in dict.fromkeys(g.base.task for g in groups if g.base.data_root is not None):
+        path = keep_best(runner, [g for g in groups if g.base.task == task], rows, out)
+        card = json.loads(path.with_suffix(CARD_SUFFIX).read_text())
+        print(f"{task}: kept {card['architecture']} with {card['strategy']} (test top-1 {card['test_top1']:.2%}) as {path}")
 
 
 def _run_bench(args: argparse.Namespace, suite, groups, store, executor, device) -> int:

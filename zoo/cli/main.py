@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="a team's image folder (one sub-folder per class) to run as a task; its quadrant "
                           "is measured as `zoo recommend` measures it. Only the folders run, unless --task or "
                           "--quadrant also selects the suite's tasks")
+    cmd.add_argument("--keep-weights", metavar="DIR",
+                     type=paths.folder_to_write("--keep-weights", "a folder to write each --data folder's best model in"),
+                     help="for each --data folder, train its best cell (chosen on validation) once more and keep it as "
+                          "DIR/<task>.safetensors with a JSON card: classes, preprocessing, strategy, its test top-1; "
+                          "load it with zoo.create_model(arch, weights_file=...)")
     cmd.add_argument("--epochs", type=_positive, help="epochs per cell (default: each task's own budget)")
     cmd.add_argument("--seeds", type=_positive, help="seeds per cell (default: each task's own, e.g. 3 on mini's small tasks)")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")

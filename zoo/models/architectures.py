@@ -10,6 +10,7 @@ the machine wins, and only the hubs need the internet.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -196,7 +197,10 @@ def create_model(
     :param pretrained: ``False`` for random initialisation, ``True`` for the default weights,
         or a tag. A tag is looked up in the local store first, then in the installed packages
         that carry weights, then on the hubs.
-    :param weights_file: a ``.safetensors`` or ``torch.save`` file to load instead.
+    :param weights_file: a ``.safetensors`` or ``torch.save`` file to load instead. A JSON card
+        beside it (``model.safetensors`` → ``model.json``, as ``zoo bench --keep-weights``
+        writes) gives the normalisation, the input side of an ``input_sized`` network, and
+        the metadata (``model.zoo_weights``).
     :param img_size: the input side an ``input_sized`` network is shaped for; by default the
         side its stored weights were trained at, else its default input side.
     """
@@ -204,18 +208,41 @@ def create_model(
     if img_size is None and spec.input_sized and isinstance(pretrained, str):
         stored = store.find(spec.name, pretrained)
         img_size = stored.metadata.get("input_size", [None, None])[1] if stored else None
+    card = read_card(weights_file) if weights_file is not None else None
+    if img_size is None and spec.input_sized and card:
+        img_size = card["preprocessing"]["input_size"][1]
     net = build_network(spec, 1000, img_size)
     loaded = None
     if weights_file is not None:
         state = read_weights_file(weights_file)
         load_checked(net, state, f"file {weights_file}")
-        loaded = LoadedWeights(str(weights_file), "file")
+        if card:
+            prep = card["preprocessing"]
+            loaded = LoadedWeights(str(weights_file), "file", tuple(prep["mean"]), tuple(prep["std"]), card)
+        else:
+            loaded = LoadedWeights(str(weights_file), "file")
     elif pretrained:
         loaded = _load_pretrained(spec, net, pretrained, store)
     if num_classes is not None and num_classes != net.num_classes:
         net.reset_classifier(num_classes)
     net.zoo_weights = loaded
     return net
+
+
+def read_card(weights_file: str | Path) -> dict | None:
+    """The JSON card beside a weights file (same name, ``.json``), or None when there is none."""
+    path = Path(weights_file).with_suffix(".json")
+    if not path.is_file():
+        return None
+    try:
+        card = json.loads(path.read_text())
+        complete = {"input_size", "mean", "std"} <= set(card["preprocessing"])
+    except (OSError, ValueError, KeyError, TypeError):
+        complete = False
+    if not complete:
+        raise WeightsError(f"{path} is not a weights card zoo can read (it needs preprocessing: input_size, mean, std); "
+                           f"move it away to load {Path(weights_file).name} without it")  # fmt: skip
+    return card
 
 
 def _load_pretrained(spec: ArchitectureSpec, net: nn.Module, pretrained: bool | str, store: WeightsStore) -> LoadedWeights:
