@@ -130,7 +130,7 @@ def test_info_mini_json_gives_four_tasks_with_quadrants_classes_and_counts(capsy
     assert info["small_threshold"] == 100 and info["image_size"] == 32
     assert info["source"]["classes"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt"]
     assert info["source"]["train_per_class"] == [6000] * 6 and info["source"]["test_per_class"] == [1000] * 6
-    assert info["pretrain_validation"] == 0.1 and len(info["lr_factors"]) == 3 and info["lr_extensions"] == 2
+    assert info["pretrain_validation"] == 0.1 and len(info["lr_factors"]) == 3 and info["lr_extensions"] == 4
     tasks = {t["quadrant"]: t for t in info["tasks"]}
     assert sorted(tasks) == ["Q1", "Q2", "Q3", "Q4"]
     assert tasks["Q2"]["classes"] == ["Sandal", "Sneaker", "Bag", "Ankle boot"]

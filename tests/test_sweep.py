@@ -11,7 +11,7 @@ from zoo.leaderboard.boards import build_leaderboard
 from zoo.leaderboard.budgets import PHASES, budget_rows, time_rows
 from zoo.results.schema import CellResult
 from zoo.results.store import ResultsStore
-from zoo.results.sweep import choose_lr, selected_rows, sweep_rows
+from zoo.results.sweep import choose_lr, edges, group_key, selected_rows, sweep_rows
 from zoo_plugins import datasets as offline
 
 RULE = {"linear_probe": ("Q4",), "full": ("Q1",)}
@@ -48,6 +48,35 @@ def test_the_leaderboard_reports_the_chosen_rate_and_shows_the_sweep():
     (accuracy,) = board.table("accuracy").rows
     assert accuracy["seeds"] == 3 and accuracy["top1_mean_pct"] == pytest.approx(82.0)  # not 0.99 from the test-best rate
     assert len(board.table("sweep").rows) == 3
+
+
+def test_a_choice_on_the_edge_of_the_rates_tried_is_marked_and_never_decisive():
+    """linear_probe chose its highest rate: it may be under-tuned, so full's large lead over
+    it is shown with its interval but not called decisive; once bracketed, it is."""
+    probe = [row(0, 0.01, 0.5, 0.5, strategy="linear_probe"), row(0, 0.03, 0.6, 0.6, strategy="linear_probe")]
+    probe += [row(s, 0.03, 0.6, 0.60 + 0.001 * s, strategy="linear_probe") for s in (1, 2)]
+    full = [row(0, 0.01, 0.9, 0.90), row(0, 0.03, 0.95, 0.95), row(0, 0.1, 0.85, 0.85)]
+    full += [row(s, 0.03, 0.95, 0.95 + 0.001 * s) for s in (1, 2)]
+    for cell in probe + full:
+        cell.quadrant = "Q4"
+    assert edges(probe + full) == {group_key(probe[0].config): "highest tried"}
+    assert [r["edge"] for r in sweep_rows(probe + full) if r["chosen"]] == ["highest tried", None]
+    (verdict,) = build_leaderboard(probe + full, RULE).table("verdict").rows
+    assert verdict["measured"] == "full" and verdict["recommended"] == "linear_probe" and verdict["ci_low_points"] > 0
+    assert verdict["decisive"] is None
+    assert verdict["verdict"].endswith("linear_probe on a at the highest rate tried, perhaps under-tuned: not called decisive")
+    bracketed = probe + [row(0, 0.1, 0.55, 0.55, strategy="linear_probe")]
+    for cell in bracketed:
+        cell.quadrant = "Q4"
+    (verdict,) = build_leaderboard(bracketed + full, RULE).table("verdict").rows
+    assert verdict["decisive"] is True and edges(bracketed + full) == {}
+
+
+def test_a_strategys_lr_scale_centres_its_sweep(tiny_zoo):
+    suite = tiny_zoo.suites.get("tiny")
+    (probe, whole) = expand_grid(tiny_zoo, suite, ["simple_cnn"], ["linear_probe", "full"], suite.tasks[:1])
+    scale = tiny_zoo.strategies.get("linear_probe").lr_scale
+    assert scale > 1 and probe.base.recipe["lr"] == pytest.approx(scale * whole.base.recipe["lr"])
 
 
 def test_a_rate_at_which_a_seed_diverged_gives_way_to_the_next_best():
@@ -115,9 +144,10 @@ def test_the_other_seeds_train_at_the_rate_seed_0_chose(tiny_zoo, tmp_path):
     store = ResultsStore(tmp_path / "results.sqlite")
     rows = run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu")))
     sweep = [r for r in rows if r.seed == 0]
-    assert sorted(r.lr for r in sweep) == pytest.approx([0.01, 0.05, 0.25]) and len(rows) == 4
+    centre = 0.05 * tiny_zoo.strategies.get("linear_probe").lr_scale  # a head-only sweep centres on a higher rate
+    assert centre > 0.05 and sorted(r.lr for r in sweep) == pytest.approx([0.2 * centre, centre, 5 * centre]) and len(rows) == 4
     (other,) = [r for r in rows if r.seed == 1]
-    assert other.lr == choose_lr(sweep, 0.05) and other.config["recipe"]["lr"] == other.lr
+    assert other.lr == choose_lr(sweep, centre) and other.config["recipe"]["lr"] == other.lr
     # Each phase and the wall time are rounded to 0.01 s: their sum may exceed it by that much each.
     assert set(other.seconds) == set(PHASES) and 0 < sum(other.seconds.values()) <= other.wall_seconds + 0.03
     assert run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu"))) == [], "a rerun finds every cell stored"
@@ -189,3 +219,11 @@ def test_the_harness_extends_a_sweep_past_its_edge_before_training_the_other_see
     told = []  # a rerun runs nothing and counts every stored cell, the step past the edge included
     again = run_grid(groups, store, LocalExecutor(tiny_zoo, select_device("cpu")), on_cell=lambda cell, row, done, total: told.append((row, done, total)))
     assert again == [] and told[-1][1:] == (4, 4) and {row for row, _, _ in told} == {None}
+
+
+def test_a_strategy_with_a_rate_scale_that_is_not_positive_is_refused():
+    from zoo.plugin.strategy import Phase, StrategySpec, validate_strategy_spec
+
+    for bad in (0, -1.0, True, "9"):
+        assert "lr_scale must be a positive number" in validate_strategy_spec(StrategySpec("s", "d", (Phase("head"),), lr_scale=bad))
+    assert validate_strategy_spec(StrategySpec("s", "d", (Phase("head"),), lr_scale=9)) is None

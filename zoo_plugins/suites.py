@@ -37,14 +37,19 @@ MINI_SMALL_BATCH = 32
 MINI_SMALL_PATIENCE = 10  # epochs of two to five steps: a plateau needs more of them to show
 MINI_SEEDS = 3
 MINI_LR_FACTORS = (1 / 3, 1.0, 3.0)
+# Steps of 3 the sweep may go on past either end while its best rate is on that end: a safety
+# limit, 81 times past the edge, not a budget (the sweep stops once the choice is bracketed).
+MINI_LR_EXTENSIONS = 4
 MINI_NOTES = f"""\
 Budgets are chosen by convergence, not by time. Every cell holds out a fifth of each class's
 training images as a validation split, trains until that split stops improving (the learning
 rate drops ×0.1 after {3} epochs without a better score, twice, then training stops at the
 next plateau), and keeps its best validation epoch; the epoch counts below are caps that a
 converged cell does not reach. Each (task, architecture, strategy) first trains seed 0 at the
-recipe's learning rate times {', '.join(f'{f:.3g}' for f in MINI_LR_FACTORS)}; the rate with the best validation
-top-1 is the one its other seeds use and the leaderboards report. {MINI_SEEDS} seeds everywhere.
+recipe's learning rate (times the strategy's own lr_scale, shown by `zoo info STRATEGY`) times
+{', '.join(f'{f:.3g}' for f in MINI_LR_FACTORS)}, going on by steps of 3 (at most {MINI_LR_EXTENSIONS} past either end) while the best is the
+highest or lowest tried; the rate with the best validation top-1 is the one its other seeds use
+and the leaderboards report. {MINI_SEEDS} seeds everywhere.
 Source: all 6,000 training images per clothing class (a tenth held out for early stopping), at most
 {MINI_SOURCE_CAP} epochs; scored on all 1,000 test images per class. Different tasks: handwritten digits,
 {MINI_DIGITS_LARGE} (large) or {MINI_SMALL} (small) training images per class, scored on all 100 test images per class.
@@ -84,6 +89,7 @@ def _mini() -> SuiteSpec:
         small_threshold=MINI_SMALL_THRESHOLD,
         pretrain_recipe=Recipe(epochs=MINI_SOURCE_CAP, batch_size=128, lr=0.05),
         lr_factors=MINI_LR_FACTORS,
+        lr_extensions=MINI_LR_EXTENSIONS,
         notes=MINI_NOTES,
     )
 

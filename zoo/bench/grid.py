@@ -156,7 +156,7 @@ def expand_grid(
                 }
                 recipe = Recipe(
                     epochs=epochs or task.epochs, batch_size=task.batch_size, patience=task.patience, precision=precision
-                ).at_lr_scale(arch.lr_scale)
+                ).at_lr_scale(arch.lr_scale * strategy.lr_scale)
                 base = Cell(
                     suite.name, task.name, task.quadrant, arch_name, strategy_name, 0, recipe.epochs, suite.input_size(arch),
                     weights, asdict(recipe), task.validation, task.root, folder_print, data,

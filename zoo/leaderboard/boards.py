@@ -35,7 +35,7 @@ from zoo.leaderboard.tables import (
 )
 from zoo.leaderboard.verdict import VERDICT_RULE, Verdict, registration_notes, verdict_rows
 from zoo.results.schema import CellResult
-from zoo.results.sweep import sweep_rows
+from zoo.results.sweep import edges, sweep_rows
 
 
 @dataclass
@@ -101,7 +101,7 @@ def build_leaderboard(
     every = list(rows)
     cells, superseded = reported_cells(every)
     accuracy = accuracy_rows(cells)
-    verdicts, verdict_notes = verdict_rows(accuracy, cells, rule)
+    verdicts, verdict_notes = verdict_rows(accuracy, cells, rule, edges(every))
     quality_notes = [f"{superseded} older cells were superseded by a rerun of the same seed and are not counted"] if superseded else []
     accuracy_board = Board("accuracy", "Accuracy", [
         Table("accuracy", "Test accuracy per task, architecture and strategy (percent)",

@@ -31,6 +31,7 @@ from zoo.matrix import RULE, rule_of_thumb
 from zoo.names import natural_key
 from zoo.results.codec import decode_correct
 from zoo.results.schema import CellResult
+from zoo.results.sweep import group_key
 
 # Seeds both strategies need before a verdict can be decisive. With two, the interval's t on one
 # degree of freedom still let equally good strategies be called decisive up to 7% of the time;
@@ -58,6 +59,9 @@ class Contender:
     mean: float  # mean top-1, percent
     seeds: int
     runs: tuple[Mapping[int, SeedRun], ...] = ()  # per architecture of the scope (one for an architecture's own verdict): seed → its run
+    # The architectures whose learning-rate sweep chose the highest or lowest rate tried, with
+    # that edge: its best rate may lie beyond, so a verdict about it is never called decisive.
+    untuned: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,9 @@ def decide(
     # Paired, as the interval is: over the seeds both strategies have (every seed, once each
     # cell of the setting has all of them).
     margin = (interval.estimate if interval.estimate is not None else winner.mean - other.mean) if other else None
-    decisive = interval.low > 0 if interval is not None and interval.known and interval.seeds >= MIN_SEEDS else None
+    untuned = [(c.strategy, arch, edge) for c in (winner, other) if c is not None for arch, edge in c.untuned]
+    called = interval is not None and interval.known and interval.seeds >= MIN_SEEDS and not untuned
+    decisive = interval.low > 0 if called else None
     return Decision(
         measured=winner.strategy,
         measured_top1_pct=winner.mean,
@@ -134,11 +140,11 @@ def decide(
         decisive=decisive,
         seeds=interval.seeds if interval else winner.seeds,
         test_images=interval.images if interval else None,
-        verdict=_verdict_text(winner, pick, other, quadrant, margin, interval, decisive, wins),
+        verdict=_verdict_text(winner, pick, other, quadrant, margin, interval, decisive, wins, untuned),
     )
 
 
-def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | None, decisive, wins) -> str:
+def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | None, decisive, wins, untuned) -> str:
     if other is None:
         return f"only {winner.strategy} was measured"
     if pick is None:
@@ -160,6 +166,9 @@ def _verdict_text(winner, pick, other, quadrant, margin, interval: Interval | No
         over += f", on the {interval.seeds} seeds both have"
     if interval.seeds < MIN_SEEDS:
         return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {interval.seeds} seeds, too few to call it decisive"
+    if untuned:
+        where = "; ".join(f"{strategy} on {arch} at the {edge.split()[0]} rate tried" for strategy, arch, edge in untuned)
+        return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {where}, perhaps under-tuned: not called decisive"
     return head + f" (95% CI {interval.low:.2f} to {interval.high:.2f}{over}): {'decisive' if decisive else 'not decisive'}"
 
 
@@ -178,17 +187,21 @@ def seed_runs(cells: Iterable[CellResult]) -> dict[tuple, dict[int, SeedRun]]:
 
 
 def verdict_rows(
-    accuracy: Sequence[Mapping], cells: Iterable[CellResult], rule: Mapping[str, Sequence[str]]
+    accuracy: Sequence[Mapping], cells: Iterable[CellResult], rule: Mapping[str, Sequence[str]], edges: Mapping[str, str] | None = None
 ) -> tuple[list[Verdict], list[str]]:
     """Per task setting: one verdict per architecture, then the overall one; and notes on
     strategies the overall line had to leave out. ``cells`` are the rows ``accuracy`` was
-    computed from, for the intervals."""
+    computed from, for the intervals; ``edges`` marks the sweep groups whose rate is on the
+    edge of those tried (:func:`zoo.results.sweep.edges`)."""
+    cells = list(cells)
     runs = seed_runs(cells)
+    marked = {group_of(c): (edges or {})[group_key(c.config)] for c in cells if group_key(c.config) in (edges or {})}
     by_task: dict[tuple, dict[str, dict[str, Contender]]] = defaultdict(lambda: defaultdict(dict))
     for row in accuracy:
         key = (*task_key(row), row["architecture"], row["strategy"])
+        untuned = ((row["architecture"], marked[key]),) if key in marked else ()
         by_task[task_key(row)][row["architecture"]][row["strategy"]] = Contender(
-            row["strategy"], row["top1_mean_pct"], row["seeds"], (runs.get(key, {}),)
+            row["strategy"], row["top1_mean_pct"], row["seeds"], (runs.get(key, {}),), untuned
         )
     verdicts, notes = [], []
     for key in sorted(by_task, key=task_order):
@@ -233,6 +246,7 @@ def _overall(strategy: str, per_arch: Sequence[Contender]) -> Contender:
         statistics.fmean(c.mean for c in per_arch),
         min(c.seeds for c in per_arch),
         tuple(run for c in per_arch for run in c.runs),
+        tuple(mark for c in per_arch for mark in c.untuned),
     )
 
 

@@ -193,6 +193,10 @@ class StrategySpec:
     # loss, as a function of the model: a regulariser such as l2_sp's.
     penalty: Callable[[nn.Module], Callable[[nn.Module], torch.Tensor]] | None = None
     configure: Callable[..., StrategySpec] | None = None  # builds the variant NAME:key=value names (keywords: the options)
+    # The learning-rate sweep's centre, times the recipe's rate: training the classifier alone
+    # (or little more) wants a rate several times full fine-tuning's, and a sweep that starts
+    # from full fine-tuning's ends on its highest rate, the strategy under-tuned.
+    lr_scale: float = 1.0
 
     def options(self) -> dict[str, object]:
         """The options ``configure`` takes, with their defaults."""
@@ -241,6 +245,8 @@ def resolve_strategy(strategies: Registry[StrategySpec], name: str) -> StrategyS
 
 
 def validate_strategy_spec(spec: StrategySpec) -> str | None:
+    if isinstance(spec.lr_scale, bool) or not isinstance(spec.lr_scale, int | float) or not spec.lr_scale > 0:
+        return f"lr_scale must be a positive number, got {spec.lr_scale!r}"
     if not spec.phases or not all(isinstance(p, Phase) for p in spec.phases):
         return "phases must be a non-empty tuple of Phase"
     if abs(sum(p.share for p in spec.phases) - 1) > 1e-6:
@@ -278,6 +284,7 @@ def describe(plugins: PluginSet, spec: StrategySpec, plugin: str) -> dict:
         "paper": spec.paper,
         "phases": [{**asdict(phase), "trains": phase.describe()} for phase in spec.phases],
         "penalty": spec.penalty is not None,
+        "lr_scale": spec.lr_scale,
         "options": {name: default for name, default in spec.options().items()},
     }
 
@@ -292,6 +299,7 @@ def render(info: dict) -> str:
     ]
     lines += [f"  paper:        {info['paper']}"] if info["paper"] else []
     lines += ["  loss:         cross-entropy + the strategy's penalty on the weights"] if info["penalty"] else []
+    lines += [f"  lr sweep:     centred on ×{info['lr_scale']:g} the recipe's rate"] if info["lr_scale"] != 1 else []
     lines.append("  phases:")
     lines += [f"    {phase['share']:.0%} of epochs: {phase['trains']}" for phase in info["phases"]]
     if info["options"]:

@@ -102,11 +102,32 @@ def selected_rows(rows: Iterable[CellResult]) -> list[CellResult]:
     return [r for r in rows if group_key(r.config) not in chosen or _same(row_lr(r), chosen[group_key(r.config)])]
 
 
+def edges(rows: Iterable[CellResult]) -> dict[str, str]:
+    """Per sweep group (:func:`group_key`) whose chosen rate is the highest or the lowest of
+    two or more rates tried: ``"highest tried"`` or ``"lowest tried"``. Its best rate may lie
+    beyond what was tried, so its strategy may be under-tuned: a verdict against it is never
+    called decisive (:mod:`zoo.leaderboard.verdict`)."""
+    rows = list(rows)
+    chosen = chosen_lrs(rows)
+    rates: dict[str, set[float]] = defaultdict(set)
+    for row in rows:
+        if row.seed == 0 and row_lr(row):
+            rates[group_key(row.config)].add(row_lr(row))
+    marked = {}
+    for key, lr in chosen.items():
+        tried = sorted(rates[key])
+        if len(tried) >= 2 and _same(lr, tried[-1]):
+            marked[key] = "highest tried"
+        elif len(tried) >= 2 and _same(lr, tried[0]):
+            marked[key] = "lowest tried"
+    return marked
+
+
 def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per sweep group with more than one learning rate: each rate's seed-0 validation top-1
     and loss, and which was chosen (the sweep table of the leaderboards)."""
     rows = list(rows)
-    chosen = chosen_lrs(rows)
+    chosen, marked = chosen_lrs(rows), edges(rows)
     diverged = diverged_seeds(rows)
     by_group: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
@@ -119,11 +140,7 @@ def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
             continue
         for row in sorted(sweep, key=lambda r: row_lr(r) or 0):
             is_chosen = key in chosen and _same(row_lr(row), chosen[key])
-            edge = None
-            if is_chosen and _same(row_lr(row), rates[-1]):
-                edge = "highest tried"
-            elif is_chosen and _same(row_lr(row), rates[0]):
-                edge = "lowest tried"
+            edge = marked.get(key) if is_chosen else None
             table.append(
                 {
                     "suite": row.suite, "quadrant": row.quadrant, "task": row.task,
