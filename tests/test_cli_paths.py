@@ -49,6 +49,9 @@ WRONG = [
     pytest.param(["recommend"], "under", "is a file, not a folder", id="recommend PATH: under a file"),
     pytest.param(["recommend", "{folder}", "--results"], "folder", "is a folder", id="recommend --results: a folder"),
     pytest.param(["recommend", "{folder}", "--results"], "under", "is a file, not a folder", id="recommend --results: under a file"),
+    pytest.param(["recommend", "{folder}", "--html"], "folder", "is a folder", id="recommend --html: a folder"),
+    pytest.param(["recommend", "{folder}", "--html"], "under", "is a file, not a folder", id="recommend --html: under a file"),
+    pytest.param(["bench", "--data", "{folder}", "--keep-weights"], "file", "is a file", id="bench --keep-weights: a file"),
 ]
 
 

@@ -10,6 +10,7 @@ fetched. ``ZOO_SCREENSHOTS=DIR`` keeps the window's screenshots there.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,14 +34,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    """index.html of the test database, open in offline headless Chromium."""
-    out = tmp_path_factory.mktemp("leaderboards")
-    store = ResultsStore(out / "results.sqlite")
-    for row in make_rows():
-        store.record(row)
-    write_leaderboards(zoo.get_zoo(), out)
+@contextmanager
+def browser():
+    """Offline headless Chromium, its console logged, in a window :data:`WIDTH` wide."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -51,10 +47,22 @@ def page(tmp_path_factory):
     try:
         driver.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
         driver.set_window_size(WIDTH, 1000)
-        driver.get((out / "index.html").as_uri())
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """index.html of the test database, open in offline headless Chromium."""
+    out = tmp_path_factory.mktemp("leaderboards")
+    store = ResultsStore(out / "results.sqlite")
+    for row in make_rows():
+        store.record(row)
+    write_leaderboards(zoo.get_zoo(), out)
+    with browser() as driver:
+        driver.get((out / "index.html").as_uri())
+        yield driver
 
 
 def column(driver, table_id: str, key: str) -> list[str]:

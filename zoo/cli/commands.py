@@ -220,10 +220,16 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             f"{len(corrupt)} images in {args.path} cannot be read: {shown}; replace or delete them, "
             "or pass --skip-corrupt to leave them out"
         ) from None
+    if args.html:
+        from zoo.recommend.report import render_report
+
+        args.html.write_text(render_report(result, suite), encoding="utf-8")
     if args.json:
         console.print_json(result.as_dict())
     else:
         console.print_recommendation(result)
+        if args.html:
+            print(f"\nreport: {args.html} (open {args.html.resolve().as_uri()})")
     return 0
 
 

@@ -176,6 +176,9 @@ def _parser() -> argparse.ArgumentParser:
                      default="leaderboards/results.sqlite",
                      help="results database whose measured winners check the rule of thumb (default: %(default)s)")
     cmd.add_argument("--skip-corrupt", action="store_true", help="leave out images that cannot be read instead of stopping")
+    cmd.add_argument("--html", metavar="FILE", type=paths.file_to_write("--html", "an HTML file to write the report in"),
+                     help="also write the recommendation as one self-contained page: the size–similarity matrix with the "
+                          "suite's tasks and the folder on it, the backbones' scores, the strategy and its measured verdicts")
     cmd.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(run=cmd_recommend)

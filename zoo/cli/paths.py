@@ -86,6 +86,23 @@ def folder_to_write(option: str, wants: str) -> PathOption:
     return PathOption(option, wants, check)
 
 
+def file_to_write(option: str, wants: str) -> PathOption:
+    """A file the command writes, replacing one there: not a folder, and in a folder that
+    exists and can be written."""
+
+    def check(path: Path) -> Problem | None:
+        if path.exists() and not path.is_file():
+            return _is(path), "name a file"
+        folder = path.parent
+        if not folder.exists():
+            return _under_a_file(path, "a file") or (f"cannot be written: its folder {folder} does not exist", "create it first")
+        if not folder.is_dir():
+            return _blocked_by(folder), "name a file elsewhere"
+        return None if _writable(folder) else (f"cannot be written: its folder {folder} cannot be written", "name a file in a folder you can write to")
+
+    return PathOption(option, wants, check)
+
+
 def file_to_rewrite(option: str, wants: str) -> PathOption:
     """An existing file the command reads and then replaces (``--readme``). It is checked
     before the command starts because the command gets to it last, after writing everything
