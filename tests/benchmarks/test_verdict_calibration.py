@@ -2,7 +2,7 @@
 committed run, at two, three and five seeds; written to ``leaderboards/calibration.{json,md}``
 and quoted in the README (``tests/test_committed_run.py`` checks the quote).
 
-    make benchmark   # or: .venv/bin/pytest tests/benchmarks/test_calibration.py --benchmark-only -s
+    make benchmark   # or: .venv/bin/pytest tests/benchmarks/test_verdict_calibration.py --benchmark-only -s
 
 About a minute on two CPU cores.
 """
