@@ -123,6 +123,31 @@ def test_list_shows_datasets_and_suites(capsys):
     or not Path("/usr/share/doc/opencv-doc/examples/data/digits.png").exists(),
     reason="the mini suite's data are not installed: run `make test` as root",
 )
+def test_the_offline_imagenet_suite_names_its_backbones_and_one_task_per_quadrant(capsys):
+    """Its weights install with zoo: it needs no network, and zoo bench runs its Lite backbones by default."""
+    code, out, _ = run(capsys, "info", "imagenet_offline", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["source"] is None and info["image_size"] == 64 and info["small_threshold"] == 100
+    assert info["architectures"] == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
+    assert {t["quadrant"]: (t["name"], t["similarity"]) for t in info["tasks"]} == {
+        "Q1": ("digits_large", "different"), "Q2": ("fashion_large", "similar"),
+        "Q3": ("digits_small", "different"), "Q4": ("fashion_small", "similar"),
+    }  # fmt: skip
+    assert all(t["why"] for t in info["tasks"])  # each named with its reason
+    archs = zoo.get_zoo().architectures
+    assert all(archs.get(name).default_weights is archs.get(name).package_weights[0] for name in info["architectures"])
+
+
+def test_a_suite_naming_an_unregistered_backbone_is_refused():
+    import dataclasses
+
+    from zoo.plugin.suite import validate
+
+    suite = dataclasses.replace(zoo.get_zoo().suites.get("imagenet_offline"), architectures=("efficientnet_lite9",))
+    assert validate(suite, zoo.get_zoo()) == "its architectures are not registered: efficientnet_lite9"
+
+
 def test_info_mini_json_gives_four_tasks_with_quadrants_classes_and_counts(capsys):
     code, out, _ = run(capsys, "info", "mini", "--json")
     assert code == 0

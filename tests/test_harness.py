@@ -121,6 +121,12 @@ def test_a_rerun_retries_the_failed_cells_only_and_counts_their_attempts(tiny_zo
     assert stored["linear_probe"].finished == first["linear_probe"].finished and len(stored) == 4
 
 
+def test_bench_without_arch_runs_the_suites_own_backbones(tiny_zoo, tmp_path):
+    argv = ["bench", "--suite", "tiny", "--strategy", "linear_probe", "--task", "digits_tiny", "--out", str(tmp_path), "--no-leaderboard"]
+    assert main(argv) == 0
+    assert {r.architecture for r in ResultsStore(tmp_path / "results.sqlite").rows()} == {"simple_cnn"}
+
+
 def test_bench_exits_1_listing_the_failed_cells_and_0_once_they_pass(tiny_zoo, tmp_path, capsys, monkeypatch):
     argv = ["bench", "--suite", "tiny", "--arch", "simple_cnn", "--task", "digits_tiny", "--out", str(tmp_path), "--no-leaderboard"]
     assert main([*argv, "--strategy", "linear_probe,test_bug"]) == 1

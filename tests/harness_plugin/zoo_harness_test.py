@@ -56,6 +56,7 @@ def zoo_register_suites(registry):
             image_size=32,
             small_threshold=100,
             pretrain_recipe=Recipe(epochs=1, batch_size=32),
+            architectures=("simple_cnn",),  # what zoo bench runs here without --arch
         )
     )
 

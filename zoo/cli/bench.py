@@ -38,7 +38,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ZooError("--keep-weights keeps the best model of each --data folder: give the folder with --data PATH")
     plugins = zoo.get_zoo()
     suite = plugins.suites.get(args.suite)
-    archs = expand_names(plugins.architectures, args.arch or DEFAULT_ARCHS)
+    archs = expand_names(plugins.architectures, args.arch or suite.architectures or DEFAULT_ARCHS)
     strategies = expand_names(plugins.strategies, args.strategy or DEFAULT_STRATEGIES)
     # A team benching its folder wants its folder measured, not hours of the suite around it.
     tasks = _select_tasks(suite, args.task, args.quadrant) if args.task or args.quadrant or not args.data else []
@@ -160,7 +160,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     plugins = zoo.get_zoo()
     suite = plugins.suites.get(args.suite)
-    archs = expand_names(plugins.architectures, args.arch or DEFAULT_ARCHS)
+    archs = expand_names(plugins.architectures, args.arch or suite.architectures or DEFAULT_ARCHS)
     plan = fetch_plan(plugins, suite, _select_tasks(suite, args.task, args.quadrant), archs)
     with progress(f"zoo fetch {suite.name}", len(plan)) as bar:
         for done, (label, run) in enumerate(plan):

@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                                           "into $ZOO_HOME/data, and, for a suite whose backbones start from hub weights, each "
                                           "architecture's default weights into the hub's cache. Each is read once after it arrives.")
     cmd.add_argument("suite", help="the suite whose data sets and weights to fetch")
-    cmd.add_argument("--arch", action="append", metavar="NAMES", help=f"architectures whose weights to fetch (default: {','.join(DEFAULT_ARCHS)})")
+    cmd.add_argument("--arch", action="append", metavar="NAMES", help=f"architectures whose weights to fetch (default: the suite's own, else {','.join(DEFAULT_ARCHS)})")
     cmd.add_argument("--task", action="append", metavar="NAMES", help="only these tasks' data sets (default: all)")
     cmd.add_argument("--quadrant", action="append", metavar="Q", help="only the data sets of tasks in these quadrants (Q1…Q4)")
     cmd.add_argument("--json", action="store_true", help="print what was fetched as JSON")
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = commands.add_parser("bench", help="run the grid of architectures × strategies × tasks and store the results")
     cmd.add_argument("--suite", default="mini", help="suite to run (default: %(default)s)")
-    cmd.add_argument("--arch", action="append", metavar="NAMES", help=f"architectures (default: {','.join(DEFAULT_ARCHS)})")
+    cmd.add_argument("--arch", action="append", metavar="NAMES", help=f"architectures (default: the suite's own, else {','.join(DEFAULT_ARCHS)})")
     cmd.add_argument("--strategy", action="append", metavar="NAMES", help=f"strategies (default: {','.join(DEFAULT_STRATEGIES)})")
     cmd.add_argument("--task", action="append", metavar="NAMES", help="tasks of the suite (default: all)")
     cmd.add_argument("--quadrant", action="append", metavar="Q", help="only tasks in these quadrants (Q1…Q4)")

@@ -70,6 +70,9 @@ class SuiteSpec:
     lr_factors: tuple[float, ...] = (1.0,)  # the learning-rate sweep, times each recipe's rate (zoo.results.sweep)
     lr_extensions: int = 2  # steps the sweep may take past either end while its best rate is on that end
     notes: str = ""  # budgets, caps and thresholds explained, shown wherever the suite is
+    # The backbones zoo bench and zoo fetch run when --arch is not given; () : zoo's defaults
+    # (one per family). A suite whose weights only some networks have names those.
+    architectures: tuple[str, ...] = ()
 
     def input_size(self, arch: ArchitectureSpec) -> tuple[int, int, int]:
         """The size images take for ``arch`` in this suite: the suite's working size, raised
@@ -121,6 +124,9 @@ def validate(suite: SuiteSpec, plugins: PluginSet) -> str | None:
     missing = sorted({name for name in used if name not in plugins.datasets})
     if missing:
         return f"it uses data sets no plugin registered: {', '.join(missing)}"
+    unknown = [name for name in suite.architectures if name not in plugins.architectures]
+    if unknown:
+        return f"its architectures are not registered: {', '.join(unknown)}"
     return validate_suite_spec(suite)
 
 
@@ -182,6 +188,7 @@ def describe(plugins: PluginSet, suite: SuiteSpec, plugin: str) -> dict:
         "lr_extensions": suite.lr_extensions,
         "image_size": suite.image_size,
         "small_threshold": suite.small_threshold,
+        "architectures": list(suite.architectures),
         "tasks": [
             {"name": t.name, "quadrant": t.quadrant, "size": t.size, "similarity": t.similarity, "why": t.why,
              "epochs": t.epochs, "seeds": t.seeds, "batch_size": t.batch_size, "patience": t.patience,
@@ -217,6 +224,8 @@ def render(info: dict) -> str:
     else:
         lines.append(f"  source:          {info['source_description']}")
     lines.append(f"  image size:      {size}")
+    if info["architectures"]:
+        lines.append(f"  backbones:       {', '.join(info['architectures'])} (zoo bench's default here)")
     lines.append(f"  small below:     {info['small_threshold']} training images per class")
     if len(info["lr_factors"]) > 1:
         factors = ", ".join(f"×{f:.3g}" for f in info["lr_factors"])
