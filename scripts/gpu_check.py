@@ -31,8 +31,8 @@ The steps, in order, each in a child process given its share of ``--budget``:
 
 A step that runs out of time is stopped (SIGINT, then SIGKILL) and what it finished is kept;
 the figures are rewritten after every step (``check.json``, and the page ``README.md``), so an
-interrupted check still leaves them. Everything written fits what the device tool brings
-back: five files in one folder. Exit status: 0 when every step that ran passed (the grid
+interrupted check still leaves them. It writes five plain files in one folder, few and small
+enough to copy back from a machine that is lent for minutes. Exit status: 0 when every step that ran passed (the grid
 stopped by the budget counts as passed), 1 when one failed, 2 when the check cannot start
 (a package or the data missing, no CUDA device without ``--rehearse``), said in one line.
 
@@ -74,7 +74,7 @@ FASHION_MNIST_FILES = (
 )  # fmt: skip
 TIMM_BENCHMARK = "timm_benchmark.py"  # the carried copy's name in the data folder
 REVISION = "revision.txt"  # the commit --pack ran at, for a machine the tree arrives at without .git
-DEFAULT_BUDGET = 420  # seconds: well inside the eight minutes one device call is planned for
+DEFAULT_BUDGET = 420  # seconds: well inside the eight minutes the whole check must end in
 STOP_GRACE = 10  # seconds a stopped step has to end after SIGINT before SIGKILL
 EXIT_CANNOT_START = 2
 
