@@ -115,7 +115,7 @@ def test_list_shows_datasets_and_suites(capsys):
         row["name"] for row in json.loads(out)
     }
     code, out, _ = run(capsys, "list", "--kind", "suites", "--json")
-    assert [row["name"] for row in json.loads(out)] == ["imagenet", "mini"]
+    assert [row["name"] for row in json.loads(out)] == ["imagenet", "imagenet_offline", "mini"]
 
 
 @pytest.mark.skipif(
