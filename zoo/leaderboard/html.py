@@ -83,7 +83,8 @@ SCRIPT = """
 NUMERIC_CELL = ' class="num"'
 
 
-def _e(value: object) -> str:
+def escape(value: object) -> str:
+    """``value`` as text in HTML, attributes included: everything the page shows from the results goes through it."""
     return html.escape(str(value), quote=True)
 
 
@@ -103,32 +104,32 @@ def table_html(table: Table) -> str:
     """A sortable table: each cell shows the formatted value and sorts by the raw one."""
     numeric = {c.key: all(_is_number(r.get(c.key)) for r in table.rows if r.get(c.key) is not None) for c in table.columns}
     head = "".join(
-        f'<th scope="col" aria-sort="none" data-key="{_e(c.key)}" data-type="{"number" if numeric[c.key] else "text"}">'
-        f'<button type="button">{_e(c.header)}</button></th>'
+        f'<th scope="col" aria-sort="none" data-key="{escape(c.key)}" data-type="{"number" if numeric[c.key] else "text"}">'
+        f'<button type="button">{escape(c.header)}</button></th>'
         for c in table.columns
     )
     body = "\n".join(
         "<tr>"
         + "".join(
-            f'<td{NUMERIC_CELL if numeric[c.key] else ""} data-sort="{_e(_sort_value(row.get(c.key)))}">'
-            f"{_e(c.format(row.get(c.key)))}</td>"
+            f'<td{NUMERIC_CELL if numeric[c.key] else ""} data-sort="{escape(_sort_value(row.get(c.key)))}">'
+            f"{escape(c.format(row.get(c.key)))}</td>"
             for c in table.columns
         )
         + "</tr>"
         for row in table.rows
     )
-    note = f'<p class="note">{_e(table.note)}</p>' if table.note else ""
+    note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
     return (
-        f'<h3 id="{_e(table.name)}">{_e(table.title)}</h3>\n<div class="scroll"><table class="sortable" id="table-{_e(table.name)}">'
+        f'<h3 id="{escape(table.name)}">{escape(table.title)}</h3>\n<div class="scroll"><table class="sortable" id="table-{escape(table.name)}">'
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>\n{note}"
     )
 
 
 def _section(anchor: str, title: str, tables: Sequence[Table], notes: Sequence[str] = ()) -> str:
-    parts = [f'<section id="{_e(anchor)}"><h2>{_e(title)}</h2>']
+    parts = [f'<section id="{escape(anchor)}"><h2>{escape(title)}</h2>']
     if notes:
-        parts.append('<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
-    parts += [table_html(t) if t.rows else f"<h3>{_e(t.title)}</h3><p>none</p>" for t in tables]
+        parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
+    parts += [table_html(t) if t.rows else f"<h3>{escape(t.title)}</h3><p>none</p>" for t in tables]
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -136,8 +137,8 @@ def _section(anchor: str, title: str, tables: Sequence[Table], notes: Sequence[s
 def _figure(plot: Plot) -> str:
     data = base64.b64encode(plot.png).decode("ascii")
     return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(plot.title)}">'
-        f"<figcaption>{_e(plot.title)}</figcaption></figure>"
+        f'<figure><img src="data:image/png;base64,{data}" alt="{escape(plot.title)}">'
+        f"<figcaption>{escape(plot.title)}</figcaption></figure>"
     )
 
 
@@ -156,7 +157,7 @@ def render_html(boards: Sequence[Board], plots: Sequence[Plot], context: Sequenc
     before = [name for name in ("answer", "heatmaps") if figures[name]]
     links = [(name, FIGURE_SECTIONS[name]) for name in before] + [(b.name, b.title) for b in boards]
     links += [("plots", "Plots"), ("environment", "Environment")]
-    nav = " ".join(f'<a href="#{_e(anchor)}">{_e(title)}</a>' for anchor, title in links)
+    nav = " ".join(f'<a href="#{escape(anchor)}">{escape(title)}</a>' for anchor, title in links)
     sections = [_figures(name, figures[name]) for name in before]
     sections += [_section(b.name, b.title, b.tables, b.notes) for b in boards]
     sections.append(_figures("plots", figures["plots"]))
@@ -166,7 +167,7 @@ def render_html(boards: Sequence[Board], plots: Sequence[Plot], context: Sequenc
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>zoo leaderboard</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"<header><h1>zoo leaderboard</h1><p>{_e(summary)}</p><nav>{nav}</nav></header>\n"
+        f"<header><h1>zoo leaderboard</h1><p>{escape(summary)}</p><nav>{nav}</nav></header>\n"
         + "\n".join(sections)
         + f"\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )

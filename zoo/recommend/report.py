@@ -10,12 +10,12 @@ the folder or the results goes through :func:`html.escape`.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from zoo.leaderboard.html import CSP, STYLE
+from zoo.leaderboard.html import CSP, STYLE, escape
+from zoo.matrix import QUADRANTS
 from zoo.plugin.suite import SuiteSpec
 from zoo.recommend.advice import Recommendation
 
@@ -28,14 +28,10 @@ svg .task { fill: #5a7bb5; } svg .folder { fill: #d9480f; }
 """
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f'<div class="scroll"><table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f'<div class="scroll"><table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def matrix_points(rec: Recommendation, suite: SuiteSpec) -> list[tuple[str, float, float, bool]]:
@@ -72,17 +68,16 @@ def matrix_svg(rec: Recommendation, suite: SuiteSpec) -> str:
     parts.append(f'<rect x="{MARGIN}" y="{MARGIN}" width="{WIDTH - 2 * MARGIN}" height="{HEIGHT - 2 * MARGIN}" fill="none" stroke="#999"/>')
     parts.append(f'<line x1="{x(threshold):.1f}" y1="{MARGIN}" x2="{x(threshold):.1f}" y2="{HEIGHT - MARGIN}" stroke="#999" stroke-dasharray="4 3"/>')
     parts.append(f'<line x1="{MARGIN}" y1="{y(0):.1f}" x2="{WIDTH - MARGIN}" y2="{y(0):.1f}" stroke="#999" stroke-dasharray="4 3"/>')
-    for name, quarter_x, quarter_y in (("Q1", 0.75, 0.25), ("Q2", 0.75, 0.75), ("Q3", 0.25, 0.25), ("Q4", 0.25, 0.75)):
-        left = MARGIN if quarter_x < 0.5 else x(threshold)
-        right = x(threshold) if quarter_x < 0.5 else WIDTH - MARGIN
-        top, bottom = (MARGIN, y(0)) if quarter_y < 0.5 else (y(0), HEIGHT - MARGIN)
+    for (size, similarity), name in QUADRANTS.items():  # large to the right of the threshold, different above 0
+        left, right = (x(threshold), WIDTH - MARGIN) if size == "large" else (MARGIN, x(threshold))
+        top, bottom = (MARGIN, y(0)) if similarity == "different" else (y(0), HEIGHT - MARGIN)
         parts.append(f'<text class="quadrant" x="{(left + right) / 2:.1f}" y="{(top + bottom) / 2:.1f}" text-anchor="middle">{name}</text>')
     for label, count, position, folder in points:
         kind = "folder" if folder else "task"
         parts.append(f'<circle class="{kind}" cx="{x(count):.1f}" cy="{y(position):.1f}" r="{7 if folder else 5}" '
-                     f'data-label="{_e(label)}"><title>{_e(label)}: {count:g} per class, position {position:+.2f}</title></circle>')  # fmt: skip
+                     f'data-label="{escape(label)}"><title>{escape(label)}: {count:g} per class, position {position:+.2f}</title></circle>')  # fmt: skip
         shown = Path(label).name if folder else label  # the folder by its own name; its path is in the title
-        parts.append(f'<text x="{x(count) + 9:.1f}" y="{y(position) + 4:.1f}">{_e(shown)}</text>')
+        parts.append(f'<text x="{x(count) + 9:.1f}" y="{y(position) + 4:.1f}">{escape(shown)}</text>')
     parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT - 16}" text-anchor="middle">training images per class (log scale); '
                  f'small below {threshold:,}</text>')  # fmt: skip
     parts.append(f'<text x="16" y="{HEIGHT / 2}" text-anchor="middle" transform="rotate(-90 16 {HEIGHT / 2})">'
@@ -94,18 +89,18 @@ def matrix_svg(rec: Recommendation, suite: SuiteSpec) -> str:
 def render_report(rec: Recommendation, suite: SuiteSpec) -> str:
     """The whole page."""
     place = rec.placement
-    answer = (f"Fine-tune <b>{_e(rec.architecture)}</b> (weights {_e(rec.variant)}) with <b>{_e(rec.strategy)}</b>: "
-              f"{_e(place.quadrant)}, {_e(place.size.verdict)} and {_e(place.similarity_verdict)}")  # fmt: skip
+    answer = (f"Fine-tune <b>{escape(rec.architecture)}</b> (weights {escape(rec.variant)}) with <b>{escape(rec.strategy)}</b>: "
+              f"{escape(place.quadrant)}, {escape(place.size.verdict)} and {escape(place.similarity_verdict)}")  # fmt: skip
     backbones = [
         (r.variant, f"{rec.scores.get(r.variant, float('nan')):.4f}", f"{r.value:.4g}", f"{r.position:+.2f}", r.verdict,
          "deciding (highest LogME)" if r.variant == place.decided_by.variant else "")
         for r in place.similarity
     ]  # fmt: skip
     sections = [
-        f"<h1>zoo recommend: {_e(rec.data)}</h1>",
+        f"<h1>zoo recommend: {escape(rec.data)}</h1>",
         f'<p class="answer">{answer}</p>',
-        f"<p class='note'>{rec.images:,} training images in {len(rec.classes)} classes; suite {_e(suite.name)}: "
-        f"{_e(suite.source_description)} as the source.</p>",
+        f"<p class='note'>{rec.images:,} training images in {len(rec.classes)} classes; suite {escape(suite.name)}: "
+        f"{escape(suite.source_description)} as the source.</p>",
         "<h2>The size–similarity matrix</h2>",
         matrix_svg(rec, suite),
         "<p class='note'>The suite's tasks are placed through the deciding backbone's calibration; the dashed lines are "
@@ -114,8 +109,8 @@ def render_report(rec: Recommendation, suite: SuiteSpec) -> str:
         _table("LogME of the folder's features and labels, and the similarity to the source through each backbone",
                ("weights", "LogME", "similarity statistic", "position", "verdict", ""), backbones),  # fmt: skip
         "<h2>Strategy</h2>",
-        f"<p>The rule of thumb for {_e(place.quadrant)}: <b>{_e(rec.rule_of_thumb)}</b>"
-        + (f" (also registered there: {_e(', '.join(rec.alternatives))})" if rec.alternatives else "") + ".</p>",
+        f"<p>The rule of thumb for {escape(place.quadrant)}: <b>{escape(rec.rule_of_thumb)}</b>"
+        + (f" (also registered there: {escape(', '.join(rec.alternatives))})" if rec.alternatives else "") + ".</p>",
     ]
     if rec.measured is not None:
         rows = [
@@ -127,12 +122,12 @@ def render_report(rec: Recommendation, suite: SuiteSpec) -> str:
         sections.append(_table(f"Measured in {rec.measured.path}",
                                ("task", "scope", "won", "rule", "margin", "95% CI low", "95% CI high", "decisive", "verdict"), rows))  # fmt: skip
     else:
-        sections.append(f"<p class='note'>No measured results for {_e(place.quadrant)} in {_e(rec.results)}.</p>")
-    sections.append("<h2>Why</h2><ul>" + "".join(f"<li>{_e(reason)}</li>" for reason in rec.reasons) + "</ul>")
+        sections.append(f"<p class='note'>No measured results for {escape(place.quadrant)} in {escape(rec.results)}.</p>")
+    sections.append("<h2>Why</h2><ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in rec.reasons) + "</ul>")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        f"<title>zoo recommend: {_e(rec.data)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>zoo recommend: {escape(rec.data)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(sections)
         + "\n</body>\n</html>\n"
     )
