@@ -25,12 +25,11 @@ from safetensors.torch import save_file
 from zoo.bench.grid import Cell, CellGroup
 from zoo.bench.runner import CellRunner
 from zoo.errors import ZooError
+from zoo.models.architectures import card_path
 from zoo.models.weights import sha256_of
 from zoo.results.schema import CellResult
 from zoo.results.sweep import chosen_lrs
 from zoo.version import __version__
-
-CARD_SUFFIX = ".json"  # the card's name: the weights file's, with this ending
 
 
 def best_cell(groups: Iterable[CellGroup], rows: Iterable[CellResult]) -> tuple[Cell, CellResult] | None:
@@ -54,9 +53,9 @@ def best_cell(groups: Iterable[CellGroup], rows: Iterable[CellResult]) -> tuple[
     return None if best is None else best[1:]
 
 
-def keep_best(runner: CellRunner, groups: Sequence[CellGroup], rows: Iterable[CellResult], out: Path) -> Path:
+def keep_best(runner: CellRunner, groups: Sequence[CellGroup], rows: Iterable[CellResult], out: Path) -> tuple[Path, dict]:
     """Train the task's best cell again and write ``out/<task>.safetensors`` and its card;
-    the weights file's path. :class:`ZooError` when the task has no cell to keep."""
+    the weights file's path and the card. :class:`ZooError` when the task has no cell to keep."""
     task = groups[0].base.task
     picked = best_cell(groups, rows)
     if picked is None:
@@ -105,5 +104,5 @@ def keep_best(runner: CellRunner, groups: Sequence[CellGroup], rows: Iterable[Ce
         "sha256": sha256_of(path),
         "zoo": __version__,
     }
-    path.with_suffix(CARD_SUFFIX).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    return path
+    card_path(path).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    return path, card

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,12 +64,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _keep_weights(out: Path, groups, store, runner) -> None:
     """Each folder task's best cell, trained again and kept in ``out`` (zoo.bench.keep)."""
-    from zoo.bench.keep import CARD_SUFFIX, keep_best
+    from zoo.bench.keep import keep_best
 
     rows = list(store.rows())
     for task in dict.fromkeys(g.base.task for g in groups if g.base.data_root is not None):
-        path = keep_best(runner, [g for g in groups if g.base.task == task], rows, out)
-        card = json.loads(path.with_suffix(CARD_SUFFIX).read_text())
+        path, card = keep_best(runner, [g for g in groups if g.base.task == task], rows, out)
         print(f"{task}: kept {card['architecture']} with {card['strategy']} (test top-1 {card['test_top1']:.2%}) as {path}")
 
 

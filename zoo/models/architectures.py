@@ -229,9 +229,14 @@ def create_model(
     return net
 
 
+def card_path(weights_file: str | Path) -> Path:
+    """Where a weights file's JSON card is: beside it, the same name ending in ``.json``."""
+    return Path(weights_file).with_suffix(".json")
+
+
 def read_card(weights_file: str | Path) -> dict | None:
-    """The JSON card beside a weights file (same name, ``.json``), or None when there is none."""
-    path = Path(weights_file).with_suffix(".json")
+    """The JSON card beside a weights file (:func:`card_path`), or None when there is none."""
+    path = card_path(weights_file)
     if not path.is_file():
         return None
     try:
