@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -35,6 +35,7 @@ from zoo.leaderboard.confidence import SeedRun
 from zoo.leaderboard.verdict import Contender, decide
 from zoo.results.codec import decode_correct
 from zoo.results.schema import CellResult
+from zoo.results.sweep import selected_rows
 
 STRATEGIES = ("pick", "other_1", "other_2", "other_3")  # the null's four strategies; "pick" is the rule's
 QUADRANT = "Q4"
@@ -74,17 +75,17 @@ class NullModel:
 
 
 def shapes_from(cells: Iterable[CellResult]) -> list[NoiseShape]:
-    """Each task's :class:`NoiseShape` from its reported groups (the learning rate with the
-    most seeds, three or more): the median over groups of the mean top-1, of the seed spread
-    and of the disagreement of every two seeds, so that a typical group sets it."""
-    groups: dict[tuple, dict[float, dict[int, CellResult]]] = defaultdict(lambda: defaultdict(dict))
-    for cell in cells:
+    """Each task's :class:`NoiseShape` from the groups the leaderboards report (each at its
+    chosen rate, :func:`zoo.results.sweep.selected_rows`) with three seeds or more: the median
+    over groups of the mean top-1, of the seed spread and of the disagreement of every two
+    seeds, so that a typical group sets it."""
+    groups: dict[tuple, dict[int, CellResult]] = defaultdict(dict)
+    for cell in selected_rows(cells):
         if cell.status == "ok" and cell.test_correct and cell.test_images:
-            groups[(cell.task, cell.architecture, cell.strategy)][cell.lr][cell.seed] = cell
+            groups[(cell.task, cell.architecture, cell.strategy)][cell.seed] = cell
     by_task: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     images: dict[str, int] = {}
-    for (task, _, _), by_lr in groups.items():
-        seeds = max(by_lr.values(), key=len)
+    for (task, _, _), seeds in groups.items():
         if len(seeds) < 3:
             continue
         tops = [c.top1 for c in seeds.values()]
@@ -125,11 +126,11 @@ def fit_shape(shape: NoiseShape) -> NullModel:
         if both_right(low) > 0:
             return low
         if both_right(high) < 0:
-            return high
-        return optimize.brentq(both_right, low, high, xtol=1e-6)
+            return min(high, 0.999)
+        return min(optimize.brentq(both_right, low, high, xtol=1e-6), 0.999)
 
     def seed_sd(tau: float) -> float:
-        rho = min(rho_for(tau), 0.999)
+        rho = rho_for(tau)
         mu = z * np.sqrt(1 + tau**2)
         level = stats.norm.cdf(mu + tau * nodes)  # top-1 given the shift, over the images' law
         between = float(weights @ (level - weights @ level) ** 2)
@@ -138,7 +139,7 @@ def fit_shape(shape: NoiseShape) -> NullModel:
         return np.sqrt(between + within / shape.images) - shape.seed_sd
 
     tau = optimize.brentq(seed_sd, 1e-4, 3.0, xtol=1e-6) if seed_sd(1e-4) < 0 else 1e-4
-    rho = min(rho_for(tau), 0.999)
+    rho = rho_for(tau)
     return NullModel(shape, float(z * np.sqrt(1 + tau**2)), float(rho), float(tau))
 
 
@@ -177,6 +178,3 @@ def false_decisive_rate(model: NullModel, *, seeds: int, simulations: int, seed:
         above_zero += decision.ci_low_points is not None and decision.ci_low_points > 0
     return Calibration(model.shape.task, seeds, simulations, decisive, above_zero)
 
-
-def calibrate(shapes: Sequence[NoiseShape], *, seeds: int, simulations: int, seed: int = 0) -> list[Calibration]:
-    return [false_decisive_rate(fit_shape(shape), seeds=seeds, simulations=simulations, seed=seed) for shape in shapes]

@@ -34,8 +34,9 @@ from zoo.results.schema import CellResult
 from zoo.results.sweep import group_key
 
 # Seeds both strategies need before a verdict can be decisive. With two, the interval's t on one
-# degree of freedom still let equally good strategies be called decisive up to 7% of the time;
-# with three, at most 3.5% on every task shape of the committed run (`make benchmark`, README).
+# degree of freedom still let equally good strategies be called decisive 6.2-9.7% of the time;
+# with three, 3.0-4.0% on the committed run's four task shapes (`make benchmark`:
+# tests/benchmarks/test_verdict_calibration.py, leaderboards/calibration.md).
 MIN_SEEDS = 3
 OVERALL = "all architectures"  # the scope of a verdict's overall line
 VERDICT_RULE = (  # shown under the verdict table
@@ -193,9 +194,9 @@ def verdict_rows(
     strategies the overall line had to leave out. ``cells`` are the rows ``accuracy`` was
     computed from, for the intervals; ``edges`` marks the sweep groups whose rate is on the
     edge of those tried (:func:`zoo.results.sweep.edges`)."""
-    cells = list(cells)
+    cells, edges = list(cells), edges or {}
     runs = seed_runs(cells)
-    marked = {group_of(c): (edges or {})[group_key(c.config)] for c in cells if group_key(c.config) in (edges or {})}
+    marked = {group_of(c): edges[group_key(c.config)] for c in cells if group_key(c.config) in edges}
     by_task: dict[tuple, dict[str, dict[str, Contender]]] = defaultdict(lambda: defaultdict(dict))
     for row in accuracy:
         key = (*task_key(row), row["architecture"], row["strategy"])

@@ -102,13 +102,14 @@ def selected_rows(rows: Iterable[CellResult]) -> list[CellResult]:
     return [r for r in rows if group_key(r.config) not in chosen or _same(row_lr(r), chosen[group_key(r.config)])]
 
 
-def edges(rows: Iterable[CellResult]) -> dict[str, str]:
+def edges(rows: Iterable[CellResult], chosen: Mapping[str, float] | None = None) -> dict[str, str]:
     """Per sweep group (:func:`group_key`) whose chosen rate is the highest or the lowest of
     two or more rates tried: ``"highest tried"`` or ``"lowest tried"``. Its best rate may lie
     beyond what was tried, so its strategy may be under-tuned: a verdict against it is never
-    called decisive (:mod:`zoo.leaderboard.verdict`)."""
+    called decisive (:mod:`zoo.leaderboard.verdict`). ``chosen``: :func:`chosen_lrs` of the
+    rows, when the caller has it already."""
     rows = list(rows)
-    chosen = chosen_lrs(rows)
+    chosen = chosen_lrs(rows) if chosen is None else chosen
     rates: dict[str, set[float]] = defaultdict(set)
     for row in rows:
         if row.seed == 0 and row_lr(row):
@@ -127,7 +128,8 @@ def sweep_rows(rows: Iterable[CellResult]) -> list[dict]:
     """Per sweep group with more than one learning rate: each rate's seed-0 validation top-1
     and loss, and which was chosen (the sweep table of the leaderboards)."""
     rows = list(rows)
-    chosen, marked = chosen_lrs(rows), edges(rows)
+    chosen = chosen_lrs(rows)
+    marked = edges(rows, chosen)
     diverged = diverged_seeds(rows)
     by_group: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
