@@ -21,6 +21,7 @@ from zoo.plugin.suite import DataSelection, SuiteSpec, TaskSpec, load_selection
 if TYPE_CHECKING:
     from zoo.plugin.manager import PluginSet
 
+
 def selections(suite: SuiteSpec, tasks: Iterable[TaskSpec]) -> list[DataSelection]:
     """The data the tasks train and test on, and the suite's source, each once. A task on a
     team's own folder (``root`` set) is the team's, not something to fetch."""
