@@ -14,6 +14,12 @@ alone does better; the way the readings combine was changed on that evidence, so
 no longer a held-out test of it. Round 2's six were named (and committed) before the changed
 placement measured any of them: they are its held-out test.
 
+Each folder is also named similar or different to ImageNet-1k (``HeldOut.imagenet``), the
+source of the imagenet_offline suite's backbones, before any ImageNet backbone measured it:
+the clothing and footwear folders are photographs of ImageNet objects, as that suite names
+Fashion-MNIST; the photo patches, natural photographs, change sides; every drawn folder and
+every digit folder is different from both sources.
+
 Each folder is made from a seed alone, from data sets installed offline (Fashion-MNIST's
 *test* split, scikit-learn's digits and sample photographs) or drawn here (printed digits
 and letters, gratings, shapes, scribbles).
@@ -55,6 +61,12 @@ class HeldOut:
     train_per_class: int
     make: Callable[[Registry[DatasetSpec], int, int], ImageSet]  # (data sets, images per class, seed) -> images of every class
     round: int = 1  # 1: seen when the way backbones' readings combine was chosen; 2: made after it
+    imagenet: tuple[str, str] = ("", "")  # (similarity, why) to ImageNet-1k, named before any ImageNet backbone saw the folder
+
+    def named(self, suite: str) -> tuple[str, str]:
+        """``(similarity, why)`` to the source of ``suite``: mini's Fashion-MNIST clothing, or
+        ImageNet-1k for the suites whose backbones start from it."""
+        return (self.similarity, self.why) if suite == "mini" else self.imagenet
 
     @property
     def size(self) -> str:
@@ -303,81 +315,95 @@ FOLDERS = (
         "the source domain itself: Fashion-MNIST clothing from the test split the backbones never saw, "
         "regrouped into three new classes (tops, trousers, dresses)",
         150, clothing_regrouped,
+        imagenet=("similar", "clothing is among ImageNet's objects (jersey, cardigan, trench coat…), as the imagenet_offline suite names Fashion-MNIST"),
     ),
     HeldOut(
         "footwear_mirrored", "similar",
         "the same studio product photographs as the source, of footwear and bags from the test split, "
         "mirrored left to right (the calibration tasks use the training split, unmirrored)",
         30, footwear_mirrored,
+        imagenet=("similar", "footwear and bags are ImageNet objects (sandal, running shoe, cowboy boot, purse…), photographed"),
     ),
     HeldOut(
         "footwear_recaptured", "similar",
         "footwear and bags from the test split through a slightly different camera: shifted, blurred, "
         "on a grey background at 70% contrast; still product photographs",
         200, footwear_recaptured,
+        imagenet=("similar", "photographs of ImageNet objects (shoes, bags) through another camera"),
     ),
     HeldOut(
         "footwear_low_resolution", "similar",
         "footwear and bags from the test split at half the resolution (14×14, scaled back up): the "
         "same product silhouettes on black, less detail",
         25, footwear_low_resolution,
+        imagenet=("similar", "photographs of ImageNet objects, at less detail"),
     ),
     HeldOut(
         "sklearn_digits", "different",
         "handwritten digits again, but scikit-learn's 8×8 scans upsampled: pen strokes at another "
         "resolution, not product photographs",
         30, sklearn_digits,
+        imagenet=("different", "handwritten digits: no ImageNet class is a digit or a pen stroke"),
     ),
     HeldOut(
         "printed_digits", "different",
         "digits printed in a typeface: glyphs, not photographs of objects",
         150, printed_digits,
+        imagenet=("different", "printed glyphs: no ImageNet class is a digit"),
     ),
     HeldOut(
         "gratings", "different",
         "synthetic sinusoidal textures filling the frame, with no object and a mid-grey mean",
         40, gratings,
+        imagenet=("different", "synthetic sinusoidal textures: no object and no photograph"),
     ),
     HeldOut(
         "shapes", "different",
         "thin white outlines of geometric shapes on black: line drawings, not photographs",
         150, shapes,
+        imagenet=("different", "line drawings of geometric shapes: not photographs"),
     ),
     HeldOut(
         "clothing_dimmed", "similar",
         "the source's own six clothing classes from the test split, photographed with less light (80% "
         "exposure) and framed up to 2 pixels off centre",
         120, clothing_dimmed, round=2,
+        imagenet=("similar", "photographs of clothing, ImageNet objects, in dimmer light"),
     ),
     HeldOut(
         "footwear_zoomed", "similar",
         "sneakers, bags and ankle boots from the test split, framed tighter (the central 24×24 pixels "
         "enlarged): the same studio product photographs, closer up",
         40, footwear_zoomed, round=2,
+        imagenet=("similar", "photographs of ImageNet objects (sneakers, bags, boots), closer up"),
     ),
     HeldOut(
         "footwear_noisy", "similar",
         "sandals, sneakers and ankle boots from the test split through a noisier sensor (Gaussian noise "
         "of 6/255): the same product photographs, grainier",
         100, footwear_noisy, round=2,
+        imagenet=("similar", "photographs of ImageNet objects through a noisier sensor"),
     ),
     HeldOut(
         "photo_patches", "different",
         "patches of two natural photographs (a temple, a flower): textures of scenes filling the frame, "
         "no product on a black background",
         200, photo_patches, round=2,
+        imagenet=("similar", "patches of natural photographs, which is what ImageNet is; a palace and a daisy are ImageNet classes"),
     ),
     HeldOut(
         "scribbles", "different",
         "random pen strokes on black, counted: line drawings with no object, nearer the digits than "
         "the clothing",
         30, scribbles, round=2,
+        imagenet=("different", "random pen strokes: no object and no photograph"),
     ),
     HeldOut(
         "printed_letters", "different",
         "capital letters in a typeface, dark ink on a white page: glyphs, and the inverse of the "
         "source's bright objects on black",
         50, printed_letters, round=2,
+        imagenet=("different", "printed glyphs, ink on a page: no ImageNet class is a letter"),
     ),
 )
 
