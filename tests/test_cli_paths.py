@@ -79,9 +79,10 @@ def test_a_path_of_the_wrong_kind_is_one_line_and_changes_nothing(command, wrong
     [
         (["bench"], "--out leaderboards"),
         (["leaderboard"], "--out leaderboards"),
-        (["recommend", "images"], "--results leaderboards/results.sqlite"),
+        (["recommend", "images", "--suite", "mini"], "--results leaderboards/results.sqlite"),
+        (["recommend", "images"], "--results leaderboards/imagenet_offline/results.sqlite"),
     ],
-    ids=["bench --out", "leaderboard --out", "recommend --results"],
+    ids=["bench --out", "leaderboard --out", "recommend --suite mini --results", "recommend --results"],
 )
 def test_defaults_are_checked_too(argv, shown, places, tmp_path, monkeypatch, capsys):
     """A file named ``leaderboards`` where the defaults put the results folder."""

@@ -116,7 +116,8 @@ def task_folders(tmp_path_factory) -> dict[str, Path]:
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main(["recommend", *map(str, argv)])
+    """``zoo recommend ARGV --suite mini``: this module's suite, not the command's default."""
+    code = main(["recommend", *map(str, argv), "--suite", MINI])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -270,8 +271,8 @@ def test_the_backbone_to_fine_tune_decides_the_similarity():
     points = [CalibrationPoint("near", "similar", "large", 100, 0.3), CalibrationPoint("far", "different", "large", 100, 0.7)]
     calibration = Calibration.from_points(MINI, "any", points)
     size = SizeReading({"a": 150, "b": 150}, 100, "given")
-    near = SimilarityReading("near_net.mini-1", 0.45, calibration)  # position -0.25: similar
-    far = SimilarityReading("far_net.mini-1", 2.0, calibration)  # position +6.5: different
+    near = SimilarityReading("near_net.mini-1", 0.45, calibration, similarity.STATISTIC)  # position -0.25: similar
+    far = SimilarityReading("far_net.mini-1", 2.0, calibration, similarity.STATISTIC)  # position +6.5: different
     first = Placement(MINI, size, (near, far), {"near_net.mini-1": 1.2, "far_net.mini-1": 0.4})
     assert (first.decided_by, first.similarity_verdict, first.quadrant) == (near, "similar", "Q2")
     assert first.position == pytest.approx(-0.25)  # the mean, +3.125, would have said different
@@ -292,7 +293,7 @@ def test_the_calibration_is_computed_once(pretrained, monkeypatch):
     suite = zoo.get_zoo().suites.get(MINI)
     train, _ = load_selection(zoo.get_zoo().datasets, suite.task("fashion_footwear_small").data, seed=0)
     first = measure_quadrant(zoo.get_zoo(), train, MINI, archs=["simple_cnn"], device=CPU)
-    [stored] = (pretrained / "similarity" / MINI).glob("simple_cnn.mini-*.json")
+    [stored] = (pretrained / "similarity" / MINI).glob("simple_cnn.mini-*.stem-mmd.json")
     assert json.loads(stored.read_text())["points"] == [vars(p) for p in first.similarity[0].calibration.points]
 
     def no_more_tasks(datasets, selection, seed, *args, **kwargs):
@@ -310,7 +311,8 @@ def test_missing_weights_say_how_to_make_them(task_folders, capsys):
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [
         "zoo: error: no backbone has mini weights in the weights store yet; run "
-        "`zoo pretrain --suite mini --arch resnet18,vgg11_bn,googlenet` (or `zoo bench`) first"
+        "`zoo pretrain --suite mini --arch resnet18,vgg11_bn,googlenet` (or `zoo bench`) first, "
+        "or leave out --suite to recommend from the ImageNet backbones installed with zoo"
     ]
     code, _, err = run(capsys, task_folders["digits_small"], "--arch", "resnet18")
     assert code == 2 and "run `zoo pretrain --suite mini --arch resnet18` first" in err
@@ -336,9 +338,12 @@ def test_a_corrupt_image_is_named_unless_skipped(pretrained, tmp_path, capsys):
     assert code == 0 and "quadrant:  Q4" in out
 
 
-def test_hub_suites_have_no_source_images_to_compare_with(task_folders, pretrained):
-    with pytest.raises(zoo.errors.ZooError, match="no images of its source"):
-        measure_quadrant(zoo.get_zoo(), task_folders["digits_small"], "imagenet", archs=["resnet18"], device=CPU)
+def test_without_source_images_a_backbone_needs_batchnorm_statistics_in_its_stem():
+    plugins = zoo.get_zoo()
+    suite, arch = plugins.suites.get("imagenet_offline"), plugins.architectures.get("alexnet")  # no BatchNorm anywhere
+    backbone = SuiteBackbone(suite, arch, "alexnet.x", "x", zoo.create_model("alexnet").eval(), CPU)
+    with pytest.raises(zoo.errors.ZooError, match="alexnet's stem has no BatchNorm statistics.*leave alexnet out with --arch"):
+        similarity.statistic(plugins.datasets, backbone)
 
 
 def _ranked(task: str, archs: list[str], accuracy: list[float], logme_scores: list[float]) -> dict:

@@ -25,7 +25,7 @@ import pytest
 from test_heldout import OUT, footer, machine, zoo_home  # noqa: F401 (zoo_home: the user's own, with the weights)
 
 import zoo
-from zoo.bench.features import stored_architectures
+from zoo.bench.features import available_architectures
 from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES
 from zoo.cli.main import main
 from zoo.studies.agreement import logme_agreement, pooled_agreement
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.skipif(
 def test_estimators_rank_backbones_as_fine_tuning_does(benchmark):
     started = time.perf_counter()
     suite = zoo.get_zoo().suites.get("mini")
-    archs = stored_architectures(zoo.get_zoo(), suite)
+    archs = available_architectures(zoo.get_zoo(), suite)
     others = [a for a in archs if a not in DEFAULT_ARCHS]
     pretrained = [name for name in DEFAULT_STRATEGIES if zoo.get_zoo().strategies.get(name).pretrained]
     if others:

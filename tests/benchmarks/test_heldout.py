@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.bench.features import stored_architectures
+from zoo.bench.features import available_architectures
 from zoo.bench.runner import environment
 from zoo.cli.main import main
 from zoo.device import precision, select_device
@@ -76,7 +76,7 @@ def archs() -> list[str]:
     """The backbones of ``$ZOO_HELDOUT_ARCHS`` (comma-separated), else every one with mini
     weights in the store. Each one is benched on the folders: a few minutes to an hour each."""
     chosen = os.environ.get("ZOO_HELDOUT_ARCHS")
-    found = chosen.split(",") if chosen else stored_architectures(zoo.get_zoo(), zoo.get_zoo().suites.get("mini"))
+    found = chosen.split(",") if chosen else available_architectures(zoo.get_zoo(), zoo.get_zoo().suites.get("mini"))
     assert found, "no backbone has mini weights: run `zoo pretrain --arch resnet18,simple_cnn` first"
     return found
 

@@ -5,7 +5,8 @@ how far their features lie from the source domain's (:mod:`zoo.recommend.similar
 they explain the labels (:mod:`zoo.recommend.logme`). Both read the ``num_features``-wide vector the
 classifier sees, timm's ``forward_head(x, pre_logits=True)``, so VGG's fc7, ResNet's pooled
 stage 4 and simple_cnn's fc 128 play the same part; the similarity also reads the stem's
-feature maps, averaged per channel (why: :mod:`zoo.recommend.similarity`). Images are brought to the suite's input
+feature maps, averaged per channel, and what its first BatchNorm layer normalises (why:
+:mod:`zoo.recommend.similarity`). Images are brought to the suite's input
 size for the architecture and normalised with the weights' own statistics, exactly as a
 transfer cell would see them.
 """
@@ -24,10 +25,9 @@ from zoo.data.preprocess import PreparedSet, prepare
 from zoo.device import autocast, precision
 from zoo.errors import WeightsError, ZooError
 from zoo.models.architectures import create_model
-from zoo.models.backbone import stage_module, stages
+from zoo.models.backbone import stage_module, stages, stem_batchnorm
 from zoo.models.weights import WeightsStore
-from zoo.plugin.architecture import ArchitectureSpec
-from zoo.plugin.strategy import CLASSIFIER_SIDE
+from zoo.plugin.architecture import ArchitectureSpec, present_weights
 from zoo.plugin.suite import SuiteSpec
 
 if TYPE_CHECKING:
@@ -56,39 +56,73 @@ class SuiteBackbone:
         return prepare(data, self.input_size, weights.mean, weights.std).to(self.device)
 
     @torch.no_grad()
-    def stem_features(self, data: ImageSet) -> torch.Tensor:
-        """float32 [N, C] per-channel means of the stem's output (stage 0), on the CPU."""
-        stem = stage_module(self.model, stages(self.model)[0])
-        out = []
-        for images, _ in self._prepared(data).batches(BATCH_SIZE):
-            with autocast(self.device):
-                out.append(stem(images).float().mean((2, 3)).cpu())
-        return torch.cat(out)
+    def stem_features(self, data: ImageSet) -> Stem:
+        """What the stem makes of ``data`` (:class:`Stem`), on the CPU."""
+        return self._pass(data, through_body=False)[0]
 
     @torch.no_grad()
     def features(self, data: ImageSet) -> Features:
-        """The stem's per-channel means, the pooled features and the source classifier's logits
-        of ``data``, in one pass."""
-        stage_list = stages(self.model)
-        stem = stage_module(self.model, stage_list[0])
-        body = [stage_module(self.model, s) for s in stage_list[1:] if s.name not in CLASSIFIER_SIDE]
-        stem_out, pooled, logits = [], [], []
-        for images, _ in self._prepared(data).batches(BATCH_SIZE):
-            with autocast(self.device):
-                x = stem(images)
-                stem_out.append(x.float().mean((2, 3)).cpu())
-                for stage in body:
-                    x = stage(x)
-                pooled.append(self.model.forward_head(x, pre_logits=True).float().cpu())
-                logits.append(self.model.forward_head(x).float().cpu())
-        return Features(torch.cat(stem_out), torch.cat(pooled), torch.cat(logits))
+        """The stem's view, the pooled features and the source classifier's logits of ``data``,
+        in one pass."""
+        stem, pooled, logits = self._pass(data, through_body=True)
+        return Features(stem, pooled, logits)
+
+    def _pass(self, data: ImageSet, through_body: bool) -> tuple[Stem, torch.Tensor | None, torch.Tensor | None]:
+        """The stem's view of ``data`` from hooks on the stem, and with ``through_body`` the
+        network's own ``forward_features`` and ``forward_head`` (whatever its stages hold)."""
+        stem = stages(self.model)[0]
+        means: list[torch.Tensor] = []
+        moments: list[torch.Tensor] = []
+        hooks = [self.model.get_submodule(stem.modules[-1]).register_forward_hook(lambda _m, _i, out: means.append(out.float().mean((2, 3)).cpu()))]
+        norm = stem_batchnorm(self.model)
+        if norm is not None:  # per image and channel, the mean and mean square of what the BatchNorm normalises
+            hooks.append(norm.register_forward_hook(lambda _m, inputs, _o: moments.append(_moments(inputs[0]))))
+        run_stem = stage_module(self.model, stem)
+        pooled, logits = [], []
+        try:
+            for images, _ in self._prepared(data).batches(BATCH_SIZE):
+                images = images.contiguous(memory_format=torch.channels_last)
+                with autocast(self.device):
+                    if not through_body:
+                        run_stem(images)
+                        continue
+                    x = self.model.forward_features(images)
+                    pooled.append(self.model.forward_head(x, pre_logits=True).float().cpu())
+                    logits.append(self.model.forward_head(x).float().cpu())
+        finally:
+            for hook in hooks:
+                hook.remove()
+        view = Stem(torch.cat(means), torch.cat(moments) if moments else None)
+        return view, (torch.cat(pooled) if pooled else None), (torch.cat(logits) if logits else None)
+
+
+def _moments(x: torch.Tensor) -> torch.Tensor:
+    """[N, 2, C]: each image's per-channel mean and mean square of ``x`` [N, C, H, W], float32 on the CPU."""
+    x = x.float()
+    return torch.stack((x.mean((2, 3)), x.pow(2).mean((2, 3))), 1).cpu()
+
+
+@dataclass(frozen=True)
+class Stem:
+    """What the stem makes of some images: the imaging domain (:mod:`zoo.recommend.similarity`)."""
+
+    means: torch.Tensor  # [N, C] per-channel means of the stem's output feature maps
+    # [N, 2, C] per-channel mean and mean square of the input to the stem's first BatchNorm
+    # (zoo.models.backbone.stem_batchnorm), comparable with its running statistics; None without one
+    moments: torch.Tensor | None
+
+    def subset(self, indices: torch.Tensor) -> Stem:
+        return Stem(self.means[indices], None if self.moments is None else self.moments[indices])
+
+    def __len__(self) -> int:
+        return len(self.means)
 
 
 @dataclass(frozen=True)
 class Features:
     """What :mod:`zoo.recommend.placement` reads of a backbone's view of some images."""
 
-    stem: torch.Tensor  # [N, C] per-channel means of the stem's feature maps: the imaging domain
+    stem: Stem  # the imaging domain
     pooled: torch.Tensor  # [N, num_features] what the classifier sees: the labels' fit
     logits: torch.Tensor  # [N, source classes] the source classifier's outputs (zoo.studies.transferability)
 
@@ -103,19 +137,23 @@ def weights_variant(suite: SuiteSpec, arch: ArchitectureSpec, precision: str = "
     return f"{arch.name}.{arch.default_weights.tag}"
 
 
-def stored_architectures(plugins: PluginSet, suite: SuiteSpec, store: WeightsStore | None = None, precision: str = "fp32") -> list[str]:
-    """Architectures of ``plugins`` whose weights for ``suite`` (pretrained in ``precision``)
-    are in the local weights store, by name."""
+def available_architectures(plugins: PluginSet, suite: SuiteSpec, store: WeightsStore | None = None, precision: str = "fp32") -> list[str]:
+    """Architectures of ``plugins`` whose weights for ``suite`` load here without the internet,
+    by name: for a suite with a source data set, those ``zoo pretrain`` stored (pretrained in
+    ``precision``); otherwise the default ImageNet weights, from the local store, an installed
+    package or the hubs' cache of an earlier download."""
     store = store or WeightsStore()
     registry = plugins.architectures
     found = []
     for name in registry.names():
         arch = registry.get(name)
         try:
-            tag = weights_variant(suite, arch, precision).partition(".")[2]
+            variant = weights_variant(suite, arch, precision)
         except ZooError:
             continue
-        if store.find(name, tag) is not None:
+        if store.find(name, variant.partition(".")[2]) is not None:
+            found.append(name)
+        elif suite.source is None and variant in {row["variant"] for row in present_weights(arch)}:
             found.append(name)
     return found
 
@@ -139,5 +177,7 @@ def load_backbone(suite: SuiteSpec, arch: ArchitectureSpec, device: torch.device
         checksum = entry.sha256
     else:
         checksum = variant
-    model = create_model(arch, tag, store=store).to(device).eval()
+    # channels_last: EfficientNet-Lite's depthwise convolutions run about twice as fast in it on
+    # a CPU, and no other backbone runs slower (the recommend benchmark in `make benchmark` times it)
+    model = create_model(arch, tag, store=store).to(device, memory_format=torch.channels_last).eval()
     return SuiteBackbone(suite, arch, variant, checksum, model, device)

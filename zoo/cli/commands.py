@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 import zoo
-from zoo.cli import console
+from zoo.cli import console, paths
 from zoo.errors import UnknownNameError, ZooError
 from zoo.names import split_names
 
@@ -193,13 +193,17 @@ def cmd_speed(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- recommend
 
 
+RESULTS_FILE = paths.file_to_read("--results", "a results database written by `zoo bench`")
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
     from zoo.device import select_device
-    from zoo.recommend.advice import recommend
+    from zoo.recommend.advice import default_results, recommend
 
     plugins = zoo.get_zoo()
     suite = plugins.suites.get(args.suite)
     archs = expand_names(plugins.architectures, args.arch) if args.arch else None
+    results = args.results or RESULTS_FILE(str(default_results(suite)))  # the default is checked as a given path is
     try:
         result = recommend(
             plugins,
@@ -209,7 +213,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             device=select_device(args.device),
             small_threshold=args.small_threshold,
             skip_corrupt=args.skip_corrupt,
-            results=args.results,
+            results=results,
         )
     except ZooError as exc:
         corrupt = getattr(exc, "paths", None)  # the imagefolder plugin's CorruptImagesError lists them

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import zoo
 from zoo.cli import paths
 from zoo.cli.bench import DEFAULT_ARCHS, DEFAULT_STRATEGIES, cmd_bench, cmd_fetch, cmd_leaderboard
-from zoo.cli.commands import cmd_info, cmd_list, cmd_plugins, cmd_pretrain, cmd_recommend, cmd_speed
+from zoo.cli.commands import RESULTS_FILE, cmd_info, cmd_list, cmd_plugins, cmd_pretrain, cmd_recommend, cmd_speed
 from zoo.errors import ZooError
+from zoo.recommend import DEFAULT_SUITE
 
 EXIT_USER_ERROR = 2
 
@@ -167,14 +168,16 @@ def _parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser("recommend", help="recommend a backbone and a transfer strategy for your image folder")
     cmd.add_argument("path", metavar="PATH", type=paths.folder_to_read("PATH", "a folder of class sub-folders to recommend for"),
                      help="a folder of class sub-folders (ROOT/<class>/<image>), or with train/ and test/")
-    cmd.add_argument("--suite", default="mini", help="suite whose pretrained backbones and tasks to measure with (default: %(default)s)")
+    cmd.add_argument("--suite", default=DEFAULT_SUITE,
+                     help="suite whose pretrained backbones and tasks to measure with (default: %(default)s, the ImageNet "
+                          "backbones installed with zoo; mini for those `zoo pretrain` builds)")
     cmd.add_argument("--arch", action="append", metavar="NAMES",
                      help="backbones to consider, comma-separated, wildcards allowed (default: all with weights for the suite)")
     cmd.add_argument("--small-threshold", type=_positive, metavar="N",
                      help="training images per class below which the data are small (default: the suite's)")
-    cmd.add_argument("--results", type=paths.file_to_read("--results", "a results database written by `zoo bench`"),
-                     default="leaderboards/results.sqlite",
-                     help="results database whose measured winners check the rule of thumb (default: %(default)s)")
+    cmd.add_argument("--results", type=RESULTS_FILE,
+                     help="results database whose measured winners check the rule of thumb (default: the suite's "
+                          "committed run, leaderboards/results.sqlite for mini, leaderboards/SUITE/results.sqlite for others)")
     cmd.add_argument("--skip-corrupt", action="store_true", help="leave out images that cannot be read instead of stopping")
     cmd.add_argument("--html", metavar="FILE", type=paths.file_to_write("--html", "an HTML file to write the report in"),
                      help="also write the recommendation as one self-contained page: the size–similarity matrix with the "

@@ -87,6 +87,20 @@ def stage_module(net: nn.Module, stage: Stage) -> nn.Sequential:
     return nn.Sequential(*(net.get_submodule(path) for path in stage.modules))
 
 
+def stem_batchnorm(net: nn.Module) -> nn.BatchNorm2d | None:
+    """The first BatchNorm layer of the stem, in forward order, or None when the stem has none.
+
+    Its running mean and variance are what the source's images made of the stem's first
+    convolution: a summary of the source domain the weights carry with them
+    (:mod:`zoo.recommend.similarity` compares a target with it when no source image is on hand).
+    """
+    for path in stages(net)[0].modules:
+        for module in net.get_submodule(path).modules():
+            if isinstance(module, nn.BatchNorm2d):
+                return module
+    return None
+
+
 def stage_parameters(net: nn.Module, stage: Stage) -> dict[str, nn.Parameter]:
     """The stage's parameters by their full name in ``net``."""
     return {

@@ -25,15 +25,22 @@ from zoo.leaderboard.verdict import OVERALL, Verdict, deciding_verdicts
 from zoo.leaderboard.writers import strategy_rule
 from zoo.matrix import rule_of_thumb
 from zoo.plugin.suite import SuiteSpec
+from zoo.recommend import DEFAULT_SUITE
 from zoo.recommend.placement import Placement, place, prepare
 from zoo.results.read import read_results
 
 if TYPE_CHECKING:
     from zoo.plugin.manager import PluginSet
 
-__all__ = ["Measured", "Recommendation", "measured", "recommend"]
+__all__ = ["Measured", "Recommendation", "default_results", "measured", "recommend"]
 
-DEFAULT_RESULTS = Path("leaderboards/results.sqlite")
+DEFAULT_RESULTS = Path("leaderboards/results.sqlite")  # the default benchmark's: mini's committed run
+
+
+def default_results(suite: SuiteSpec) -> Path:
+    """The results database of ``suite``'s committed run: :data:`DEFAULT_RESULTS` for mini,
+    ``leaderboards/<suite>/results.sqlite`` for the others."""
+    return DEFAULT_RESULTS if suite.name == "mini" else DEFAULT_RESULTS.parent / suite.name / DEFAULT_RESULTS.name
 
 
 @dataclass(frozen=True)
@@ -148,20 +155,22 @@ class Recommendation:
 def recommend(
     plugins: PluginSet,
     data: Path | str | ImageSet,
-    suite: SuiteSpec | str = "mini",
+    suite: SuiteSpec | str = DEFAULT_SUITE,
     *,
     archs: Sequence[str] | None = None,
     device: torch.device | None = None,
     small_threshold: int | None = None,
     skip_corrupt: bool = False,
-    results: Path = DEFAULT_RESULTS,
+    results: Path | None = None,
 ) -> Recommendation:
     """A backbone (highest LogME) and a transfer strategy for ``data``; see the module docstring.
 
     Arguments are those of :func:`measure_quadrant`, plus ``results``: the results database
-    whose measured winners check the rule of thumb (absent: the rule of thumb alone).
+    whose measured winners check the rule of thumb (default :func:`default_results`; absent:
+    the rule of thumb alone).
     """
     suite = plugins.suites.get(suite) if isinstance(suite, str) else suite
+    results = default_results(suite) if results is None else Path(results)
     name = data.name if isinstance(data, ImageSet) else str(data)
     data, backbones = prepare(plugins, data, suite, archs, device, skip_corrupt)
     placement = place(plugins, data, suite, backbones, small_threshold)

@@ -30,15 +30,16 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from zoo.bench.features import SuiteBackbone, load_backbone, stored_architectures
+from zoo.bench.features import SuiteBackbone, available_architectures, load_backbone
 from zoo.data.images import ImageSet
 from zoo.device import precision, select_device
 from zoo.errors import ZooError
 from zoo.matrix import QUADRANTS
 from zoo.plugin.suite import SuiteSpec
 from zoo.progress import progress
+from zoo.recommend import DEFAULT_SUITE
 from zoo.recommend.logme import logme
-from zoo.recommend.similarity import STATISTIC, SimilarityReading, check_measurable, read
+from zoo.recommend.similarity import SimilarityReading, read
 
 if TYPE_CHECKING:
     from zoo.plugin.manager import PluginSet
@@ -114,10 +115,11 @@ class Placement:
                 "verdict": self.similarity_verdict,
                 "position": round(self.position, 3),
                 "decided_by": self.decided_by.variant,
-                "statistic": STATISTIC,
+                "statistic": self.decided_by.statistic,
                 "backbones": [
                     {
                         "variant": r.variant,
+                        "statistic": r.statistic,
                         "value": round(r.value, 6),
                         "threshold": round(r.calibration.threshold, 6),
                         "position": round(r.position, 3),
@@ -164,15 +166,21 @@ def load_folder(plugins: PluginSet, path: Path, suite: SuiteSpec, archs: Sequenc
 
 
 def architectures(plugins: PluginSet, suite: SuiteSpec, archs: Sequence[str] | None, device: torch.device) -> list[str]:
-    """``archs``, or when None every architecture of ``plugins`` with weights for ``suite``
-    (pretrained in ``device``'s precision) in the store."""
-    names = list(archs) if archs else stored_architectures(plugins, suite, precision=precision(device))
-    if not names:
+    """``archs``, or when None every architecture of ``plugins`` whose weights for ``suite``
+    load here (pretrained in ``device``'s precision, for a suite with a source data set)."""
+    names = list(archs) if archs else available_architectures(plugins, suite, precision=precision(device))
+    if names:
+        return names
+    if suite.source is not None:
         raise ZooError(
             f"no backbone has {suite.name} weights in the weights store yet; run "
-            f"`zoo pretrain --suite {suite.name} --arch resnet18,vgg11_bn,googlenet` (or `zoo bench`) first"
+            f"`zoo pretrain --suite {suite.name} --arch resnet18,vgg11_bn,googlenet` (or `zoo bench`) first, "
+            "or leave out --suite to recommend from the ImageNet backbones installed with zoo"
         )
-    return names
+    raise ZooError(
+        f"no backbone has the weights suite {suite.name!r} starts from ({suite.source_description}) here: "
+        "`zoo list --pretrained` shows what is; the default suite's are installed with zoo"
+    )
 
 
 def prepare(
@@ -184,7 +192,6 @@ def prepare(
     skip_corrupt: bool,
 ) -> tuple[ImageSet, list[SuiteBackbone]]:
     """The images (a folder is checked before any weights load) and the backbones."""
-    check_measurable(suite)
     if not isinstance(data, ImageSet):
         plugins.folder_reader()  # a folder needs a reader: say so before asking for weights
     device = device or select_device()
@@ -197,7 +204,7 @@ def prepare(
 def measure_quadrant(
     plugins: PluginSet,
     data: Path | str | ImageSet,
-    suite: SuiteSpec | str = "mini",
+    suite: SuiteSpec | str = DEFAULT_SUITE,
     *,
     archs: Sequence[str] | None = None,
     device: torch.device | None = None,

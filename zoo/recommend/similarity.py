@@ -102,18 +102,23 @@ from pathlib import Path
 
 import torch
 
-from zoo.bench.features import SuiteBackbone
+from zoo.bench.features import Stem, SuiteBackbone
 from zoo.errors import ZooError
+from zoo.models.backbone import stem_batchnorm
 from zoo.paths import zoo_home
 from zoo.plugin.dataset import DatasetSpec
 from zoo.plugin.registry import Registry
 from zoo.plugin.suite import SuiteSpec, load_selection
 from zoo.progress import progress
 
-__all__ = ["Calibration", "CalibrationPoint", "Reference", "SimilarityReading", "calibrate", "check_measurable", "mmd2", "reference", "read"]
+__all__ = [
+    "Calibration", "CalibrationPoint", "Recorded", "Reference", "SimilarityReading", "calibrate", "mmd2", "read", "recorded",
+    "recorded_gap", "reference", "statistic",
+]  # fmt: skip
 
 STATISTIC = "mmd2 of standardised stem channel means, Gaussian kernel, median bandwidth"
-VERSION = 1  # bump when the statistic changes: stored calibrations are then recomputed
+RECORDED = "KL divergence of the stem's first BatchNorm input from its running statistics, mean over channels"
+VERSION = 2  # bump when a statistic changes: stored calibrations are then recomputed
 SOURCE_PER_CLASS = 100  # source images per class in the reference sample
 SAMPLE = 500  # at most this many target images enter the statistic
 SEED = 0  # draws the samples
@@ -142,41 +147,101 @@ def _sample(count: int, seed: int = SEED) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Reference:
-    """The source domain as one backbone's stem sees it: what every target is compared to."""
+    """The source domain as one backbone's stem sees it, from a sample of its images: what
+    every target is compared to where the suite has its source data set."""
 
     mean: torch.Tensor  # per-channel mean of the source's stem features
     std: torch.Tensor  # and their standard deviation
     features: torch.Tensor  # the source sample's stem features, standardised
     bandwidth2: float  # squared median distance between the standardised source images
+    statistic: str = STATISTIC
+    kind: str = "stem-mmd"  # names its stored calibrations
 
     def standardise(self, stem: torch.Tensor) -> torch.Tensor:
         return (stem - self.mean) / self.std
 
-    def distance(self, stem: torch.Tensor) -> float:
-        """The statistic for images with these stem features (at most :data:`SAMPLE` used)."""
-        if len(stem) < 2:
-            raise ZooError("similarity needs at least two images")
-        return mmd2(self.standardise(stem[_sample(len(stem))]), self.features, self.bandwidth2)
+    def distance(self, stem: Stem) -> float:
+        """The statistic for images with this stem view (at most :data:`SAMPLE` used)."""
+        _at_least_two(stem)
+        return mmd2(self.standardise(stem.means[_sample(len(stem))]), self.features, self.bandwidth2)
 
 
-def check_measurable(suite: SuiteSpec) -> None:
-    """Raise unless zoo has images of ``suite``'s source domain to compare targets with."""
-    if suite.source is None:
+@dataclass(frozen=True)
+class Recorded:
+    """The source domain as the stem's first BatchNorm layer recorded it: its running mean and
+    variance, what every target is compared to where no source image is on hand."""
+
+    mean: torch.Tensor  # [C] running mean of the BatchNorm's input over the source
+    var: torch.Tensor  # [C] running variance, plus the layer's eps
+    eps: float
+    statistic: str = RECORDED
+    kind: str = "stem-batchnorm"
+
+    def distance(self, stem: Stem) -> float:
+        """:func:`recorded_gap` for images with this stem view (at most :data:`SAMPLE` used)."""
+        _at_least_two(stem)
+        return recorded_gap(stem.moments[_sample(len(stem))], self.mean, self.var, self.eps)
+
+
+def recorded_gap(moments: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: float) -> float:
+    """Mean over channels of KL(N(m, v) ‖ N(mean, var)), where m and v are the target's mean and
+    variance of the BatchNorm's input over every pixel of every image, from ``moments``
+    [N, 2, C] (each image's per-channel mean and mean square), and ``var`` includes the
+    layer's ``eps``, as v does.
+
+    The squared gap between the means is corrected for the sampling error of m (the variance
+    of the per-image means over N), and v for the same error, so that a folder of 20 images
+    and a task of 500 are measured on one scale: the expectation does not grow as N shrinks.
+    """
+    moments = moments.double()
+    image_means = moments[:, 0]
+    m = image_means.mean(0)
+    error = image_means.var(0) / len(moments)  # the variance of m
+    v = (moments[:, 1].mean(0) - m.pow(2) + error).clamp_min(0) + eps
+    source_var = var.double()
+    ratio = v / source_var
+    gap2 = (m - mean.double()).pow(2) - error
+    return float((0.5 * (ratio + gap2 / source_var - 1 - ratio.log())).mean())
+
+
+def _at_least_two(stem: Stem) -> None:
+    if len(stem) < 2:
+        raise ZooError("similarity needs at least two images")
+
+
+def statistic(datasets: Registry[DatasetSpec], backbone: SuiteBackbone) -> Reference | Recorded:
+    """What ``backbone``'s targets are compared to: a sample of the source's images when its
+    suite has a source data set (loaded from ``datasets``, the plugin set's registry), else the
+    statistics its stem's BatchNorm recorded on the source."""
+    suite = backbone.suite
+    if suite.source is not None:
+        return reference(datasets, backbone)
+    found = recorded(backbone)
+    if found is None:
         raise ZooError(
-            f"suite {suite.name!r} takes its weights from the hubs and zoo has no images of its source "
-            f"({suite.source_description}) to compare with; use a suite with a source data set, such as mini"
+            f"suite {suite.name!r} has no source images ({suite.source_description}) and {backbone.arch.name}'s stem has no "
+            f"BatchNorm statistics to stand in for them, so its similarity cannot be measured; leave {backbone.arch.name} out "
+            "with --arch, or use a suite with a source data set, such as mini"
         )
+    return found
+
+
+def recorded(backbone: SuiteBackbone) -> Recorded | None:
+    """The source statistics ``backbone``'s stem BatchNorm recorded, or None without one."""
+    norm = stem_batchnorm(backbone.model)
+    if norm is None:
+        return None
+    return Recorded(norm.running_mean.detach().float().cpu(), (norm.running_var.detach().float() + norm.eps).cpu(), norm.eps)
 
 
 def reference(datasets: Registry[DatasetSpec], backbone: SuiteBackbone) -> Reference:
     """The source sample of ``backbone``'s suite (:data:`SOURCE_PER_CLASS` images per class),
     loaded from ``datasets``, the plugin set's registry."""
     suite = backbone.suite
-    check_measurable(suite)
     budget = suite.source.train_per_class
     per_class = SOURCE_PER_CLASS if budget is None else min(SOURCE_PER_CLASS, budget)
     source, _ = load_selection(datasets, dataclasses.replace(suite.source, train_per_class=per_class), seed=SEED)
-    stem = backbone.stem_features(source)
+    stem = backbone.stem_features(source).means
     mean, std = stem.mean(0), stem.std(0).clamp_min(1e-6)
     features = (stem - mean) / std
     distances = torch.pdist(features.double())
@@ -224,13 +289,14 @@ class Calibration:
         return (value - self.threshold) / self.scale
 
 
-def _key(backbone: SuiteBackbone) -> str:
+def _key(backbone: SuiteBackbone, ref: Reference | Recorded) -> str:
     suite = backbone.suite
     described = {
         "version": VERSION,
+        "statistic": ref.statistic,
         "weights": backbone.checksum,
         "input_size": backbone.input_size,
-        "source": asdict(suite.source),
+        "source": asdict(suite.source) if suite.source is not None else suite.source_description,
         "tasks": [[t.name, t.similarity, t.size, asdict(t.data)] for t in suite.tasks],
         "source_per_class": SOURCE_PER_CLASS,
         "sample": SAMPLE,
@@ -239,16 +305,16 @@ def _key(backbone: SuiteBackbone) -> str:
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
-def _cache_path(suite: SuiteSpec, variant: str) -> Path:
-    return zoo_home() / "similarity" / suite.name / f"{variant}.json"
+def _cache_path(suite: SuiteSpec, variant: str, kind: str) -> Path:
+    return zoo_home() / "similarity" / suite.name / f"{variant}.{kind}.json"
 
 
-def calibrate(datasets: Registry[DatasetSpec], backbone: SuiteBackbone, ref: Reference) -> Calibration:
+def calibrate(datasets: Registry[DatasetSpec], backbone: SuiteBackbone, ref: Reference | Recorded) -> Calibration:
     """The backbone's calibration on its suite's tasks, from ``$ZOO_HOME`` when stored there
     for these very weights, tasks and statistic; otherwise measured (the tasks' images loaded
     from ``datasets``) and stored."""
     suite = backbone.suite
-    path, key = _cache_path(suite, backbone.variant), _key(backbone)
+    path, key = _cache_path(suite, backbone.variant, ref.kind), _key(backbone, ref)
     try:
         stored = json.loads(path.read_text())
         if stored["key"] == key:
@@ -265,7 +331,7 @@ def calibrate(datasets: Registry[DatasetSpec], backbone: SuiteBackbone, ref: Ref
             points.append(CalibrationPoint(task.name, task.similarity, task.size, len(sample), round(value, 6)))
             bar.update(done, f"{task.name}: {value:.4f}")
     calibration = Calibration.from_points(suite.name, backbone.variant, points)
-    _write_atomic(path, {"key": key, "statistic": STATISTIC, "points": [asdict(p) for p in points]})
+    _write_atomic(path, {"key": key, "statistic": ref.statistic, "points": [asdict(p) for p in points]})
     return calibration
 
 
@@ -283,6 +349,7 @@ class SimilarityReading:
     variant: str
     value: float
     calibration: Calibration
+    statistic: str  # what ``value`` is, in words
 
     @property
     def position(self) -> float:
@@ -293,8 +360,8 @@ class SimilarityReading:
         return "similar" if self.value < self.calibration.threshold else "different"
 
 
-def read(datasets: Registry[DatasetSpec], backbone: SuiteBackbone, stem: torch.Tensor) -> SimilarityReading:
-    """The statistic for a target with these stem features, with the backbone's calibration
-    (the suite's images loaded from ``datasets``)."""
-    ref = reference(datasets, backbone)
-    return SimilarityReading(backbone.variant, ref.distance(stem), calibrate(datasets, backbone, ref))
+def read(datasets: Registry[DatasetSpec], backbone: SuiteBackbone, stem: Stem) -> SimilarityReading:
+    """The statistic for a target with this stem view, with the backbone's calibration (the
+    suite's images loaded from ``datasets``)."""
+    ref = statistic(datasets, backbone)
+    return SimilarityReading(backbone.variant, ref.distance(stem), calibrate(datasets, backbone, ref), ref.statistic)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 from scipy.stats import kendalltau
 
-from zoo.bench.features import SuiteBackbone, load_backbone, stored_architectures
+from zoo.bench.features import SuiteBackbone, available_architectures, load_backbone
 from zoo.device import precision, select_device
 from zoo.errors import ZooError
 from zoo.leaderboard.tables import accuracy_rows, reported_cells
@@ -149,7 +149,7 @@ def logme_agreement(
 
     score_file = ScoreFile(scores)
     device = device or select_device()
-    local = [a for a in stored_architectures(plugins, suite, precision=precision(device)) if not archs or a in archs]
+    local = [a for a in available_architectures(plugins, suite, precision=precision(device)) if not archs or a in archs]
     for arch in local:
         backbone = load_backbone(suite, plugins.architectures.get(arch), device)
         for task in suite.tasks:
