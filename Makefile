@@ -7,7 +7,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test bench benchmark recipe-sanity heldout ranking gpu-check setup data browser clean
+.PHONY: test bench benchmark recipe-sanity heldout placement ranking gpu-check setup data browser clean
 
 test: setup data browser
 	$(BIN)/pytest
@@ -34,6 +34,12 @@ recipe-sanity: setup data
 # one stored); writes leaderboards/{placement,recommendation}.{json,md}.
 heldout: setup data
 	ZOO_HELDOUT=1 $(BIN)/pytest tests/benchmarks/test_heldout.py --benchmark-only -s
+
+# The placement half of heldout, in any suite: SUITE=imagenet_offline places the folders through the
+# ImageNet backbones installed with zoo (nothing to pretrain) and writes leaderboards/imagenet_offline/placement.*.
+SUITE ?= mini
+placement: setup data
+	ZOO_HELDOUT=1 ZOO_HELDOUT_SUITE=$(SUITE) $(BIN)/pytest tests/benchmarks/test_heldout.py -k placement --benchmark-only -s
 
 # LogME, H-score, NCE and LEEP against fine-tuned accuracy on mini's tasks, over every backbone
 # with mini weights: the default run's cells (leaderboards/), the others benched into runs/ranking/

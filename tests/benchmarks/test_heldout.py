@@ -1,14 +1,17 @@
 """``zoo recommend`` on held-out folders: placement and recommendation against measurement.
 
 The folders of :data:`zoo.studies.heldout.FOLDERS` are made from data the similarity threshold was
-never calibrated on, each named similar or different before any measurement. Two checks,
-both through every backbone with mini weights in the store:
+never calibrated on, each named similar or different before any measurement, to mini's source
+and to ImageNet's. Two checks, both through every backbone with weights for the suite here:
 
 * **placement**: :func:`zoo.recommend.placement.measure_quadrant` (what ``zoo recommend`` runs) puts
-  each folder in a quadrant; the report counts those that land in the one named for them,
-  per round of folders (round 2 is the held-out test of the current rule, round 1 is what
-  chose it) and, beside it, what each backbone alone would have said. Written to
-  ``leaderboards/placement.{json,md}``.
+  each folder in a quadrant of the suite of ``$ZOO_HELDOUT_SUITE`` (default mini); the report
+  counts those that land in the one named for them, per round of folders (on mini, round 2 is
+  the held-out test of the current rule, round 1 is what chose it) and, beside it, what each
+  backbone alone would have said, and through mini's backbones what the statistic that needs
+  no source image (the stem's BatchNorm statistics, what the ImageNet suites use) would have
+  said instead. Written to ``leaderboards/placement.{json,md}`` for mini,
+  ``leaderboards/SUITE/placement.{json,md}`` for the others (``make placement SUITE=…``).
 * **recommendation**: ``zoo bench --data`` measures the default strategies on the folders of
   :data:`BENCHED` (resumable: the results go to ``runs/heldout/``); for each, the strategy
   ``zoo recommend`` names (from ``leaderboards/results.sqlite``'s verdicts, as a team would
@@ -31,7 +34,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.bench.features import available_architectures
+from zoo.bench.features import available_architectures, load_backbone
 from zoo.bench.runner import environment
 from zoo.cli.main import main
 from zoo.device import precision, select_device
@@ -41,8 +44,8 @@ from zoo.leaderboard.verdict import seed_runs
 from zoo.matrix import QUADRANTS
 from zoo.paths import zoo_home as zoo_home_path
 from zoo.recommend.advice import DEFAULT_RESULTS, recommend
-from zoo.recommend.placement import measure_quadrant
-from zoo.recommend.similarity import STATISTIC
+from zoo.recommend.placement import load_folder, measure_quadrant
+from zoo.recommend.similarity import calibrate, recorded
 from zoo.results.schema import CellResult
 from zoo.results.store import ResultsStore
 from zoo.studies.heldout import FOLDERS, write_folder
@@ -72,13 +75,23 @@ def folders() -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def archs() -> list[str]:
-    """The backbones of ``$ZOO_HELDOUT_ARCHS`` (comma-separated), else every one with mini
-    weights in the store. Each one is benched on the folders: a few minutes to an hour each."""
+def suite():
+    """The suite of ``$ZOO_HELDOUT_SUITE``, else mini."""
+    return zoo.get_zoo().suites.get(os.environ.get("ZOO_HELDOUT_SUITE", "mini"))
+
+
+@pytest.fixture(scope="module")
+def archs(suite) -> list[str]:
+    """The backbones of ``$ZOO_HELDOUT_ARCHS`` (comma-separated), else every one with weights
+    for the suite here. Each one is benched on the folders: a few minutes to an hour each."""
     chosen = os.environ.get("ZOO_HELDOUT_ARCHS")
-    found = chosen.split(",") if chosen else available_architectures(zoo.get_zoo(), zoo.get_zoo().suites.get("mini"))
-    assert found, "no backbone has mini weights: run `zoo pretrain --arch resnet18,simple_cnn` first"
+    found = chosen.split(",") if chosen else available_architectures(zoo.get_zoo(), suite)
+    assert found, f"no backbone has {suite.name} weights here: run `zoo pretrain --suite {suite.name} --arch resnet18,simple_cnn` first"
     return found
+
+
+def out_dir(suite) -> Path:
+    return OUT if suite.name == "mini" else OUT / suite.name
 
 
 def machine() -> dict:
@@ -94,32 +107,54 @@ def footer(result: dict) -> str:
     )
 
 
-def test_heldout_folders_land_in_their_named_quadrants(benchmark, folders, archs):
-    suite = zoo.get_zoo().suites.get("mini")
+def recorded_readings(suite, archs: list[str], folders: dict[str, Path]) -> dict[str, dict[str, float]]:
+    """For a suite with source images: each backbone's calibrated position of every folder by the
+    statistic that needs none (the stem's BatchNorm statistics), for backbones with one."""
+    if suite.source is None:
+        return {}
+    plugins, readings = zoo.get_zoo(), {}
+    for name in archs:
+        backbone = load_backbone(suite, plugins.architectures.get(name), select_device())
+        ref = recorded(backbone)
+        if ref is None:
+            continue
+        calibration = calibrate(plugins.datasets, backbone, ref)
+        readings[backbone.variant] = {
+            folder: calibration.position(ref.distance(backbone.stem_features(load_folder(plugins, path, suite, [name]))))
+            for folder, path in folders.items()
+        }
+    return readings
+
+
+def test_placement_puts_heldout_folders_in_their_named_quadrants(benchmark, folders, archs, suite):
     started = time.perf_counter()
 
     def place_all():
         return {name: measure_quadrant(zoo.get_zoo(), folder, suite, archs=archs) for name, folder in folders.items()}
 
     placements = benchmark.pedantic(place_all, rounds=1, iterations=1)
+    alternative = recorded_readings(suite, archs, folders)
     rows = []
     for heldout in FOLDERS:
         placement = placements[heldout.name]
+        named, why = heldout.named(suite.name)
         rows.append(
             {
                 "folder": heldout.name,
                 "round": heldout.round,
-                "named": heldout.similarity,
-                "why": heldout.why,
+                "named": named,
+                "why": why,
                 "train_per_class": heldout.train_per_class,
-                "expected": QUADRANTS[heldout.size, heldout.similarity],
+                "expected": QUADRANTS[heldout.size, named],
                 "placed": placement.quadrant,
-                "right": placement.quadrant == QUADRANTS[heldout.size, heldout.similarity],
+                "right": placement.quadrant == QUADRANTS[heldout.size, named],
                 "decided_by": placement.decided_by.variant,
                 "position": round(placement.position, 3),
                 "per_backbone": {r.variant: round(r.position, 3) for r in placement.similarity},
-                "per_backbone_right": {r.variant: r.verdict == heldout.similarity for r in placement.similarity},
-                "mean_right": (statistics.fmean(r.position for r in placement.similarity) < 0) == (heldout.similarity == "similar"),
+                "per_backbone_right": {r.variant: r.verdict == named for r in placement.similarity},
+                "mean_right": (statistics.fmean(r.position for r in placement.similarity) < 0) == (named == "similar"),
+                "batchnorm": {v: round(p[heldout.name], 3) for v, p in alternative.items()},
+                "batchnorm_right": {v: (p[heldout.name] < 0) == (named == "similar") for v, p in alternative.items()},
                 "logme": {v: round(score, 4) for v, score in placement.logme.items()},
             }
         )
@@ -129,52 +164,62 @@ def test_heldout_folders_land_in_their_named_quadrants(benchmark, folders, archs
             "right": sum(r["right"] for r in mine),
             "per_backbone_right": {v: sum(r["per_backbone_right"][v] for r in mine) for v in mine[0]["per_backbone"]},
             "mean_right": sum(r["mean_right"] for r in mine),
+            "batchnorm_right": {v: sum(r["batchnorm_right"][v] for r in mine) for v in alternative},
         }
         for n in sorted({r["round"] for r in rows})
         for mine in [[r for r in rows if r["round"] == n]]
     }
-    result = {"statistic": STATISTIC, "backbones": archs, "rounds": rounds, "rows": rows,
+    statistics_used = sorted({r.statistic for p in placements.values() for r in p.similarity})
+    result = {"suite": suite.name, "source": suite.source_description, "statistic": "; ".join(statistics_used),
+              "backbones": archs, "rounds": rounds, "rows": rows,
               "seconds": round(time.perf_counter() - started, 1), **machine()}  # fmt: skip
-    OUT.mkdir(exist_ok=True)
-    (OUT / "placement.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    (OUT / "placement.md").write_text(render_placement(result))
+    out = out_dir(suite)
+    out.mkdir(exist_ok=True)
+    (out / "placement.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (out / "placement.md").write_text(render_placement(result))
     held_out = rounds[max(rounds)]
     assert held_out["right"] >= 5 * held_out["folders"] / 6
 
 
 def render_placement(result: dict) -> str:
-    rounds = result["rounds"]
+    rounds, suite = result["rounds"], result["suite"]
+    first = rounds[min(rounds)]
+    command = "make heldout" if suite == "mini" else f"make placement SUITE={suite}"
     lines = [
-        "# Held-out placement of `zoo recommend`\n",
-        "Each folder was named similar or different to mini's source before zoo measured it, and none is among "
-        "the mini tasks the similarity threshold is calibrated on (the folders are made by `zoo/studies/heldout.py`; "
-        "`make heldout` writes this page). A folder is placed through the backbone with the highest LogME on "
-        "its labels, the one `zoo recommend` would have the team fine-tune.\n",
-        "Beside it, what each backbone alone would have placed right, and the former rule, the mean of the "
-        "backbones' calibrated positions.\n",
-        "| round | what it tests | right | " + " | ".join(f"{v} alone" for v in rounds[min(rounds)]["per_backbone_right"])
-        + " | mean of positions |",
-        "|---|---|---|" + "---|" * (len(rounds[min(rounds)]["per_backbone_right"]) + 1),
+        f"# Held-out placement of `zoo recommend --suite {suite}`\n",
+        f"Each folder was named similar or different to the suite's source ({result['source']}) before zoo measured it "
+        f"through the suite's backbones, and none is among the {suite} tasks the similarity threshold is calibrated on "
+        f"(the folders are made by `zoo/studies/heldout.py`; `{command}` writes this page). A folder is placed through "
+        "the backbone with the highest LogME on its labels, the one `zoo recommend` would have the team fine-tune.\n",
+        "Beside it, what each backbone alone would have placed right, the mean of the backbones' calibrated positions"
+        + (", and what each backbone's stem BatchNorm statistics, which need no source image, would have placed right "
+           "instead" if first["batchnorm_right"] else "") + ".\n",
+        "| round | what it tests | right | " + " | ".join(f"{v} alone" for v in first["per_backbone_right"])
+        + " | mean of positions |" + "".join(f" {v} by BatchNorm statistics |" for v in first["batchnorm_right"]),
+        "|---|---|---|" + "---|" * (len(first["per_backbone_right"]) + 1 + len(first["batchnorm_right"])),
     ]
     purpose = {1: "chose the rule (the mean of the backbones' positions failed here)", 2: "the rule, held out"}
     for n, counts in rounds.items():
         alone = " | ".join(f"{k} of {counts['folders']}" for k in counts["per_backbone_right"].values())
+        batchnorm = "".join(f" {k} of {counts['folders']} |" for k in counts["batchnorm_right"].values())
         lines.append(
-            f"| {n} | {purpose.get(n, '')} | **{counts['right']} of {counts['folders']}** | {alone} | "
-            f"{counts['mean_right']} of {counts['folders']} |"
+            f"| {n} | {purpose.get(n, '') if suite == 'mini' else 'held out'} | **{counts['right']} of {counts['folders']}** | "
+            f"{alone} | {counts['mean_right']} of {counts['folders']} |{batchnorm}"
         )
     lines += [
         "",
         f"Statistic: {result['statistic']}. Backbones: {', '.join(result['backbones'])}. A position is in units "
         "of the backbone's own calibration, negative similar, positive different.\n",
-        "| round | folder | named | per class | expected | placed | right | decided by | position | per backbone |",
-        "|---|---|---|---:|---|---|---|---|---:|---|",
+        "| round | folder | named | per class | expected | placed | right | decided by | position | per backbone |"
+        + (" by BatchNorm statistics |" if first["batchnorm_right"] else ""),
+        "|---|---|---|---:|---|---|---|---|---:|---|" + ("---|" if first["batchnorm_right"] else ""),
     ]
     for r in result["rows"]:
         backbones = ", ".join(f"{v} {p:+.2f}" for v, p in r["per_backbone"].items())
+        batchnorm = "".join(f" {', '.join(f'{v} {p:+.2f}' for v, p in r['batchnorm'].items())} |" if r["batchnorm"] else "")
         lines.append(
             f"| {r['round']} | {r['folder']} | {r['named']} | {r['train_per_class']} | {r['expected']} | {r['placed']} | "
-            f"{'yes' if r['right'] else '**no**'} | {r['decided_by']} | {r['position']:+.2f} | {backbones} |"
+            f"{'yes' if r['right'] else '**no**'} | {r['decided_by']} | {r['position']:+.2f} | {backbones} |{batchnorm}"
         )
     lines += ["", "Why each folder was named as it was:", ""]
     lines += [f"- **{r['folder']}** ({r['named']}): {r['why']}." for r in result["rows"]]

@@ -118,7 +118,7 @@ __all__ = [
 
 STATISTIC = "mmd2 of standardised stem channel means, Gaussian kernel, median bandwidth"
 RECORDED = "KL divergence of the stem's first BatchNorm input from its running statistics, mean over channels"
-VERSION = 2  # bump when a statistic changes: stored calibrations are then recomputed
+VERSION = 3  # bump when a statistic changes: stored calibrations are then recomputed
 SOURCE_PER_CLASS = 100  # source images per class in the reference sample
 SAMPLE = 500  # at most this many target images enter the statistic
 SEED = 0  # draws the samples
@@ -187,21 +187,27 @@ def recorded_gap(moments: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, e
     """Mean over channels of KL(N(m, v) ‖ N(mean, var)), where m and v are the target's mean and
     variance of the BatchNorm's input over every pixel of every image, from ``moments``
     [N, 2, C] (each image's per-channel mean and mean square), and ``var`` includes the
-    layer's ``eps``, as v does.
+    layer's ``eps``, as v then does.
 
-    The squared gap between the means is corrected for the sampling error of m (the variance
-    of the per-image means over N), and v for the same error, so that a folder of 20 images
-    and a task of 500 are measured on one scale: the expectation does not grow as N shrinks.
+    The plug-in estimate reads a few images as farther from the source than many of the same
+    images (m and v are noisy, and the divergence is smallest at the truth), by a bias of
+    order 1/N. The jackknife over images removes it, so that a folder of 20 images and a task
+    of 500 are measured on one scale.
     """
     moments = moments.double()
-    image_means = moments[:, 0]
-    m = image_means.mean(0)
-    error = image_means.var(0) / len(moments)  # the variance of m
-    v = (moments[:, 1].mean(0) - m.pow(2) + error).clamp_min(0) + eps
-    source_var = var.double()
-    ratio = v / source_var
-    gap2 = (m - mean.double()).pow(2) - error
-    return float((0.5 * (ratio + gap2 / source_var - 1 - ratio.log())).mean())
+    n = len(moments)
+    total = moments.sum(0)  # [2, C]
+    whole = _gaussian_kl(total[None] / n, mean, var, eps)
+    left_out = _gaussian_kl((total[None] - moments) / (n - 1), mean, var, eps)  # [N]: without each image
+    return float(n * whole[0] - (n - 1) * left_out.mean())
+
+
+def _gaussian_kl(moments: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, eps: float) -> torch.Tensor:
+    """[K] mean over channels of KL(N(m, v) ‖ N(mean, var)) for K pooled [2, C] first and second moments."""
+    m = moments[:, 0]
+    v = (moments[:, 1] - m.pow(2)).clamp_min(0) + eps
+    ratio = v / var.double()
+    return (0.5 * (ratio + (m - mean.double()).pow(2) / var.double() - 1 - ratio.log())).mean(1)
 
 
 def _at_least_two(stem: Stem) -> None:
