@@ -27,6 +27,7 @@ from zoo.matrix import rule_of_thumb
 from zoo.plugin.suite import SuiteSpec
 from zoo.recommend import DEFAULT_SUITE
 from zoo.recommend.placement import Placement, place, prepare
+from zoo.recommend.similarity import RECORDED
 from zoo.results.read import read_results
 
 if TYPE_CHECKING:
@@ -201,6 +202,13 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
             f"The rule of thumb says 1,000 per class for ImageNet-sized images; {suite.name} works at "
             f"{suite.image_size or 'each network’s own'} pixels, where its tasks set the line at {suite.small_threshold}."
         )
+    if placement.decided_by.statistic == RECORDED:
+        reasons.append(
+            f"Similarity is read from the statistics each backbone's first BatchNorm layer recorded on {suite.source_description} "
+            "during its training, so no source image is needed: the further these images' statistics lie from them, the less similar."
+        )
+    else:
+        reasons.append(f"Similarity compares the stem features of these images with those of a sample of {suite.source_description}.")
     for r in placement.similarity:
         points = ", ".join(f"{p.task} {p.value:.3f} ({p.similarity})" for p in r.calibration.points)
         caveat = "" if r.calibration.separated else " (this calibration does not separate the tasks: weak evidence)"
@@ -217,7 +225,8 @@ def _reasons(rec: Recommendation, suite: SuiteSpec) -> list[str]:
     )
     reasons.append(f"Strategy: the rule of thumb for {placement.quadrant} is {rec.rule_of_thumb}.")
     if rec.measured is None:
-        reasons.append(f"No measured results for {placement.quadrant} in {rec.results}; run `zoo bench` to check the rule of thumb.")
+        command = "zoo bench" if suite.name == "mini" else f"zoo bench --suite {suite.name} --out {rec.results.parent}"
+        reasons.append(f"No measured results for {placement.quadrant} in {rec.results}; run `{command}` to check the rule of thumb.")
         return reasons
     for e in rec.measured.verdicts:
         v = e.verdict
