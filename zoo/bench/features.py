@@ -73,7 +73,8 @@ class SuiteBackbone:
         stem = stages(self.model)[0]
         means: list[torch.Tensor] = []
         moments: list[torch.Tensor] = []
-        hooks = [self.model.get_submodule(stem.modules[-1]).register_forward_hook(lambda _m, _i, out: means.append(out.float().mean((2, 3)).cpu()))]
+        last = self.model.get_submodule(stem.modules[-1])
+        hooks = [last.register_forward_hook(lambda _m, _i, out: means.append(out.float().mean((2, 3)).cpu()))]
         norm = stem_batchnorm(self.model)
         if norm is not None:  # per image and channel, the mean and mean square of what the BatchNorm normalises
             hooks.append(norm.register_forward_hook(lambda _m, inputs, _o: moments.append(_moments(inputs[0]))))
@@ -110,9 +111,6 @@ class Stem:
     # [N, 2, C] per-channel mean and mean square of the input to the stem's first BatchNorm
     # (zoo.models.backbone.stem_batchnorm), comparable with its running statistics; None without one
     moments: torch.Tensor | None
-
-    def subset(self, indices: torch.Tensor) -> Stem:
-        return Stem(self.means[indices], None if self.moments is None else self.moments[indices])
 
     def __len__(self) -> int:
         return len(self.means)

@@ -142,7 +142,7 @@ __all__ = [
 ]  # fmt: skip
 
 STATISTIC = "mmd2 of standardised stem channel means, Gaussian kernel, median bandwidth"
-RECORDED = "KL divergence of the stem's first BatchNorm input from its running statistics, mean over channels"
+RECORDED = "Gaussian KL divergence of the stem's first BatchNorm input from its running statistics, mean over channels, jackknifed over images"
 VERSION = 3  # bump when a statistic changes: stored calibrations are then recomputed
 SOURCE_PER_CLASS = 100  # source images per class in the reference sample
 SAMPLE = 500  # at most this many target images enter the statistic
