@@ -29,9 +29,10 @@ where σᵢ are the eigenvalues of FᵀF. Everything is computed from the thin S
 so an iteration costs O(k) per class and the decomposition is paid once for all classes, in
 float64. It is taken as the eigendecomposition of the smaller Gram matrix, FᵀF (D × D) when
 there are more images than features, else FFᵀ (N × N), as the authors' code does for the
-first case: from the eigenvectors V of FᵀF, ``x = S⁻¹ Vᵀ Fᵀ y``. For a folder of 1,500
-images seen through EfficientNet-Lite's 1,280 features, LAPACK's SVD of F took ten times as
-long on a 2-core CPU; ``make benchmark`` times ``zoo recommend`` part by part. Eigenvalues below 10⁻¹⁰ of the largest count as zero: their directions hold no feature
+first case: from the eigenvectors V of FᵀF, ``x = S⁻¹ Vᵀ Fᵀ y``. That is cheaper than
+LAPACK's SVD of F itself when both N and D run to a thousand or more (a team's folder seen
+through EfficientNet-Lite's 1,280 features); ``make benchmark`` times ``zoo recommend`` part
+by part, LogME among them. Eigenvalues below 10⁻¹⁰ of the largest count as zero: their directions hold no feature
 variance, and their part of y is the residual outside F's span.
 
 With fewer images than features (a team's 40 images seen through 512 features) every class
