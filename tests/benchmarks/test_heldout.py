@@ -19,6 +19,15 @@ and to ImageNet's. Two checks, both through every backbone with weights for the 
   interval of the winner's lead, and the recommended backbone's best top-1 with the best
   backbone's. Written to ``leaderboards/recommendation.{json,md}``.
 
+* **similarity against transfer**: the rule of thumb's "similar" means that the pretrained
+  features already fit the task, which the cells measure: how far the linear probe (the
+  features as they are) falls behind the best strategy on a folder. Over every folder with
+  cells in ``runs/heldout/`` (converged, three seeds), Spearman's ρ between that gap and the
+  folder's calibrated similarity position through the same backbone, with its p-value, beside
+  the placement against the names. Expected before measuring (written with the check, before
+  its figures existed): ρ > 0, the gap growing as the position moves to the different side.
+  Written to ``leaderboards/similarity_gap.{json,md}``.
+
 They need stored mini weights and the recommendation check trains for tens of minutes, so
 they run only when asked: ``make heldout``.
 """
@@ -294,6 +303,75 @@ def check(name: str, rec, cells: list[CellResult]) -> dict:
         "backbone_gap_points": round(top[0] - best[rec.architecture][0], 2),
         "best_per_architecture": {a: [round(v, 2), s] for a, (v, s) in best.items()},
     }
+
+
+def test_similarity_predicts_how_far_the_linear_probe_falls_behind(folders, archs, suite):
+    from scipy.stats import spearmanr
+
+    stored = list(ResultsStore(RUNS / "results.sqlite").rows())
+    cells, _ = reported_cells(stored)
+    plugins, alternative = zoo.get_zoo(), recorded_readings(suite, archs, folders)
+    backbones = {}
+    for name in archs:
+        rows = []
+        for heldout in FOLDERS:
+            mine = [c for c in cells if c.architecture == name and c.config.get("data_root") == str(folders[heldout.name].resolve())]
+            measured = {r["strategy"]: r["top1_mean_pct"] for r in accuracy_rows(mine)}
+            if "linear_probe" not in measured or len(measured) < 2:
+                continue
+            placement = measure_quadrant(plugins, folders[heldout.name], suite, archs=[name])
+            named = heldout.named(suite.name)[0]
+            rows.append({
+                "folder": heldout.name, "named": named, "placed": placement.similarity_verdict,
+                "position": round(placement.position, 3),
+                "batchnorm_position": round(alternative[placement.decided_by.variant][heldout.name], 3) if alternative else None,
+                "best": max(measured, key=measured.get), "gap_points": round(max(measured.values()) - measured["linear_probe"], 2),
+                "measured": {k: round(v, 2) for k, v in sorted(measured.items(), key=lambda item: -item[1])},
+                "seeds": min(r["seeds"] for r in accuracy_rows(mine)),
+            })  # fmt: skip
+        gaps = [r["gap_points"] for r in rows]
+        correlations = {"position": spearmanr([r["position"] for r in rows], gaps)}
+        if alternative:
+            correlations["batchnorm_position"] = spearmanr([r["batchnorm_position"] for r in rows], gaps)
+        backbones[name] = {
+            "folders": len(rows), "rows": rows, "named_right": sum(r["named"] == r["placed"] for r in rows),
+            "spearman": {k: {"rho": round(float(c.statistic), 3), "p": round(float(c.pvalue), 4)} for k, c in correlations.items()},
+        }  # fmt: skip
+    result = {"suite": suite.name, "backbones": backbones, "results": str(RUNS / "results.sqlite"), **machine()}
+    (OUT / "similarity_gap.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (OUT / "similarity_gap.md").write_text(render_gap(result))
+    assert all(b["folders"] >= 8 for b in backbones.values()), "bench at least eight folders per backbone first (make heldout)"
+
+
+def render_gap(result: dict) -> str:
+    lines = [
+        "# Does similarity predict transfer?\n",
+        "The rule of thumb's \"similar\" means that the pretrained features already fit the task. The cells measure it: "
+        "how far the linear probe, which trains only a classifier on the features as they are, falls behind the best "
+        "strategy on each held-out folder (`zoo bench --data`, converged, three seeds; `runs/heldout/`). The similarity "
+        "position is the one `zoo recommend` reads through the same backbone (negative similar). Expected before "
+        "measuring: a positive rank correlation. The folders were named before any measurement, and none chose the "
+        "statistic or its threshold (`make heldout` writes this page).\n",
+    ]
+    for name, b in result["backbones"].items():
+        rho = b["spearman"]
+        lines += [
+            f"## {name}\n",
+            f"Over {b['folders']} folders: Spearman's ρ between the position and the gap **{rho['position']['rho']:+.2f}** "
+            f"(p = {rho['position']['p']:.3f})"
+            + (f"; by the stem's BatchNorm statistics instead, {rho['batchnorm_position']['rho']:+.2f} "
+               f"(p = {rho['batchnorm_position']['p']:.3f})" if "batchnorm_position" in rho else "")
+            + f". Placed on the named side: {b['named_right']} of {b['folders']}.\n",
+            "| folder | named | placed | position | by BatchNorm statistics | linear probe's gap (points) | best | measured (mean top-1, %) |",
+            "|---|---|---|---:|---:|---:|---|---|",
+        ]
+        for r in sorted(b["rows"], key=lambda r: r["position"]):
+            batchnorm = "" if r["batchnorm_position"] is None else f"{r['batchnorm_position']:+.2f}"
+            measured = ", ".join(f"{k} {v:.1f}" for k, v in r["measured"].items())
+            lines.append(f"| {r['folder']} | {r['named']} | {r['placed']} | {r['position']:+.2f} | {batchnorm} | "
+                         f"{r['gap_points']:.1f} | {r['best']} | {measured} |")  # fmt: skip
+        lines.append("")
+    return "\n".join([*lines, f"Measured on {result['device']} ({result['device_name']}); zoo {result['zoo']}, {result['date']}.\n"])
 
 
 def render_recommendation(result: dict) -> str:
