@@ -26,7 +26,7 @@ and to ImageNet's. Two checks, both through every backbone with weights for the 
   folder's calibrated similarity position through the same backbone, with its p-value, beside
   the placement against the names. Expected before measuring (written with the check, before
   its figures existed): ρ > 0, the gap growing as the position moves to the different side.
-  Written to ``leaderboards/similarity_gap.{json,md}``.
+  Written to ``leaderboards/similarity_gap.{json,md}`` for mini, ``leaderboards/SUITE/…`` for the others.
 
 They need stored mini weights and the recommendation check trains for tens of minutes, so
 they run only when asked: ``make heldout``.
@@ -339,8 +339,10 @@ def test_similarity_predicts_how_far_the_linear_probe_falls_behind(benchmark, fo
             "spearman": {k: {"rho": round(float(c.statistic), 3), "p": round(float(c.pvalue), 4)} for k, c in correlations.items()},
         }  # fmt: skip
     result = {"suite": suite.name, "backbones": backbones, "results": str(RUNS / "results.sqlite"), **machine()}
-    (OUT / "similarity_gap.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    (OUT / "similarity_gap.md").write_text(render_gap(result))
+    out = out_dir(suite)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "similarity_gap.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (out / "similarity_gap.md").write_text(render_gap(result))
     assert all(b["folders"] >= 8 for b in backbones.values()), "bench at least eight folders per backbone first (make heldout)"
 
 
